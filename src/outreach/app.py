@@ -1,0 +1,58 @@
+"""Application assembly: routes, middleware, error handlers and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute
+from tortoise.contrib.starlette import RegisterTortoise
+
+from outreach import settings as settings_module
+from outreach.settings import Settings
+from outreach.web import errors, health
+from outreach.web.templating import make_templates
+
+
+def _routes() -> list[BaseRoute]:
+    return [*health.routes]
+
+
+def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
+    """Build the ASGI app; ``manage_database=False`` leaves Tortoise to the caller (tests)."""
+    settings = settings or settings_module.load()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_database:
+            async with RegisterTortoise(app, config=settings.tortoise_config()):
+                yield
+        else:
+            yield
+
+    app = Starlette(
+        debug=settings.debug,
+        routes=_routes(),
+        middleware=[
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                session_cookie="outreach_session",
+                same_site="lax",
+                https_only=settings.base_url.startswith("https://"),
+            ),
+        ],
+        exception_handlers={
+            errors.ApiError: errors.api_error,
+            HTTPException: errors.http_error,
+            500: errors.server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.templates = make_templates(settings.templates_dir)
+    return app

@@ -1,0 +1,36 @@
+"""Database set-up: applying the checked-in migrations, and health checks."""
+
+from __future__ import annotations
+
+from tortoise import Tortoise
+from tortoise.connection import get_connection
+from tortoise.migrations.executor import MigrationExecutor
+
+from outreach.settings import tortoise_config
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply every pending migration; return the names applied (needs no prior init)."""
+    config = tortoise_config(database_url)
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+
+    await Tortoise.init(config=config, _create_db=False)
+    try:
+        executor = MigrationExecutor(get_connection("default"), config["apps"])
+        await executor.migrate(None, progress=progress)
+    finally:
+        await Tortoise.close_connections()
+    return applied
+
+
+async def ping() -> bool:
+    """Whether the database answers a trivial query."""
+    try:
+        await get_connection("default").execute_query("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means "unreachable" to a health check
+        return False
+    return True

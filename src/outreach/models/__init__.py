@@ -1,0 +1,82 @@
+"""Thin Tortoise models, one module per aggregate."""
+
+from __future__ import annotations
+
+from outreach.models.bookmobile import EmissionFactor, Fuel, Route, Stop, Vehicle
+from outreach.models.organisations import (
+    Branch,
+    Library,
+    Network,
+    Partner,
+    PartnerKind,
+    Room,
+    Translated,
+)
+from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffUser
+from outreach.models.programme import (
+    AgeBand,
+    Attendance,
+    AttendanceMode,
+    Audience,
+    DataVersion,
+    Event,
+    EventAudience,
+    EventFormat,
+    EventKind,
+    EventLanguage,
+    EventStatus,
+    EventTag,
+    Occurrence,
+    OccurrenceOverride,
+    Visibility,
+)
+from outreach.models.strategy import (
+    Goal,
+    Strategy,
+    StrategyValue,
+    SustainableDevelopmentGoal,
+    Target,
+    TargetMetric,
+    Theme,
+)
+
+__all__ = [
+    "AgeBand",
+    "ApiToken",
+    "Attendance",
+    "AttendanceMode",
+    "AuditEntry",
+    "Audience",
+    "Branch",
+    "DataVersion",
+    "EmissionFactor",
+    "Event",
+    "EventAudience",
+    "EventFormat",
+    "EventKind",
+    "EventLanguage",
+    "EventStatus",
+    "EventTag",
+    "Fuel",
+    "Goal",
+    "Library",
+    "Network",
+    "Occurrence",
+    "OccurrenceOverride",
+    "Partner",
+    "PartnerKind",
+    "Role",
+    "RoleName",
+    "Room",
+    "StaffUser",
+    "Stop",
+    "Strategy",
+    "StrategyValue",
+    "SustainableDevelopmentGoal",
+    "Target",
+    "TargetMetric",
+    "Theme",
+    "Translated",
+    "Vehicle",
+    "Visibility",
+]

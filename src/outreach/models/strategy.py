@@ -1,0 +1,153 @@
+"""Strategies and what they hold: values, themes, numbered goals, SDG mappings, targets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.migrations.constraints import CheckConstraint
+from tortoise.models import Model
+
+from outreach.models.organisations import Library, Network, Translated
+
+
+class SustainableDevelopmentGoal(Model):
+    """One of the 17 UN Sustainable Development Goals."""
+
+    number = fields.SmallIntField(primary_key=True)
+    name: Translated = fields.JSONField()
+
+    class Meta:
+        table = "sdg"
+
+
+class Strategy(Model):
+    """The strategy of a library or a network for a period."""
+
+    id = fields.IntField(primary_key=True)
+    slug = fields.CharField(max_length=64, unique=True)
+    library: fields.ForeignKeyNullableRelation[Library] = fields.ForeignKeyField(
+        "models.Library", related_name="strategies", null=True, on_delete=fields.RESTRICT
+    )
+    network: fields.ForeignKeyNullableRelation[Network] = fields.ForeignKeyField(
+        "models.Network", related_name="strategies", null=True, on_delete=fields.RESTRICT
+    )
+    name: Translated = fields.JSONField()
+    source_language = fields.CharField(max_length=8)
+    period_start: dt.date = fields.DateField()
+    period_end: dt.date = fields.DateField()
+    approved_on: dt.date | None = fields.DateField(null=True)
+    vision: Translated = fields.JSONField(default=dict)
+    mission: Translated = fields.JSONField(default=dict)
+    source_document = fields.CharField(max_length=200, default="")
+
+    values: fields.ReverseRelation[StrategyValue]
+    themes: fields.ReverseRelation[Theme]
+    goals: fields.ReverseRelation[Goal]
+
+    class Meta:
+        table = "strategy"
+        constraints = (
+            CheckConstraint(
+                check="(library_id IS NULL) <> (network_id IS NULL)",
+                name="strategy_has_one_owner",
+            ),
+            CheckConstraint(check="period_end >= period_start", name="strategy_period_order"),
+        )
+
+
+class StrategyValue(Model):
+    """A value the strategy names, such as sustainable development or equality."""
+
+    id = fields.IntField(primary_key=True)
+    strategy: fields.ForeignKeyRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="values", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=32)
+    position = fields.SmallIntField(default=0)
+    name: Translated = fields.JSONField()
+    description: Translated = fields.JSONField(default=dict)
+    sdgs: fields.ManyToManyRelation[SustainableDevelopmentGoal] = fields.ManyToManyField(
+        "models.SustainableDevelopmentGoal", related_name="values", through="strategy_value_sdg"
+    )
+
+    class Meta:
+        table = "strategy_value"
+        unique_together = (("strategy", "code"),)
+
+
+class Theme(Model):
+    """A strategic theme, such as Lapland A, B, C or the five of Skopje."""
+
+    id = fields.IntField(primary_key=True)
+    strategy: fields.ForeignKeyRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="themes", on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=32)
+    position = fields.SmallIntField(default=0)
+    name: Translated = fields.JSONField()
+    description: Translated = fields.JSONField(default=dict)
+
+    goals: fields.ReverseRelation[Goal]
+
+    class Meta:
+        table = "theme"
+        unique_together = (("strategy", "code"),)
+
+
+class Goal(Model):
+    """A numbered goal (A1…C4), ``internal`` when staff events serve it."""
+
+    id = fields.IntField(primary_key=True)
+    strategy: fields.ForeignKeyRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="goals", on_delete=fields.CASCADE
+    )
+    theme: fields.ForeignKeyNullableRelation[Theme] = fields.ForeignKeyField(
+        "models.Theme", related_name="goals", null=True, on_delete=fields.CASCADE
+    )
+    code = fields.CharField(max_length=32)
+    position = fields.SmallIntField(default=0)
+    name: Translated = fields.JSONField()
+    description: Translated = fields.JSONField(default=dict)
+    internal = fields.BooleanField(default=False)
+    sdgs: fields.ManyToManyRelation[SustainableDevelopmentGoal] = fields.ManyToManyField(
+        "models.SustainableDevelopmentGoal", related_name="goals", through="goal_sdg"
+    )
+
+    class Meta:
+        table = "goal"
+        unique_together = (("strategy", "code"),)
+
+
+class TargetMetric(StrEnum):
+    OCCURRENCES = "occurrences"
+    HOURS = "hours"
+    SHARE_OF_HOURS = "share_of_hours"
+    ATTENDANCE = "attendance"
+
+
+class Target(Model):
+    """A measurable aim for a value or goal over a period, e.g. 24 sessions a year."""
+
+    id = fields.IntField(primary_key=True)
+    value: fields.ForeignKeyNullableRelation[StrategyValue] = fields.ForeignKeyField(
+        "models.StrategyValue", related_name="targets", null=True, on_delete=fields.CASCADE
+    )
+    goal: fields.ForeignKeyNullableRelation[Goal] = fields.ForeignKeyField(
+        "models.Goal", related_name="targets", null=True, on_delete=fields.CASCADE
+    )
+    metric = fields.CharEnumField(TargetMetric, max_length=16)
+    # Per calendar year of the period; share_of_hours is a percentage (5 means 5 %).
+    minimum = fields.FloatField()
+    period_start: dt.date = fields.DateField()
+    period_end: dt.date = fields.DateField()
+
+    class Meta:
+        table = "target"
+        constraints = (
+            CheckConstraint(
+                check="(value_id IS NULL) <> (goal_id IS NULL)", name="target_has_one_subject"
+            ),
+            CheckConstraint(check="minimum >= 0", name="target_minimum_not_negative"),
+        )

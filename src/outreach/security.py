@@ -1,0 +1,47 @@
+"""Password hashing (Argon2) and API tokens (random, stored as SHA-256)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "otk_"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# Verifying against this keeps the time of a login for an unknown e-mail like a real one.
+DUMMY_PASSWORD_HASH = hash_password("not-a-real-password")
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A freshly minted token: ``secret`` is shown once and never stored."""
+
+    secret: str
+    prefix: str
+    digest: str
+
+
+def hash_token(secret: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> NewToken:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return NewToken(secret=secret, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=hash_token(secret))

@@ -1,0 +1,91 @@
+"""Configuration read from the environment, once, into an immutable object."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "var" / "outreach.sqlite3"
+MODEL_MODULES = ["outreach.models"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the service reads from its environment."""
+
+    database_url: str
+    secret_key: str
+    base_url: str = "http://127.0.0.1:8000"
+    feed_days_back: int = 30
+    feed_days_ahead: int = 366
+    occurrence_horizon_days: int = 3 * 366
+    routing_url: str | None = None
+    debug: bool = False
+    templates_dir: Path = field(default=PROJECT_ROOT / "templates")
+    fixtures_dir: Path = field(default=PROJECT_ROOT / "fixtures")
+
+    @property
+    def dialect(self) -> str:
+        return "postgres" if self.database_url.startswith(("postgres", "asyncpg")) else "sqlite"
+
+    def tortoise_config(self) -> dict[str, Any]:
+        return tortoise_config(self.database_url)
+
+
+def sqlite_url(path: Path) -> str:
+    """A SQLite URL in WAL mode, so readers never wait for the one writer."""
+    return f"sqlite://{path}?journal_mode=WAL&foreign_keys=ON&busy_timeout=5000"
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    return {
+        "connections": {"default": database_url},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "outreach.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    database_url = env.get("DATABASE_URL") or sqlite_url(DEFAULT_SQLITE_PATH)
+    secret_key = env.get("SECRET_KEY") or ""
+    debug = env.get("OUTREACH_DEBUG", "") in {"1", "true", "yes"}
+    if not secret_key:
+        # A random key keeps a development server safe; sessions just don't survive restarts.
+        secret_key = secrets.token_urlsafe(32)
+    return Settings(
+        database_url=database_url,
+        secret_key=secret_key,
+        base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        feed_days_back=_int(env, "OUTREACH_FEED_DAYS_BACK", 30),
+        feed_days_ahead=_int(env, "OUTREACH_FEED_DAYS_AHEAD", 366),
+        occurrence_horizon_days=_int(env, "OUTREACH_HORIZON_DAYS", 3 * 366),
+        routing_url=env.get("OUTREACH_ROUTING_URL") or None,
+        debug=debug,
+    )
+
+
+# The Tortoise CLI (``tortoise -c outreach.settings.TORTOISE_ORM makemigrations``) reads this.
+TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL") or sqlite_url(DEFAULT_SQLITE_PATH))

@@ -1,0 +1,1 @@
+"""HTTP front ends: JSON API, public pages, staff pages."""
