@@ -25,6 +25,7 @@ import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.contrib.test import truncate_all_models
 
 from outreach.app import create_app
@@ -62,12 +63,16 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     else:
         tmp = tempfile.TemporaryDirectory(prefix="outreach-test-")
         url = sqlite_url(Path(tmp.name) / "test.sqlite3")
+    # Tortoise caches each model's SQL per connection name, in the dialect it first saw;
+    # one process switching dialects (only tests do that) must start from a clean cache.
+    EXECUTOR_CACHE.clear()
     await migrate(url)
     await Tortoise.init(config=tortoise_config(url))
     try:
         yield url
     finally:
         await Tortoise.close_connections()
+        EXECUTOR_CACHE.clear()
         if request.param == "postgres":
             admin = await asyncpg.connect(_asyncpg_dsn(os.environ[POSTGRES_ENV]))
             try:

@@ -14,12 +14,13 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from outreach import settings as settings_module
 from outreach.settings import Settings
-from outreach.web import errors, health
+from outreach.web import api_organisations, errors, health, openapi, public
 from outreach.web.templating import make_templates
 
 
 def _routes() -> list[BaseRoute]:
-    return [*health.routes]
+    # Public pages come last: ``/{library}/`` must not shadow fixed paths.
+    return [*health.routes, *api_organisations.routes, *openapi.routes, *public.routes]
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:

@@ -44,4 +44,6 @@ def hash_token(secret: str) -> str:
 
 def new_token() -> NewToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return NewToken(secret=secret, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=hash_token(secret))
+    return NewToken(
+        secret=secret, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=hash_token(secret)
+    )

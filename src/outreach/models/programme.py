@@ -144,9 +144,7 @@ class Event(Model):
             CheckConstraint(
                 check="capacity IS NULL OR capacity >= 0", name="event_capacity_not_negative"
             ),
-            CheckConstraint(
-                check="(lat IS NULL) = (lon IS NULL)", name="event_lat_lon_together"
-            ),
+            CheckConstraint(check="(lat IS NULL) = (lon IS NULL)", name="event_lat_lon_together"),
         )
 
 

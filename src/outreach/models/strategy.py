@@ -72,6 +72,8 @@ class StrategyValue(Model):
         "models.SustainableDevelopmentGoal", related_name="values", through="strategy_value_sdg"
     )
 
+    targets: fields.ReverseRelation[Target]
+
     class Meta:
         table = "strategy_value"
         unique_together = (("strategy", "code"),)
@@ -114,6 +116,8 @@ class Goal(Model):
     sdgs: fields.ManyToManyRelation[SustainableDevelopmentGoal] = fields.ManyToManyField(
         "models.SustainableDevelopmentGoal", related_name="goals", through="goal_sdg"
     )
+
+    targets: fields.ReverseRelation[Target]
 
     class Meta:
         table = "goal"

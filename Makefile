@@ -1,0 +1,65 @@
+# Outreach: `make run` serves the demo, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+JS_STAMP := tests/feeds/js/node_modules/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run migrate fixtures serve test lint typecheck pytest js publish bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/outreach migrate
+
+fixtures: migrate
+	$(BIN)/outreach load-fixtures --print-logins
+
+serve: install
+	$(BIN)/outreach serve --host $(HOST) --port $(PORT)
+
+run: fixtures serve
+
+# Mozilla's ical.js (Thunderbird's parser) checks our feeds in the tests; skipped without Node.js.
+$(JS_STAMP): tests/feeds/js/package.json tests/feeds/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --silent --no-audit --no-fund --prefix tests/feeds/js && touch $(JS_STAMP); \
+	else echo "NOTE: npm not found: the ical.js cross-checks will be skipped"; fi
+
+js:
+	@if [ -f tests/feeds/js/package.json ]; then $(MAKE) --no-print-directory $(JS_STAMP); fi
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+pytest: install js
+	@if [ -z "$$OUTREACH_TEST_POSTGRES_URL" ]; then \
+		echo "NOTE: OUTREACH_TEST_POSTGRES_URL is not set: the PostgreSQL pass is skipped (see the skip summary)"; \
+	fi
+	$(BIN)/pytest
+
+test: lint typecheck pytest
+
+publish: migrate
+	$(BIN)/outreach publish --out calendars/
+
+bench: install
+	$(BIN)/python bench/conflicts.py
+	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/reports.py
+	$(BIN)/python bench/routes.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/feeds/js/node_modules

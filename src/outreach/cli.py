@@ -1,0 +1,227 @@
+"""The ``outreach`` command: serve, migrate, load fixtures, manage users and tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.transactions import in_transaction
+
+from outreach import settings as settings_module
+from outreach.db import migrate
+from outreach.models import ApiToken, Library, Network, Role, RoleName, StaffUser
+from outreach.security import hash_password, new_token
+
+Handler = Callable[[argparse.Namespace, settings_module.Settings], Awaitable[int]]
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback, exit status 2."""
+
+
+async def _with_database(
+    settings: settings_module.Settings, work: Callable[[], Awaitable[int]]
+) -> int:
+    await Tortoise.init(config=settings.tortoise_config())
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+def _ensure_sqlite_directory(settings: settings_module.Settings) -> None:
+    if settings.dialect == "sqlite" and settings.database_url.startswith("sqlite://"):
+        path = settings.database_url.removeprefix("sqlite://").split("?", 1)[0]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    _ensure_sqlite_directory(settings)
+    applied = await migrate(settings.database_url)
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+    return 0
+
+
+async def cmd_load_fixtures(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from outreach.fixtures import demo_logins, load_fixtures
+
+    directory = Path(args.dir) if args.dir else settings.fixtures_dir
+
+    async def work() -> int:
+        counts = await load_fixtures(directory)
+        print("fixtures loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if args.print_logins:
+            print("\nDemo staff logins (e-mail / password / roles):")
+            for email, password, roles in demo_logins(directory):
+                print(f"  {email:<34} {password:<26} {roles}")
+        return 0
+
+    return await _with_database(settings, work)
+
+
+def _parse_role(text: str) -> tuple[RoleName, str]:
+    name, _, scope = text.partition(":")
+    try:
+        role = RoleName(name)
+    except ValueError:
+        choices = ", ".join(r.value for r in RoleName)
+        raise CommandError(f"--role {text!r}: unknown role {name!r} (one of {choices})") from None
+    if not scope:
+        raise CommandError(f"--role {text!r}: write ROLE:SLUG, e.g. editor:maribor")
+    return role, scope
+
+
+async def cmd_users_add(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    roles = [_parse_role(r) for r in args.role]
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass(f"Password for {args.email}: ")
+    if len(password) < 10:
+        raise CommandError("the password must have at least 10 characters")
+
+    async def work() -> int:
+        async with in_transaction() as conn:
+            if await StaffUser.filter(email=args.email).using_db(conn).exists():
+                raise CommandError(f"a user with e-mail {args.email} exists already")
+            user = await StaffUser.create(
+                email=args.email,
+                name=args.name,
+                password_hash=hash_password(password),
+                using_db=conn,
+            )
+            for role, scope in roles:
+                if role is RoleName.COORDINATOR:
+                    network = await Network.filter(slug=scope).using_db(conn).first()
+                    if network is None:
+                        raise CommandError(f"no network with slug {scope!r}")
+                    await Role.create(user=user, network=network, role=role, using_db=conn)
+                else:
+                    library = await Library.filter(slug=scope).using_db(conn).first()
+                    if library is None:
+                        raise CommandError(f"no library with slug {scope!r}")
+                    await Role.create(user=user, library=library, role=role, using_db=conn)
+        print(f"created user {args.email} with roles: {', '.join(args.role) or 'none'}")
+        return 0
+
+    return await _with_database(settings, work)
+
+
+async def cmd_tokens_create(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    async def work() -> int:
+        user = await StaffUser.get_or_none(email=args.email)
+        if user is None:
+            raise CommandError(f"no user with e-mail {args.email}")
+        token = new_token()
+        await ApiToken.create(
+            user=user, name=args.name, prefix=token.prefix, token_hash=token.digest
+        )
+        print(token.secret)
+        print(
+            f"API token {args.name!r} for {args.email}: shown once, store it now. "
+            "Use it as 'Authorization: Bearer <token>'.",
+            file=sys.stderr,
+        )
+        return 0
+
+    return await _with_database(settings, work)
+
+
+async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    import datetime as dt
+
+    async def work() -> int:
+        revoked = await ApiToken.filter(prefix=args.prefix, revoked_at=None).update(
+            revoked_at=dt.datetime.now(dt.UTC)
+        )
+        if not revoked:
+            raise CommandError(f"no active token with prefix {args.prefix!r}")
+        print(f"revoked {revoked} token(s)")
+        return 0
+
+    return await _with_database(settings, work)
+
+
+def cmd_serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    import uvicorn
+
+    print(f"Outreach serving on http://{args.host}:{args.port}  (database: {settings.dialect})")
+    uvicorn.run(
+        "outreach.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(sync_handler=cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(
+        handler=cmd_migrate
+    )
+
+    load = commands.add_parser("load-fixtures", help="load strategies and demo data (idempotent)")
+    load.add_argument("--dir", help="fixtures directory (default: fixtures/)")
+    load.add_argument("--print-logins", action="store_true", help="print the demo staff logins")
+    load.set_defaults(handler=cmd_load_fixtures)
+
+    users = commands.add_parser("users", help="staff users").add_subparsers(
+        dest="users_command", required=True
+    )
+    add = users.add_parser("add", help="create a staff user")
+    add.add_argument("email")
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        help="ROLE:SLUG, e.g. editor:maribor, director:skopje, coordinator:lapin-kirjasto",
+    )
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(handler=cmd_users_add)
+
+    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
+        dest="tokens_command", required=True
+    )
+    create = tokens.add_parser("create", help="create a token (printed once)")
+    create.add_argument("email")
+    create.add_argument("--name", required=True, help="what the token is for")
+    create.set_defaults(handler=cmd_tokens_create)
+    revoke = tokens.add_parser("revoke", help="revoke tokens by their prefix")
+    revoke.add_argument("prefix")
+    revoke.set_defaults(handler=cmd_tokens_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = settings_module.load()
+    try:
+        sync_handler: Callable[[argparse.Namespace, Any], int] | None = getattr(
+            args, "sync_handler", None
+        )
+        if sync_handler is not None:
+            code = sync_handler(args, settings)
+        else:
+            code = asyncio.run(args.handler(args, settings))
+    except CommandError as exc:
+        print(f"outreach: {exc}", file=sys.stderr)
+        code = 2
+    raise SystemExit(code)

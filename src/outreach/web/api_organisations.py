@@ -1,0 +1,115 @@
+"""Read API for networks, libraries (with branches and rooms) and strategies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from outreach.models import Branch, Library, Network, Room, Strategy
+from outreach.strategies import strategies_for_library, strategy_document
+from outreach.web.errors import NotFound
+
+
+def _library_summary(library: Library, network_slug: str | None) -> dict[str, Any]:
+    return {
+        "slug": library.slug,
+        "name": library.name,
+        "timezone": library.timezone,
+        "default_language": library.default_language,
+        "languages": library.languages,
+        "website": library.website,
+        "network": network_slug,
+        "url": f"/api/libraries/{library.slug}",
+    }
+
+
+def _branch_json(branch: Branch, rooms: list[Room]) -> dict[str, Any]:
+    return {
+        "id": branch.id,
+        "slug": branch.slug,
+        "name": branch.name,
+        "address": branch.address,
+        "postcode": branch.postcode,
+        "city": branch.city,
+        "lat": branch.lat,
+        "lon": branch.lon,
+        "opening_hours": branch.opening_hours,
+        "rooms": [
+            {"id": r.id, "slug": r.slug, "name": r.name, "capacity": r.capacity} for r in rooms
+        ],
+    }
+
+
+async def list_libraries(request: Request) -> JSONResponse:
+    """All libraries, with the network each belongs to."""
+    networks = {n.id: n.slug for n in await Network.all()}
+    libraries = await Library.all().order_by("slug")
+    return JSONResponse(
+        {
+            "libraries": [
+                _library_summary(lib, networks.get(lib.network_id))  # type: ignore[attr-defined]
+                for lib in libraries
+            ]
+        }
+    )
+
+
+async def get_library(request: Request) -> JSONResponse:
+    """One library with its branches, rooms and the strategies that apply to it."""
+    library = await Library.get_or_none(slug=request.path_params["slug"])
+    if library is None:
+        raise NotFound("library")
+    network = await Network.get_or_none(id=library.network_id)  # type: ignore[attr-defined]
+    branches = await Branch.filter(library_id=library.id).order_by("name")
+    rooms = await Room.filter(branch__library_id=library.id).order_by("name")
+    by_branch: dict[int, list[Room]] = {}
+    for room in rooms:
+        by_branch.setdefault(room.branch_id, []).append(room)  # type: ignore[attr-defined]
+    body = _library_summary(library, network.slug if network else None)
+    body["branches"] = [_branch_json(b, by_branch.get(b.id, [])) for b in branches]
+    body["strategies"] = [
+        {"id": s.id, "slug": s.slug, "name": s.name, "url": f"/api/strategies/{s.id}"}
+        for s in await strategies_for_library(library)
+    ]
+    return JSONResponse(body)
+
+
+async def list_networks(request: Request) -> JSONResponse:
+    """All networks with their member libraries."""
+    networks = await Network.all().order_by("slug").prefetch_related("libraries")
+    return JSONResponse(
+        {
+            "networks": [
+                {
+                    "slug": n.slug,
+                    "name": n.name,
+                    "default_language": n.default_language,
+                    "libraries": sorted(lib.slug for lib in n.libraries),
+                }
+                for n in networks
+            ]
+        }
+    )
+
+
+async def get_strategy(request: Request) -> JSONResponse:
+    """A strategy with values, themes, goals, SDG mappings and targets."""
+    raw = request.path_params["id"]
+    # Ids and slugs both work; a long digit string is no id (and would overflow INTEGER).
+    strategy = await Strategy.get_or_none(id=int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    if strategy is None:
+        strategy = await Strategy.get_or_none(slug=raw)
+    if strategy is None:
+        raise NotFound("strategy")
+    return JSONResponse(await strategy_document(strategy))
+
+
+routes = [
+    Route("/api/libraries", list_libraries, methods=["GET"]),
+    Route("/api/libraries/{slug}", get_library, methods=["GET"]),
+    Route("/api/networks", list_networks, methods=["GET"]),
+    Route("/api/strategies/{id}", get_strategy, methods=["GET"]),
+]

@@ -1,0 +1,65 @@
+"""Public pages: the list of libraries, and a library with its strategy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from outreach.models import Branch, Goal, Library, Network, StrategyValue, Theme
+from outreach.strategies import strategies_for_library
+from outreach.web.errors import NotFound
+
+
+async def index(request: Request) -> Response:
+    """The libraries, grouped by network."""
+    networks = await Network.all().order_by("slug")
+    libraries = await Library.all().order_by("slug")
+    groups: list[dict[str, Any]] = []
+    for network in networks:
+        members = [lib for lib in libraries if lib.network_id == network.id]  # type: ignore[attr-defined]
+        if members:
+            groups.append({"network": network, "libraries": members})
+    independent = [lib for lib in libraries if lib.network_id is None]  # type: ignore[attr-defined]
+    if independent:
+        groups.append({"network": None, "libraries": independent})
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "public/index.html", {"groups": groups}
+    )
+
+
+async def library_home(request: Request) -> Response:
+    """A library's page: branches and its strategy in its own language, English beside it."""
+    library = await Library.get_or_none(slug=request.path_params["library"])
+    if library is None:
+        raise NotFound("library")
+    branches = await Branch.filter(library_id=library.id).order_by("name")
+    strategies = []
+    for strategy in await strategies_for_library(library):
+        themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
+        goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
+        for theme in themes:
+            theme.goals_list = [g for g in goals if g.theme_id == theme.id]  # type: ignore[attr-defined]
+        strategies.append(
+            {
+                "strategy": strategy,
+                "value_list": await StrategyValue.filter(strategy_id=strategy.id).order_by(
+                    "position", "id"
+                ),
+                "themes": themes,
+                "loose_goals": [g for g in goals if g.theme_id is None],  # type: ignore[attr-defined]
+            }
+        )
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "public/library.html",
+        {"library": library, "branches": branches, "strategies": strategies},
+    )
+
+
+routes = [
+    Route("/", index, methods=["GET"]),
+    Route("/{library}/", library_home, methods=["GET"]),
+]
