@@ -1,0 +1,96 @@
+"""The ``outreach`` command, run as a user runs it: a subprocess against the test database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+from outreach.models import ApiToken, Role, RoleName, StaffUser
+from outreach.security import hash_token, verify_password
+from tests.factories import make_library
+
+
+async def outreach(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from outreach.cli import main; main()",
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    out, err = await process.communicate(stdin.encode())
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_users_add_and_token_create(db: str) -> None:
+    await make_library("maribor")
+    code, out, err = await outreach(
+        db,
+        "users",
+        "add",
+        "urska@maribor.example",
+        "--name",
+        "Urška",
+        "--role",
+        "editor:maribor",
+        "--password-stdin",
+        stdin="knjiznica-2026\n",
+    )
+    assert (code, out, err) == (
+        0,
+        "created user urska@maribor.example with roles: editor:maribor\n",
+        "",
+    )
+    user = await StaffUser.get(email="urska@maribor.example")
+    assert user.name == "Urška"
+    assert user.password_hash.startswith("$argon2id$")
+    assert verify_password(user.password_hash, "knjiznica-2026")
+    role = await Role.get(user=user).prefetch_related("library")
+    assert role.role is RoleName.EDITOR
+    assert role.library is not None and role.library.slug == "maribor"
+
+    code, out, err = await outreach(
+        db, "tokens", "create", "urska@maribor.example", "--name", "import"
+    )
+    assert code == 0
+    secret = out.strip()
+    assert secret.startswith("otk_") and len(secret) > 40
+    assert "shown once" in err
+    token = await ApiToken.get(user=user)
+    assert token.token_hash == hash_token(secret)
+    assert secret not in token.token_hash and token.prefix == secret[:10]
+
+
+async def test_users_add_refuses_bad_input_and_writes_nothing(db: str) -> None:
+    await make_library("maribor")
+    cases = [
+        (["--role", "boss:maribor"], "unknown role 'boss'"),
+        (["--role", "editor"], "write ROLE:SLUG"),
+        (["--role", "editor:nowhere"], "no library with slug 'nowhere'"),
+        (["--role", "coordinator:nowhere"], "no network with slug 'nowhere'"),
+    ]
+    for extra, message in cases:
+        code, out, err = await outreach(
+            db,
+            "users",
+            "add",
+            "x@example.org",
+            "--name",
+            "X",
+            *extra,
+            "--password-stdin",
+            stdin="long-enough-password\n",
+        )
+        assert code == 2, extra
+        assert message in err, (extra, err)
+    code, _, err = await outreach(
+        db, "users", "add", "x@example.org", "--name", "X", "--password-stdin", stdin="short\n"
+    )
+    assert code == 2 and "at least 10 characters" in err
+    assert await StaffUser.all().count() == 0
