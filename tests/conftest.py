@@ -45,6 +45,23 @@ def _asyncpg_dsn(url: str) -> str:
     return url.replace("postgres://", "postgresql://", 1)
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    if os.environ.get(POSTGRES_ENV):
+        return f"databases: SQLite and PostgreSQL ({POSTGRES_ENV} is set)"
+    return f"databases: SQLite only; PostgreSQL pass skipped ({POSTGRES_ENV} is not set)"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if os.environ.get(POSTGRES_ENV):
+        return
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "[postgres" in r.nodeid]
+    terminalreporter.write_line(
+        f"PostgreSQL pass skipped: {len(skipped)} test(s) did not run on PostgreSQL because "
+        f"{POSTGRES_ENV} is not set.",
+        yellow=True,
+    )
+
+
 @pytest_asyncio.fixture(scope="session", params=BACKENDS)
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """A migrated database of one backend, with Tortoise initialised on it."""
