@@ -53,18 +53,21 @@ async def test_users_add_and_token_create(db: str) -> None:
     assert verify_password(user.password_hash, "knjiznica-2026")
     role = await Role.get(user=user).prefetch_related("library")
     assert role.role is RoleName.EDITOR
-    assert role.library is not None and role.library.slug == "maribor"
+    assert role.library is not None
+    assert role.library.slug == "maribor"
 
     code, out, err = await outreach(
         db, "tokens", "create", "urska@maribor.example", "--name", "import"
     )
     assert code == 0
     secret = out.strip()
-    assert secret.startswith("otk_") and len(secret) > 40
+    assert secret.startswith("otk_")
+    assert len(secret) > 40
     assert "shown once" in err
     token = await ApiToken.get(user=user)
     assert token.token_hash == hash_token(secret)
-    assert secret not in token.token_hash and token.prefix == secret[:10]
+    assert secret not in token.token_hash
+    assert token.prefix == secret[:10]
 
 
 async def test_users_add_refuses_bad_input_and_writes_nothing(db: str) -> None:
@@ -76,7 +79,7 @@ async def test_users_add_refuses_bad_input_and_writes_nothing(db: str) -> None:
         (["--role", "coordinator:nowhere"], "no network with slug 'nowhere'"),
     ]
     for extra, message in cases:
-        code, out, err = await outreach(
+        code, _out, err = await outreach(
             db,
             "users",
             "add",
@@ -92,5 +95,6 @@ async def test_users_add_refuses_bad_input_and_writes_nothing(db: str) -> None:
     code, _, err = await outreach(
         db, "users", "add", "x@example.org", "--name", "X", "--password-stdin", stdin="short\n"
     )
-    assert code == 2 and "at least 10 characters" in err
+    assert code == 2
+    assert "at least 10 characters" in err
     assert await StaffUser.all().count() == 0

@@ -14,13 +14,38 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from outreach import settings as settings_module
 from outreach.settings import Settings
-from outreach.web import api_organisations, errors, health, openapi, public
+from outreach.web import (
+    api_events,
+    api_organisations,
+    bookmobile_pages,
+    errors,
+    feeds,
+    health,
+    openapi,
+    patron,
+    public,
+    reports,
+    routes_api,
+    staff,
+)
 from outreach.web.templating import make_templates
 
 
 def _routes() -> list[BaseRoute]:
     # Public pages come last: ``/{library}/`` must not shadow fixed paths.
-    return [*health.routes, *api_organisations.routes, *openapi.routes, *public.routes]
+    return [
+        *health.routes,
+        *api_organisations.routes,
+        *api_events.routes,
+        *openapi.routes,
+        *feeds.routes,
+        *staff.routes,
+        *reports.routes,
+        *routes_api.routes,
+        *bookmobile_pages.routes,
+        *patron.routes,
+        *public.routes,
+    ]
 
 
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:

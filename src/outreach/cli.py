@@ -14,6 +14,7 @@ from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from outreach import settings as settings_module
+from outreach.bookmobile.commands import add_import_stops
 from outreach.db import migrate
 from outreach.models import ApiToken, Library, Network, Role, RoleName, StaffUser
 from outreach.security import hash_password, new_token
@@ -60,7 +61,18 @@ async def cmd_load_fixtures(args: argparse.Namespace, settings: settings_module.
         if args.print_logins:
             print("\nDemo staff logins (e-mail / password / roles):")
             for email, password, roles in demo_logins(directory):
-                print(f"  {email:<34} {password:<26} {roles}")
+                print(f"  {email:<36} {password:<32} {roles}")
+        return 0
+
+    return await _with_database(settings, work)
+
+
+async def cmd_publish(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from outreach.feeds.publish import publish
+
+    async def work() -> int:
+        written = await publish(Path(args.out), settings)
+        print(f"published {len(written)} file(s) under {args.out}")
         return 0
 
     return await _with_database(settings, work)
@@ -181,6 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--dir", help="fixtures directory (default: fixtures/)")
     load.add_argument("--print-logins", action="store_true", help="print the demo staff logins")
     load.set_defaults(handler=cmd_load_fixtures)
+
+    publish = commands.add_parser(
+        "publish", help="write every public feed and an index page, for any web server or CDN"
+    )
+    publish.add_argument("--out", default="calendars", help="directory (default: calendars/)")
+    publish.set_defaults(handler=cmd_publish)
+
+    add_import_stops(commands)
 
     users = commands.add_parser("users", help="staff users").add_subparsers(
         dest="users_command", required=True

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sqlite3
+
 from tortoise import Tortoise
 from tortoise.connection import get_connection
 from tortoise.migrations.executor import MigrationExecutor
 
 from outreach.settings import tortoise_config
+
+# Tortoise's SQLite client adapts dates and datetimes but not times (``Stop.arrival``),
+# and the sqlite3 module has none for them: stored as ISO text, which Tortoise reads back.
+# Registered here because every process that touches the database imports this module.
+sqlite3.register_adapter(dt.time, dt.time.isoformat)
 
 
 async def migrate(database_url: str) -> list[str]:

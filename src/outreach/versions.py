@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from outreach.models import DataVersion
 
 PROGRAMME = "programme"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_SELECT = f"SELECT version, changed_at FROM {DataVersion._meta.db_table} WHERE scope = "
 
 
 async def bump_data_version(
@@ -30,8 +33,19 @@ async def bump_data_version(
 
 
 async def current_data_version(scope: str = PROGRAMME) -> tuple[int, dt.datetime]:
-    """The counter and when it last changed (epoch start before the first write)."""
-    row = await DataVersion.get_or_none(scope=scope)
-    if row is None:
-        return 0, dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return row.version, row.changed_at
+    """The counter and when it last changed (the epoch before the first write).
+
+    Every feed request, cached or 304, reads it, so it skips the ORM: one plain query costs
+    about a fifth of the ORM's time, which is most of what a cached answer costs.
+    """
+    connection = connections.get("default")
+    placeholder = "$1" if connection.capabilities.dialect == "postgres" else "?"
+    _, rows = await connection.execute_query(_SELECT + placeholder, [scope])
+    if not rows:
+        return 0, EPOCH
+    version, changed_at = rows[0]["version"], rows[0]["changed_at"]
+    if isinstance(changed_at, str):  # SQLite hands back the stored text
+        changed_at = dt.datetime.fromisoformat(changed_at)
+    if changed_at.tzinfo is None:
+        changed_at = changed_at.replace(tzinfo=dt.UTC)
+    return int(version), changed_at.astimezone(dt.UTC)

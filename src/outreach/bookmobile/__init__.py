@@ -1,0 +1,1 @@
+"""Bookmobiles: routes and timetables, distances, emissions, stop-order optimisation."""

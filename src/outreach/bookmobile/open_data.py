@@ -1,0 +1,509 @@
+"""Timetables in the open "mobile library stops" format (Libraries Hacked), in and out.
+
+One row per stop: ``organisation, mobile, route, community, stop, address, postcode,
+geox (longitude), geoy (latitude), day, type, arrival, departure, frequency (RRULE),
+start, end, exceptions, timetable``. Rows of one route share its day, rule, first and
+last date (a route has one rule here); each row's exceptions are dates without a visit
+at that stop, saved as cancelled visits. ``Private`` stops (home visits) are kept
+internal. A file is saved whole or not at all, and every problem is reported by line
+and column.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from outreach.bookmobile.timetable import (
+    RouteInput,
+    StopInput,
+    TimetableError,
+    check_rule,
+    check_stop_order,
+    check_vehicle_free,
+    create_route,
+    driving_warnings,
+    first_run_matches,
+    minutes_to_time,
+    parse_date,
+    parse_time,
+    time_to_minutes,
+    update_route,
+)
+from outreach.models import (
+    Branch,
+    EmissionFactor,
+    Event,
+    Fuel,
+    Library,
+    OccurrenceOverride,
+    Route,
+    StaffUser,
+    Stop,
+    Vehicle,
+    Visibility,
+)
+from outreach.scheduling.recurrence import parse_local, to_local, zone
+from outreach.web.templating import translated
+
+COLUMNS = (
+    "organisation",
+    "mobile",
+    "route",
+    "community",
+    "stop",
+    "address",
+    "postcode",
+    "geox",
+    "geoy",
+    "day",
+    "type",
+    "arrival",
+    "departure",
+    "frequency",
+    "start",
+    "end",
+    "exceptions",
+    "timetable",
+)
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+TYPES = {"Public": Visibility.PUBLIC, "Private": Visibility.INTERNAL}
+MAX_ROWS = 5000
+MAX_BYTES = 2_000_000
+# The columns a route's rows must agree on, since a route has one rule.
+ROUTE_COLUMNS = ("day", "frequency", "start", "end")
+
+
+@dataclass
+class ParsedRoute:
+    """The rows of one route, validated."""
+
+    code: str
+    mobile: str
+    first_line: int
+    rrule: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    stops: list[StopInput] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    exceptions: list[list[dt.date]] = field(default_factory=list)
+
+
+@dataclass
+class ImportResult:
+    """What an import did: routes created, updated or unchanged, and warnings."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    vehicles_created: list[str] = field(default_factory=list)
+    stops: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "vehicles_created": self.vehicles_created,
+            "stops": self.stops,
+            "warnings": self.warnings,
+        }
+
+
+def _cell(row: dict[str, str | None], name: str) -> str:
+    return (row.get(name) or "").strip()
+
+
+def _coordinate(raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+    if not low <= value <= high:  # also refuses nan
+        raise ValueError(f"must be between {low:g} and {high:g}")
+    return value
+
+
+def _dates(raw: str) -> list[dt.date]:
+    if not raw:
+        return []
+    return sorted({parse_date(item) for item in re.split(r"[,;]\s*", raw) if item.strip()})
+
+
+def parse_csv(text: str, library: Library) -> list[ParsedRoute]:
+    """Validate a whole file; :class:`TimetableError` keyed ``line N.column`` if any row fails."""
+    if len(text) > MAX_BYTES:
+        raise TimetableError({"file": f"must be at most {MAX_BYTES} bytes"})
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [name for name in COLUMNS if name not in header]
+    if missing:
+        raise TimetableError({"line 1": f"missing column(s): {', '.join(missing)}"})
+    reader.fieldnames = header
+    errors: dict[str, str] = {}
+    routes: dict[str, ParsedRoute] = {}
+    first_row: dict[str, dict[str, str]] = {}
+    count = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors[f"line {reader.line_num}"] = f"not valid CSV ({exc})"
+            break
+        count += 1
+        if count > MAX_ROWS:
+            errors["file"] = f"must have at most {MAX_ROWS} rows"
+            break
+        line = reader.line_num
+        _parse_row(row, line, library, routes, first_row, errors)
+    if not errors and not routes:
+        errors["file"] = "has no stops"
+    for parsed in routes.values():
+        for key, problem in check_stop_order(parsed.stops).items():
+            # stops.{i}.arrival → the line of stop i
+            index = int(key.split(".")[1])
+            column = "departure" if key.endswith("minutes_parked") else "arrival"
+            errors.setdefault(f"line {parsed.lines[index]}.{column}", problem)
+    if errors:
+        raise TimetableError(errors)
+    return list(routes.values())
+
+
+def _parse_row(
+    row: dict[str, str | None],
+    line: int,
+    library: Library,
+    routes: dict[str, ParsedRoute],
+    first_row: dict[str, dict[str, str]],
+    errors: dict[str, str],
+) -> None:
+    values: dict[str, Any] = {}
+
+    def check(column: str, parse: Any) -> None:
+        try:
+            values[column] = parse(_cell(row, column))
+        except ValueError as exc:
+            errors[f"line {line}.{column}"] = str(exc)
+
+    def required(limit: int) -> Any:
+        def parse(raw: str) -> str:
+            if not raw:
+                raise ValueError("is required")
+            if len(raw) > limit:
+                raise ValueError(f"must be at most {limit} characters")
+            return raw
+
+        return parse
+
+    def optional(limit: int) -> Any:
+        def parse(raw: str) -> str:
+            if len(raw) > limit:
+                raise ValueError(f"must be at most {limit} characters")
+            return raw
+
+        return parse
+
+    def route_code(raw: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", raw):
+            raise ValueError("must be 1 to 32 letters, digits, '.', '_' or '-'")
+        return raw
+
+    def day(raw: str) -> str:
+        if raw.capitalize() not in DAYS:
+            raise ValueError("must be a weekday name such as Tuesday")
+        return raw.capitalize()
+
+    def kind(raw: str) -> Visibility:
+        if raw not in TYPES:
+            raise ValueError("must be Public or Private (Dynamic and Other are not supported)")
+        return TYPES[raw]
+
+    check("mobile", required(200))
+    check("route", route_code)
+    check("community", optional(200))
+    check("stop", required(200))
+    check("address", optional(300))
+    check("postcode", optional(16))
+    check("geox", lambda raw: _coordinate(raw, -180, 180))
+    check("geoy", lambda raw: _coordinate(raw, -90, 90))
+    check("day", day)
+    check("type", kind)
+    check("arrival", parse_time)
+    check("departure", parse_time)
+    check("frequency", lambda raw: check_rule(library, raw))
+    check("start", parse_date)
+    check("end", lambda raw: parse_date(raw) if raw else None)
+    check("exceptions", _dates)
+    if "arrival" in values and "departure" in values:
+        parked = time_to_minutes(values["departure"]) - time_to_minutes(values["arrival"])
+        if parked <= 0:
+            errors[f"line {line}.departure"] = "must be after the arrival"
+        values["parked"] = parked
+    if "start" in values and "day" in values:
+        actual = DAYS[values["start"].weekday()]
+        if actual != values["day"]:
+            errors[f"line {line}.start"] = f"is a {actual}, not a {values['day']}"
+        elif "frequency" in values and not first_run_matches(values["frequency"], values["start"]):
+            errors[f"line {line}.start"] = f"is not a day of the rule {values['frequency']}"
+    if values.get("end") is not None and "start" in values and values["end"] < values["start"]:
+        errors[f"line {line}.end"] = "must not be before the start"
+    if any(key.startswith(f"line {line}.") for key in errors):
+        return
+    code = values["route"]
+    raw_row = {name: _cell(row, name) for name in (*ROUTE_COLUMNS, "mobile")}
+    parsed = routes.get(code)
+    if parsed is None:
+        parsed = ParsedRoute(
+            code=code,
+            mobile=values["mobile"],
+            first_line=line,
+            rrule=values["frequency"],
+            valid_from=values["start"],
+            valid_until=values["end"],
+        )
+        routes[code] = parsed
+        first_row[code] = raw_row
+    else:
+        for column in (*ROUTE_COLUMNS, "mobile"):
+            if raw_row[column] != first_row[code][column]:
+                errors[f"line {line}.{column}"] = (
+                    f"differs from line {parsed.first_line}, the first stop of route {code}"
+                    " (a route has one vehicle and one rule)"
+                )
+        if any(key.startswith(f"line {line}.") for key in errors):
+            return
+    parsed.stops.append(
+        StopInput(
+            name=values["stop"],
+            community=values["community"],
+            address=values["address"],
+            postcode=values["postcode"],
+            lat=values["geoy"],
+            lon=values["geox"],
+            arrival=values["arrival"],
+            minutes_parked=values["parked"],
+            visibility=values["type"],
+        )
+    )
+    parsed.lines.append(line)
+    parsed.exceptions.append(values["exceptions"])
+
+
+async def _vehicle_for(
+    library: Library, mobile: str, result: ImportResult, using_db: BaseDBAsyncClient
+) -> Vehicle:
+    slug = re.sub(r"[^a-z0-9]+", "-", mobile.lower()).strip("-")[:64] or "mobile"
+    vehicle = await Vehicle.filter(library_id=library.id, name=mobile).using_db(using_db).first()
+    vehicle = vehicle or await Vehicle.get_or_none(
+        library_id=library.id, slug=slug, using_db=using_db
+    )
+    if vehicle is not None:
+        return vehicle
+    # A timetable names its vehicle but not its fuel: a diesel truck is what most
+    # bookmobiles are, and staff can correct it afterwards.
+    factor = (
+        await EmissionFactor.filter(fuel=Fuel.DIESEL)
+        .using_db(using_db)
+        .order_by("-year", "id")
+        .first()
+    )
+    if factor is None:
+        raise TimetableError(
+            {"mobile": f"no vehicle {mobile!r} in this library and no diesel emission factor"}
+        )
+    vehicle = await Vehicle.create(
+        library=library,
+        slug=slug,
+        name=mobile,
+        fuel=factor.fuel,
+        kg_co2e_per_km=factor.kg_co2e_per_km,
+        emission_factor_source=factor.source,
+        using_db=using_db,
+    )
+    result.vehicles_created.append(mobile)
+    return vehicle
+
+
+async def import_timetable(
+    library: Library,
+    text: str,
+    *,
+    using_db: BaseDBAsyncClient,
+    depot: Branch | None = None,
+    user: StaffUser | None = None,
+    base_url: str = "",
+) -> ImportResult:
+    """Create or update every route of the file; call inside a transaction.
+
+    A route whose rows are what an export would write already is left untouched, so that
+    re-importing an export changes nothing (not even a feed's SEQUENCE).
+    """
+    parsed_routes = parse_csv(text, library)
+    if depot is None:
+        depot = await Branch.filter(library_id=library.id).using_db(using_db).order_by("id").first()
+        if depot is None:
+            raise TimetableError({"depot": "the library has no branch to start routes from"})
+    result = ImportResult()
+    vehicles: set[int] = set()
+    for parsed in parsed_routes:
+        vehicle = await _vehicle_for(library, parsed.mobile, result, using_db)
+        vehicles.add(vehicle.id)
+        existing = await Route.get_or_none(
+            library_id=library.id, code=parsed.code, using_db=using_db
+        )
+        data = RouteInput(
+            code=parsed.code,
+            name=existing.name if existing else f"{parsed.mobile} {parsed.code}",
+            vehicle=vehicle,
+            depot=depot,
+            rrule=parsed.rrule,
+            valid_from=parsed.valid_from,
+            valid_until=parsed.valid_until,
+            detour_factor=existing.detour_factor if existing else 1.3,
+            stops=parsed.stops,
+            stop_exceptions={i: days for i, days in enumerate(parsed.exceptions) if days},
+        )
+        result.stops += len(parsed.stops)
+        result.warnings += [
+            f"route {parsed.code}: {w}"
+            for w in driving_warnings(
+                parsed.stops, speed_kmh=vehicle.average_speed_kmh, detour_factor=data.detour_factor
+            )
+        ]
+        if existing is None:
+            await create_route(library, data, using_db=using_db, user=user, check_vehicle=False)
+            result.created.append(parsed.code)
+            continue
+        incoming = _rows_of(library, data, base_url)
+        current = await export_rows(existing, include_private=True, using_db=using_db)
+        if _comparable(incoming) == _comparable(current):
+            result.unchanged.append(parsed.code)
+            continue
+        await update_route(existing, data, using_db=using_db, user=user, check_vehicle=False)
+        result.updated.append(parsed.code)
+    for vehicle_id in sorted(vehicles):
+        await check_vehicle_free(vehicle_id, using_db=using_db)
+    return result
+
+
+def _comparable(rows: Iterable[dict[str, str]]) -> list[tuple[str, ...]]:
+    return [
+        tuple(row[c] for c in COLUMNS if c not in ("timetable", "organisation")) for row in rows
+    ]
+
+
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def _row(
+    library: Library,
+    *,
+    mobile: str,
+    code: str,
+    stop: StopInput | Stop,
+    rrule: str,
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    exceptions: Sequence[dt.date],
+    base_url: str,
+) -> dict[str, str]:
+    departure = minutes_to_time(time_to_minutes(stop.arrival) + stop.minutes_parked)
+    return {
+        "organisation": translated(library.name, library.default_language),
+        "mobile": mobile,
+        "route": code,
+        "community": stop.community,
+        "stop": stop.name,
+        "address": stop.address,
+        "postcode": stop.postcode,
+        "geox": _number(stop.lon),
+        "geoy": _number(stop.lat),
+        "day": DAYS[valid_from.weekday()],
+        "type": "Private" if stop.visibility == Visibility.INTERNAL else "Public",
+        "arrival": f"{stop.arrival:%H:%M}",
+        "departure": f"{departure:%H:%M}",
+        "frequency": rrule,
+        "start": valid_from.isoformat(),
+        "end": valid_until.isoformat() if valid_until else "",
+        "exceptions": ",".join(day.isoformat() for day in sorted(set(exceptions))),
+        "timetable": f"{base_url}/{library.slug}/bookmobile" if base_url else "",
+    }
+
+
+def _rows_of(library: Library, data: RouteInput, base_url: str) -> list[dict[str, str]]:
+    return [
+        _row(
+            library,
+            mobile=data.vehicle.name,
+            code=data.code,
+            stop=stop,
+            rrule=data.rrule,
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            exceptions=data.stop_exceptions.get(i, []),
+            base_url=base_url,
+        )
+        for i, stop in enumerate(data.stops)
+    ]
+
+
+async def export_rows(
+    route: Route,
+    *,
+    include_private: bool,
+    base_url: str = "",
+    using_db: BaseDBAsyncClient | None = None,
+) -> list[dict[str, str]]:
+    """The route's stops as rows of the open format (private stops only when asked)."""
+    library = await Library.get(id=route.library_id, using_db=using_db)  # type: ignore[attr-defined]
+    vehicle = await Vehicle.get(id=route.vehicle_id, using_db=using_db)  # type: ignore[attr-defined]
+    event = await Event.get(id=route.event_id, using_db=using_db)  # type: ignore[attr-defined]
+    tz = zone(library.timezone)
+    stops = await Stop.filter(route_id=route.id).using_db(using_db).order_by("position")
+    # Whole runs skipped by the event's exdates are exceptions at every stop.
+    skipped = [parse_local(raw).date() for raw in event.exdates or []]
+    cancelled: dict[tuple[int, int], list[dt.date]] = {}
+    for override in await OccurrenceOverride.filter(event_id=event.id, cancelled=True).using_db(
+        using_db
+    ):
+        local = to_local(override.original_start, tz)
+        cancelled.setdefault((local.hour, local.minute), []).append(local.date())
+    rows = []
+    for stop in stops:
+        if stop.visibility == Visibility.INTERNAL and not include_private:
+            continue
+        arrival = stop.arrival.replace(tzinfo=None)
+        rows.append(
+            _row(
+                library,
+                mobile=vehicle.name,
+                code=route.code,
+                stop=stop,
+                rrule=event.rrule or "",
+                valid_from=route.valid_from,
+                valid_until=route.valid_until,
+                exceptions=[*skipped, *cancelled.get((arrival.hour, arrival.minute), [])],
+                base_url=base_url,
+            )
+        )
+    return rows
+
+
+def to_csv(rows: Iterable[dict[str, str]]) -> str:
+    """Rows as CSV text with the format's header, CRLF line ends (RFC 4180)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,784 @@
+"""Routes and their ordered stops: validation, saving, and the checks a timetable must pass.
+
+A route is scheduled by the rule of the bookmobile event it owns: the event starts at the
+first stop's arrival on the first day and ends when the last stop's visit ends; each run
+then materialises one occurrence per stop (``rebuild_occurrences``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from outreach.bookmobile.distance import haversine_km
+from outreach.models import (
+    AuditEntry,
+    Branch,
+    Event,
+    EventKind,
+    EventStatus,
+    Library,
+    Occurrence,
+    OccurrenceOverride,
+    Route,
+    StaffUser,
+    Stop,
+    Vehicle,
+    Visibility,
+)
+from outreach.scheduling.occurrences import rebuild_occurrences
+from outreach.scheduling.recurrence import RuleError, parse_rule, to_local, to_utc, zone
+from outreach.versions import bump_data_version
+
+MAX_STOPS = 60
+MAX_MINUTES_PARKED = 12 * 60
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+
+
+class TimetableError(Exception):
+    """Input that cannot be saved, with the fields at fault (``{"stops.2.lat": "..."}``)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class StopInput:
+    """A validated stop, in route order."""
+
+    name: str
+    lat: float
+    lon: float
+    arrival: dt.time
+    minutes_parked: int
+    community: str = ""
+    address: str = ""
+    postcode: str = ""
+    visibility: Visibility = Visibility.PUBLIC
+    # The stop this input updates, so that its id (and its feed's address) survive.
+    id: int | None = None
+
+    @property
+    def departure(self) -> dt.time:
+        return minutes_to_time(time_to_minutes(self.arrival) + self.minutes_parked)
+
+
+@dataclass(frozen=True)
+class RouteInput:
+    """A validated route with its stops (vehicle and depot already resolved)."""
+
+    code: str
+    name: str
+    vehicle: Vehicle
+    depot: Branch
+    rrule: str
+    valid_from: dt.date
+    valid_until: dt.date | None
+    detour_factor: float
+    stops: list[StopInput]
+    # Local dates without a visit, per stop index (exceptions of the open data format).
+    stop_exceptions: dict[int, list[dt.date]] = field(default_factory=dict)
+
+
+def time_to_minutes(value: dt.time) -> int:
+    return value.hour * 60 + value.minute
+
+
+def minutes_to_time(minutes: int) -> dt.time:
+    """A time of day; 24:00 (a visit ending at midnight) is read as 23:59."""
+    minutes = min(minutes, 24 * 60 - 1)
+    return dt.time(minutes // 60, minutes % 60)
+
+
+def parse_time(raw: object) -> dt.time:
+    """``HH:MM`` (or ``HH:MM:00``) as a time, else ValueError with a message."""
+    if not isinstance(raw, str) or not (match := _TIME.match(raw.strip())):
+        raise ValueError("must be a time of day such as 09:45")
+    return dt.time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_date(raw: object) -> dt.date:
+    if not isinstance(raw, str) or len(raw.strip()) != 10:
+        raise ValueError("must be a date such as 2026-01-13")
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError:
+        raise ValueError("must be a date such as 2026-01-13") from None
+
+
+def _number(raw: object, low: float, high: float) -> float:
+    if isinstance(raw, bool):
+        raise ValueError("must be a number")
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            raise ValueError("must be a number") from None
+    if not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise ValueError("must be a number")
+    if not low <= raw <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}")
+    return float(raw)
+
+
+def _text(raw: object, limit: int, *, required: bool = False) -> str:
+    if raw is None:
+        raw = ""
+    if not isinstance(raw, str):
+        raise ValueError("must be text")
+    value = raw.strip()
+    if required and not value:
+        raise ValueError("is required")
+    if len(value) > limit:
+        raise ValueError(f"must be at most {limit} characters")
+    return value
+
+
+def parse_stop(raw: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> StopInput | None:
+    """A stop from JSON-like input; problems go to ``errors`` under ``prefix.field``."""
+    values: dict[str, Any] = {}
+    checks: list[tuple[str, Any]] = [
+        ("name", lambda: _text(raw.get("name"), 200, required=True)),
+        ("community", lambda: _text(raw.get("community"), 200)),
+        ("address", lambda: _text(raw.get("address"), 300)),
+        ("postcode", lambda: _text(raw.get("postcode"), 16)),
+        ("lat", lambda: _number(raw.get("lat"), -90, 90)),
+        ("lon", lambda: _number(raw.get("lon"), -180, 180)),
+        ("arrival", lambda: parse_time(raw.get("arrival"))),
+        ("minutes_parked", lambda: _minutes(raw.get("minutes_parked"))),
+        ("visibility", lambda: _visibility(raw.get("visibility", "public"))),
+        ("id", lambda: _optional_id(raw.get("id"))),
+    ]
+    for name, check in checks:
+        try:
+            values[name] = check()
+        except ValueError as exc:
+            errors[f"{prefix}.{name}"] = str(exc)
+    if any(key.startswith(f"{prefix}.") for key in errors):
+        return None
+    return StopInput(**values)
+
+
+def _optional_id(raw: object) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+        raise ValueError("must be the id of a stop of this route")
+    return raw
+
+
+def _minutes(raw: object) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int):
+        raise ValueError("must be a whole number of minutes")
+    if raw <= 0:
+        raise ValueError("must be more than 0 minutes")
+    if raw > MAX_MINUTES_PARKED:
+        raise ValueError(f"must be at most {MAX_MINUTES_PARKED} minutes")
+    return raw
+
+
+def _visibility(raw: object) -> Visibility:
+    try:
+        return Visibility(str(raw))
+    except ValueError:
+        raise ValueError("must be public or internal") from None
+
+
+def check_stop_order(stops: Sequence[StopInput], prefix: str = "stops") -> dict[str, str]:
+    """Errors for visits that overlap the next one or run past midnight."""
+    errors: dict[str, str] = {}
+    for i, stop in enumerate(stops):
+        end = time_to_minutes(stop.arrival) + stop.minutes_parked
+        if end > 24 * 60:
+            errors[f"{prefix}.{i}.minutes_parked"] = "the visit must end by midnight"
+        if i + 1 < len(stops):
+            nxt = stops[i + 1]
+            if end > time_to_minutes(nxt.arrival):
+                errors[f"{prefix}.{i + 1}.arrival"] = (
+                    f"arrives at {nxt.arrival:%H:%M}, before the visit to {stop.name}"
+                    f" ends at {minutes_to_time(end):%H:%M}"
+                )
+    return errors
+
+
+def driving_warnings(
+    stops: Sequence[StopInput], *, speed_kmh: float, detour_factor: float
+) -> list[str]:
+    """Stops reached sooner than the vehicle could drive there (a warning, not an error).
+
+    Real timetables sometimes leave no driving time at all between neighbouring stops.
+    """
+    warnings: list[str] = []
+    for a, b in itertools.pairwise(stops):
+        km = detour_factor * haversine_km((a.lat, a.lon), (b.lat, b.lon))
+        needed = km / speed_kmh * 60
+        available = time_to_minutes(b.arrival) - time_to_minutes(a.arrival) - a.minutes_parked
+        if needed > available + 0.5:
+            warnings.append(
+                f"{a.name} → {b.name}: {km:.1f} km need about {math.ceil(needed)} min at"
+                f" {speed_kmh:g} km/h, the timetable leaves {available} min"
+            )
+    return warnings
+
+
+async def resolve_vehicle(library: Library, raw: object, using_db: Any = None) -> Vehicle:
+    """The vehicle named by id or slug, refused if it belongs to another library."""
+    if isinstance(raw, bool) or raw is None or raw == "":
+        raise ValueError("is required (a vehicle id or slug)")
+    if isinstance(raw, int):
+        vehicle = await Vehicle.get_or_none(id=raw, using_db=using_db)
+    elif isinstance(raw, str):
+        vehicle = await Vehicle.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+    else:
+        raise ValueError("must be a vehicle id or slug")
+    if vehicle is None:
+        raise ValueError("no such vehicle")
+    if vehicle.library_id != library.id:  # type: ignore[attr-defined]
+        raise ValueError("belongs to another library")
+    return vehicle
+
+
+async def resolve_depot(library: Library, raw: object, using_db: Any = None) -> Branch:
+    """The depot branch named by id or slug, refused if it belongs to another library."""
+    if isinstance(raw, bool) or raw is None or raw == "":
+        raise ValueError("is required (a branch id or slug)")
+    if isinstance(raw, int):
+        branch = await Branch.get_or_none(id=raw, using_db=using_db)
+    elif isinstance(raw, str):
+        branch = await Branch.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+    else:
+        raise ValueError("must be a branch id or slug")
+    if branch is None:
+        raise ValueError("no such branch")
+    if branch.library_id != library.id:  # type: ignore[attr-defined]
+        raise ValueError("belongs to another library")
+    return branch
+
+
+def check_rule(library: Library, rrule: object) -> str:
+    """The normalised rule text, or ValueError."""
+    if not isinstance(rrule, str):
+        raise ValueError("must be a rule such as FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")
+    try:
+        return parse_rule(rrule, tz=zone(library.timezone), all_day=False).text
+    except RuleError as exc:
+        raise ValueError(str(exc)) from None
+
+
+async def parse_route(
+    library: Library, raw: Mapping[str, Any], *, using_db: Any = None
+) -> RouteInput:
+    """A route from JSON input, or :class:`TimetableError` naming every field at fault."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    simple: list[tuple[str, Any]] = [
+        ("code", lambda: _code(raw.get("code"))),
+        ("name", lambda: _text(raw.get("name"), 200, required=True)),
+        ("rrule", lambda: check_rule(library, raw.get("rrule"))),
+        ("valid_from", lambda: parse_date(raw.get("valid_from"))),
+        (
+            "valid_until",
+            lambda: (
+                None if raw.get("valid_until") in (None, "") else parse_date(raw["valid_until"])
+            ),
+        ),
+        ("detour_factor", lambda: _number(raw.get("detour_factor", 1.3), 1, 5)),
+    ]
+    for name, check in simple:
+        try:
+            values[name] = check()
+        except ValueError as exc:
+            errors[name] = str(exc)
+    for name, resolve in (("vehicle", resolve_vehicle), ("depot", resolve_depot)):
+        try:
+            values[name] = await resolve(library, raw.get(name), using_db)
+        except ValueError as exc:
+            errors[name] = str(exc)
+    stops = parse_stops(raw.get("stops"), errors)
+    if (
+        "valid_until" not in errors
+        and "valid_from" not in errors
+        and values.get("valid_until") is not None
+        and values["valid_until"] < values["valid_from"]
+    ):
+        errors["valid_until"] = "must not be before valid_from"
+    if (
+        "rrule" in values
+        and "valid_from" in values
+        and not first_run_matches(values["rrule"], values["valid_from"])
+    ):
+        errors["valid_from"] = (
+            f"is a {values['valid_from']:%A}, not a day of the rule {values['rrule']}:"
+            " the first run must be one"
+        )
+    if errors:
+        raise TimetableError(errors)
+    return RouteInput(stops=stops, **values)
+
+
+def first_run_matches(rrule: str, day: dt.date) -> bool:
+    """Whether ``day`` is a day the rule gives when it starts then (RFC 5545 would count a
+    DTSTART off the rule as an extra first instance, which a timetable never means)."""
+    start = dt.datetime.combine(day, dt.time())
+    without_until = ";".join(p for p in rrule.split(";") if not p.startswith(("UNTIL=", "COUNT=")))
+    first = next(iter(rrulestr(without_until, dtstart=start)), None)  # type: ignore[call-overload]
+    return first == start
+
+
+def parse_stops(raw: object, errors: dict[str, str]) -> list[StopInput]:
+    """Stops in route order from a JSON list; problems go to ``errors``."""
+    if not isinstance(raw, list) or not raw:
+        errors["stops"] = "must be a list of at least one stop"
+        return []
+    if len(raw) > MAX_STOPS:
+        errors["stops"] = f"a route has at most {MAX_STOPS} stops"
+        return []
+    stops: list[StopInput] = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            errors[f"stops.{i}"] = "must be an object"
+            continue
+        stop = parse_stop(item, f"stops.{i}", errors)
+        if stop is not None:
+            stops.append(stop)
+    if len(stops) == len(raw):
+        errors.update(check_stop_order(stops))
+    return stops
+
+
+def _code(raw: object) -> str:
+    if not isinstance(raw, str) or not _CODE.match(raw.strip()):
+        raise ValueError("must be 1 to 32 letters, digits, '.', '_' or '-'")
+    return raw.strip()
+
+
+def _run_bounds(
+    library: Library, day: dt.date, stops: Sequence[StopInput]
+) -> tuple[dt.datetime, dt.datetime]:
+    tz = zone(library.timezone)
+    first = dt.datetime.combine(day, stops[0].arrival)
+    last = dt.datetime.combine(day, stops[-1].arrival) + dt.timedelta(
+        minutes=stops[-1].minutes_parked
+    )
+    return to_utc(first, tz), to_utc(last, tz)
+
+
+async def _save_stops(
+    route: Route, stops: Sequence[StopInput], using_db: BaseDBAsyncClient
+) -> list[Stop]:
+    """Make the route's stops these, in this order, keeping the ids of stops given by id."""
+    existing = {s.id: s for s in await Stop.filter(route_id=route.id).using_db(using_db)}
+    wanted = {stop.id for stop in stops if stop.id is not None}
+    unknown = sorted(wanted - existing.keys())
+    if unknown:
+        raise TimetableError({"stops": f"stop {unknown[0]} is not a stop of this route"})
+    if len(wanted) != len([stop for stop in stops if stop.id is not None]):
+        raise TimetableError({"stops": "a stop is given twice"})
+    gone = [stop_id for stop_id in existing if stop_id not in wanted]
+    if gone:
+        await Stop.filter(id__in=gone).using_db(using_db).delete()
+    # Positions are unique per route: park the kept stops out of the way first.
+    for stop_id in wanted:
+        await Stop.filter(id=stop_id).using_db(using_db).update(position=-stop_id)
+    saved = []
+    for position, stop in enumerate(stops, start=1):
+        values = {
+            "position": position,
+            "name": stop.name,
+            "community": stop.community,
+            "address": stop.address,
+            "postcode": stop.postcode,
+            "lat": stop.lat,
+            "lon": stop.lon,
+            "arrival": stop.arrival,
+            "minutes_parked": stop.minutes_parked,
+            "visibility": stop.visibility,
+        }
+        if stop.id is not None:
+            row = existing[stop.id]
+            row.update_from_dict(values)
+            await row.save(using_db=using_db)
+        else:
+            row = await Stop.create(route=route, using_db=using_db, **values)
+        saved.append(row)
+    return saved
+
+
+async def _audit(
+    using_db: BaseDBAsyncClient,
+    user: StaffUser | None,
+    library: Library,
+    action: str,
+    route: Route,
+    changes: dict[str, Any],
+) -> None:
+    await AuditEntry.create(
+        at=dt.datetime.now(dt.UTC),
+        user=user,
+        library=library,
+        action=action,
+        entity="route",
+        entity_id=str(route.id),
+        changes=changes,
+        using_db=using_db,
+    )
+
+
+async def create_route(
+    library: Library,
+    data: RouteInput,
+    *,
+    using_db: BaseDBAsyncClient,
+    user: StaffUser | None = None,
+    check_vehicle: bool = True,
+) -> Route:
+    """Save a new route, its event and stops, and materialise its stop visits.
+
+    Call inside a transaction; a clash of the vehicle with another route raises
+    :class:`TimetableError` so that the caller rolls everything back. A caller saving
+    many routes passes ``check_vehicle=False`` and checks each vehicle once at the end.
+    """
+    if await Route.filter(library_id=library.id, code=data.code).using_db(using_db).exists():
+        raise TimetableError({"code": f"route {data.code} already exists in this library"})
+    starts_at, ends_at = _run_bounds(library, data.valid_from, data.stops)
+    now = dt.datetime.now(dt.UTC)
+    event = await Event.create(
+        library=library,
+        kind=EventKind.BOOKMOBILE,
+        title={library.default_language: data.name},
+        starts_at=starts_at,
+        ends_at=ends_at,
+        timezone=library.timezone,
+        rrule=data.rrule,
+        branch=data.depot,
+        status=EventStatus.PUBLISHED,
+        updated_at=now,
+        created_by=user,
+        using_db=using_db,
+    )
+    route = await Route.create(
+        library=library,
+        vehicle=data.vehicle,
+        depot=data.depot,
+        event=event,
+        code=data.code,
+        name=data.name,
+        valid_from=data.valid_from,
+        valid_until=data.valid_until,
+        detour_factor=data.detour_factor,
+        using_db=using_db,
+    )
+    stops = await _save_stops(route, data.stops, using_db)
+    await _cancel_stop_exceptions(event, stops, data, library, using_db)
+    await rebuild_occurrences(event, using_db=using_db)
+    if check_vehicle:
+        await check_vehicle_free(data.vehicle.id, using_db=using_db, route=route)
+    await bump_data_version(using_db=using_db)
+    await _audit(using_db, user, library, "create", route, {"code": data.code})
+    return route
+
+
+async def update_route(
+    route: Route,
+    data: RouteInput,
+    *,
+    using_db: BaseDBAsyncClient,
+    user: StaffUser | None = None,
+    check_vehicle: bool = True,
+    keep_overrides: bool = False,
+) -> Route:
+    """Make a route what ``data`` says; call in a transaction.
+
+    Stops given without an id are matched to existing ones by name, community and address,
+    in order, so that their ids and feed addresses survive. An import replaces every
+    override with the exceptions it gives; an edit (``keep_overrides``) keeps them.
+    """
+    library = await Library.get(id=route.library_id, using_db=using_db)  # type: ignore[attr-defined]
+    event = await Event.get(id=route.event_id, using_db=using_db)  # type: ignore[attr-defined]
+    existing = await Stop.filter(route_id=route.id).using_db(using_db).order_by("position")
+    unmatched = list(existing)
+    stops: list[StopInput] = []
+    for stop in data.stops:
+        if stop.id is not None:
+            stops.append(stop)
+            unmatched = [s for s in unmatched if s.id != stop.id]
+            continue
+        match = next(
+            (
+                s
+                for s in unmatched
+                if (s.name, s.community, s.address) == (stop.name, stop.community, stop.address)
+            ),
+            None,
+        )
+        if match is not None:
+            unmatched.remove(match)
+        stops.append(dataclasses.replace(stop, id=match.id if match else None))
+    if (
+        data.code != route.code
+        and await Route.filter(library_id=library.id, code=data.code).using_db(using_db).exists()
+    ):
+        raise TimetableError({"code": f"route {data.code} already exists in this library"})
+    route.code = data.code
+    route.name = data.name
+    route.vehicle = data.vehicle
+    route.depot = data.depot
+    route.valid_from = data.valid_from
+    route.valid_until = data.valid_until
+    route.detour_factor = data.detour_factor
+    await route.save(using_db=using_db)
+    event.rrule = data.rrule
+    event.title = {**event.title, library.default_language: data.name}
+    event.branch = data.depot
+    event.starts_at, event.ends_at = _run_bounds(library, data.valid_from, stops)
+    event.revision += 1
+    event.updated_at = dt.datetime.now(dt.UTC)
+    if not keep_overrides:
+        event.exdates = []
+        await OccurrenceOverride.filter(event_id=event.id).using_db(using_db).delete()
+    await event.save(using_db=using_db)
+    saved = await _save_stops(route, stops, using_db)
+    if not keep_overrides:
+        await _cancel_stop_exceptions(event, saved, data, library, using_db)
+    await rebuild_occurrences(event, using_db=using_db)
+    if check_vehicle:
+        await check_vehicle_free(data.vehicle.id, using_db=using_db, route=route)
+    await bump_data_version(using_db=using_db)
+    await _audit(using_db, user, library, "update", route, {"code": data.code})
+    return route
+
+
+async def _cancel_stop_exceptions(
+    event: Event,
+    stops: Sequence[Stop],
+    data: RouteInput,
+    library: Library,
+    using_db: BaseDBAsyncClient,
+) -> None:
+    """Cancelled overrides for the dates a stop is not visited (keyed by the visit's start)."""
+    tz = zone(library.timezone)
+    now = dt.datetime.now(dt.UTC)
+    for index, days in data.stop_exceptions.items():
+        stop = stops[index]
+        for day in days:
+            await OccurrenceOverride.create(
+                event=event,
+                original_start=to_utc(dt.datetime.combine(day, stop.arrival), tz),
+                cancelled=True,
+                note="no visit",
+                updated_at=now,
+                using_db=using_db,
+            )
+
+
+async def check_vehicle_free(
+    vehicle_id: int, *, using_db: BaseDBAsyncClient, route: Route | None = None
+) -> None:
+    """Refuse a timetable in which one vehicle is on two routes at once.
+
+    The scheduling conflict check compares single visits; a bookmobile is also busy while
+    it drives between its stops, so here a run spans from its first visit to the end of
+    its last, and two runs of one vehicle on different routes must not overlap (which
+    includes every overlap of two visits). All runs of the vehicle are swept once, sorted
+    by start. ``route`` is the route being written, named last in the message.
+    """
+    runs = await _vehicle_runs(vehicle_id, using_db)
+    ordered = sorted(runs)
+    busy: tuple[dt.datetime, dt.datetime, int] | None = None
+    for start, end, event_id in ordered:
+        if busy is not None and start < busy[1] and event_id != busy[2]:
+            await _clash(busy, (start, end, event_id), route, using_db)
+        if busy is None or end > busy[1]:
+            busy = (start, end, event_id)
+
+
+def _run_query(postgres: bool) -> str:
+    # Runs are day trips: a run is one route's visits of one (UTC) day. Grouping in SQL
+    # keeps a vehicle's check one small result even with years of stored visits.
+    if postgres:
+        day, param = "CAST(starts_at AT TIME ZONE 'UTC' AS DATE)", "$1"
+    else:
+        day, param = "substr(starts_at, 1, 10)", "?"
+    return f"""
+        SELECT event_id, MIN(starts_at) AS first_start, MAX(ends_at) AS last_end
+        FROM occurrence
+        WHERE vehicle_id = {param} AND NOT cancelled
+        GROUP BY event_id, {day}
+    """
+
+
+def _instant(value: object) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def _vehicle_runs(
+    vehicle_id: int, using_db: BaseDBAsyncClient
+) -> list[tuple[dt.datetime, dt.datetime, int]]:
+    """(start, end, event id) of every run of the vehicle that is not wholly cancelled."""
+    postgres = using_db.capabilities.dialect == "postgres"
+    rows = await using_db.execute_query_dict(_run_query(postgres), [vehicle_id])
+    return [
+        (_instant(row["first_start"]), _instant(row["last_end"]), int(row["event_id"]))
+        for row in rows
+    ]
+
+
+async def _clash(
+    a: tuple[dt.datetime, dt.datetime, int],
+    b: tuple[dt.datetime, dt.datetime, int],
+    route: Route | None,
+    using_db: BaseDBAsyncClient,
+) -> None:
+    codes = {
+        r.event_id: r.code  # type: ignore[attr-defined]
+        for r in await Route.filter(event_id__in=[a[2], b[2]]).using_db(using_db)
+    }
+    if route is not None and route.event_id == a[2]:  # type: ignore[attr-defined]
+        a, b = b, a
+    raise TimetableError(
+        {
+            "vehicle": (
+                f"the vehicle is on route {codes.get(a[2], '?')} from {a[0]:%Y-%m-%d %H:%M}"
+                f" to {a[1]:%H:%M} UTC, when route {codes.get(b[2], '?')} needs it"
+            )
+        }
+    )
+
+
+async def replace_stops(
+    route: Route,
+    stops: Sequence[StopInput],
+    *,
+    using_db: BaseDBAsyncClient,
+    user: StaffUser | None = None,
+) -> list[Stop]:
+    """Replace a route's stops (a new order or new times), move its event, rebuild visits.
+
+    Overrides are keyed by a visit's original start, so those of a stop whose arrival
+    changes move with it; runs cancelled at every stop stay cancelled at new stops too.
+    """
+    library = await Library.get(id=route.library_id).using_db(using_db)  # type: ignore[attr-defined]
+    event = await Event.get(id=route.event_id).using_db(using_db)  # type: ignore[attr-defined]
+    tz = zone(library.timezone)
+    old_stops = await Stop.filter(route_id=route.id).using_db(using_db)
+    old_arrival = {stop.id: stop.arrival for stop in old_stops}
+    overrides = await OccurrenceOverride.filter(event_id=event.id).using_db(using_db)
+    by_stop: dict[int, list[OccurrenceOverride]] = {}
+    arrival_stop = {(stop.arrival.hour, stop.arrival.minute): stop.id for stop in old_stops}
+    cancelled_days: dict[dt.date, int] = {}
+    for override in overrides:
+        local = to_local(override.original_start, tz)
+        stop_id = arrival_stop.get((local.hour, local.minute))
+        if stop_id is not None:
+            by_stop.setdefault(stop_id, []).append(override)
+            if override.cancelled:
+                cancelled_days[local.date()] = cancelled_days.get(local.date(), 0) + 1
+    whole_runs = {day for day, n in cancelled_days.items() if old_stops and n >= len(old_stops)}
+    await OccurrenceOverride.filter(event_id=event.id).using_db(using_db).delete()
+
+    first_day = to_local(event.starts_at, tz).date()
+    event.starts_at, event.ends_at = _run_bounds(library, first_day, stops)
+    event.revision += 1
+    event.updated_at = dt.datetime.now(dt.UTC)
+    await event.save(using_db=using_db)
+    saved = await _save_stops(route, stops, using_db)
+    kept: set[tuple[int, dt.date]] = set()
+    for stop in saved:
+        for override in by_stop.get(stop.id, []) if stop.id in old_arrival else []:
+            day = to_local(override.original_start, tz).date()
+            kept.add((stop.id, day))
+            await OccurrenceOverride.create(
+                event=event,
+                original_start=to_utc(dt.datetime.combine(day, stop.arrival), tz),
+                cancelled=override.cancelled,
+                starts_at=override.starts_at,
+                ends_at=override.ends_at,
+                note=override.note,
+                revision=override.revision + 1,
+                updated_at=event.updated_at,
+                using_db=using_db,
+            )
+        for day in sorted(whole_runs):
+            if (stop.id, day) not in kept:
+                await OccurrenceOverride.create(
+                    event=event,
+                    original_start=to_utc(dt.datetime.combine(day, stop.arrival), tz),
+                    cancelled=True,
+                    note="run cancelled",
+                    updated_at=event.updated_at,
+                    using_db=using_db,
+                )
+    await rebuild_occurrences(event, using_db=using_db)
+    await check_vehicle_free(route.vehicle_id, using_db=using_db, route=route)  # type: ignore[attr-defined]
+    await bump_data_version(using_db=using_db)
+    await _audit(
+        using_db, user, library, "replace_stops", route, {"stops": [s.name for s in stops]}
+    )
+    return saved
+
+
+async def cancel_run(
+    route: Route,
+    day: dt.date,
+    *,
+    using_db: BaseDBAsyncClient,
+    note: str = "",
+    user: StaffUser | None = None,
+) -> int:
+    """Cancel every stop visit of the run on local date ``day`` (a holiday, a breakdown).
+
+    Returns the number of visits cancelled; :class:`TimetableError` if no run that day.
+    """
+    library = await Library.get(id=route.library_id).using_db(using_db)  # type: ignore[attr-defined]
+    event = await Event.get(id=route.event_id).using_db(using_db)  # type: ignore[attr-defined]
+    tz = zone(library.timezone)
+    stops = await Stop.filter(route_id=route.id).using_db(using_db).order_by("position")
+    starts = [to_utc(dt.datetime.combine(day, stop.arrival), tz) for stop in stops]
+    planned = (
+        await Occurrence.filter(event_id=event.id, original_start__in=starts)
+        .using_db(using_db)
+        .count()
+    )
+    if not planned:
+        raise TimetableError({"date": f"route {route.code} has no run on {day.isoformat()}"})
+    now = dt.datetime.now(dt.UTC)
+    for start in starts:
+        override = await OccurrenceOverride.get_or_none(
+            event_id=event.id, original_start=start, using_db=using_db
+        )
+        if override is None:
+            await OccurrenceOverride.create(
+                event=event,
+                original_start=start,
+                cancelled=True,
+                note=note,
+                updated_at=now,
+                using_db=using_db,
+            )
+        else:
+            override.cancelled = True
+            override.note = note or override.note
+            override.revision += 1
+            override.updated_at = now
+            await override.save(using_db=using_db)
+    event.revision += 1
+    event.updated_at = now
+    await event.save(using_db=using_db)
+    await rebuild_occurrences(event, using_db=using_db)
+    await bump_data_version(using_db=using_db)
+    await _audit(using_db, user, library, "cancel_run", route, {"date": day.isoformat()})
+    return len(starts)

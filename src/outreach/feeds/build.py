@@ -1,0 +1,131 @@
+"""Building a feed, and keeping its bytes per data version.
+
+The data version lives in the database and moves with every write that can change a
+feed, so any number of processes may each keep their own copy of a feed's bytes: a
+process that reads a newer version simply builds again. The cache is therefore only a
+small bounded LRU in each process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from outreach.feeds import ical
+from outreach.feeds.filters import FeedFilter, Scope
+from outreach.feeds.selection import Window, load_series, public_occurrences, today
+from outreach.scheduling.recurrence import UTC
+from outreach.settings import Settings
+from outreach.versions import current_data_version
+from outreach.web.templating import translated
+
+
+@dataclass(frozen=True)
+class BuiltFeed:
+    """A feed's bytes with the validators HTTP answers carry."""
+
+    body: bytes
+    etag: str
+    last_modified: dt.datetime
+
+    @classmethod
+    def of(cls, body: bytes, last_modified: dt.datetime) -> BuiltFeed:
+        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
+        return cls(body=body, etag=etag, last_modified=last_modified.replace(microsecond=0))
+
+
+class FeedCache:
+    """At most ``size`` built feeds, least recently used first out."""
+
+    def __init__(self, size: int = 128) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[object, ...], BuiltFeed] = OrderedDict()
+
+    def get(self, key: tuple[object, ...]) -> BuiltFeed | None:
+        feed = self._items.get(key)
+        if feed is not None:
+            self._items.move_to_end(key)
+        return feed
+
+    def put(self, key: tuple[object, ...], feed: BuiltFeed) -> None:
+        self._items[key] = feed
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+def feed_name(scope: Scope, filt: FeedFilter) -> str:
+    """The calendar's name: the library or network, and what the filters keep."""
+    lang = filt.lang or scope.default_language
+    parts = [translated(scope.name, lang, scope.default_language)]
+    if filt.branch is not None:
+        parts.append(filt.branch_name)
+    if filt.kind is not None:
+        parts.append(ical.KIND_LABELS[filt.kind.value])
+    if filt.audience is not None:
+        parts.append(ical.AUDIENCE_LABELS[filt.audience.value])
+    if filt.goal is not None:
+        parts.append(f"{filt.goal} {translated(filt.goal_name, lang, scope.default_language)}")
+    if filt.value is not None:
+        parts.append(translated(filt.value_name, lang, scope.default_language))
+    return " · ".join(p.strip() for p in parts if p.strip())
+
+
+async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day: dt.date) -> bytes:
+    """The feed's bytes for the window of ``day``: one VEVENT series per public event
+    with an occurrence in the window, with every override of that series."""
+    window = Window.for_day(settings, day)
+    occurrences = await public_occurrences(scope, filt, window.start, window.end)
+    found = await occurrences.distinct().values_list("event_id", flat=True)
+    event_ids = sorted({int(str(i)) for i in found})
+    series = await load_series(event_ids)
+    query = filt.query
+    suffix = "-" + hashlib.sha256(query.encode()).hexdigest()[:12] if query else ""
+    host = ical.host_of(settings.base_url)
+    cal = ical.calendar(
+        name=feed_name(scope, filt),
+        uid=f"outreach-feed-{scope.kind}-{scope.slug}{suffix}@{host}",
+        description=(
+            f"Public programme from {window.start.date().isoformat()}"
+            f" to {window.end.date().isoformat()}."
+        ),
+    )
+    components = [
+        component
+        for one in series
+        for component in ical.series_components(one, lang=filt.lang, base_url=settings.base_url)
+    ]
+    # Clients expand rules past the window: zones must stay right for as long as the
+    # occurrences are materialised.
+    last = window.end + dt.timedelta(days=settings.occurrence_horizon_days)
+    first, last_day = ical.span(series, last)
+    return ical.serialise(cal, components, first=first, last=last_day)
+
+
+async def cached_feed(
+    cache: FeedCache,
+    key: tuple[object, ...],
+    scope: Scope,
+    filt: FeedFilter,
+    settings: Settings,
+    *,
+    version: tuple[int, dt.datetime] | None = None,
+    day: dt.date | None = None,
+) -> BuiltFeed:
+    """The feed from ``cache`` if it was built for the current data version and day."""
+    number, changed_at = version or await current_data_version()
+    day = day or today()
+    full_key = (*key, number, day)
+    feed = cache.get(full_key)
+    if feed is None:
+        body = await build_feed(scope, filt, settings, day=day)
+        # The window moves at midnight UTC, so a feed may change then without a write.
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=UTC)
+        feed = BuiltFeed.of(body, max(changed_at.astimezone(UTC), midnight))
+        cache.put(full_key, feed)
+    return feed

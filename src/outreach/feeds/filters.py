@@ -1,0 +1,232 @@
+"""What a feed covers: a library or a network, narrowed by filters checked against the data.
+
+A filter value that names nothing (a typo such as ``goal=A9`` or ``kind=worksop``) is an
+error, never an empty feed: a patron who subscribes to a silent typo would trust a
+calendar that stays empty for years.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from tortoise.expressions import Q
+
+from outreach.models import (
+    Audience,
+    Branch,
+    EventKind,
+    Goal,
+    Library,
+    Network,
+    Strategy,
+    StrategyValue,
+    Translated,
+)
+from outreach.web.errors import Invalid, NotFound
+
+FILTER_NAMES = ("branch", "audience", "kind", "goal", "value", "lang")
+# Staff audiences and staff training are internal by nature: offering them as public
+# filters would only ever give empty feeds.
+PUBLIC_AUDIENCES = tuple(a for a in Audience if a is not Audience.STAFF)
+PUBLIC_KINDS = tuple(k for k in EventKind if k is not EventKind.STAFF_TRAINING)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The libraries a feed draws from: one library, or every library of a network."""
+
+    kind: str  # "library" or "network"
+    slug: str
+    name: Translated
+    default_language: str
+    languages: tuple[str, ...]
+    libraries: tuple[Library, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.slug}"
+
+    @property
+    def library_ids(self) -> list[int]:
+        return [library.id for library in self.libraries]
+
+    @property
+    def feed_path(self) -> str:
+        if self.kind == "network":
+            return f"/feeds/networks/{self.slug}.ics"
+        return f"/feeds/{self.slug}.ics"
+
+
+@dataclass(frozen=True)
+class FeedFilter:
+    """Validated filters, with the database ids they resolve to."""
+
+    branch: str | None = None
+    audience: Audience | None = None
+    kind: EventKind | None = None
+    goal: str | None = None
+    value: str | None = None
+    lang: str | None = None
+    branch_ids: tuple[int, ...] = field(default=(), compare=False)
+    goal_ids: tuple[int, ...] = field(default=(), compare=False)
+    value_ids: tuple[int, ...] = field(default=(), compare=False)
+    goal_name: Translated = field(default_factory=dict, compare=False)
+    value_name: Translated = field(default_factory=dict, compare=False)
+    branch_name: str = field(default="", compare=False)
+
+    def params(self) -> dict[str, str]:
+        """The filters that are set, in a fixed order (the canonical query)."""
+        raw = {
+            "branch": self.branch,
+            "audience": self.audience.value if self.audience else None,
+            "kind": self.kind.value if self.kind else None,
+            "goal": self.goal,
+            "value": self.value,
+            "lang": self.lang,
+        }
+        return {name: text for name, text in raw.items() if text is not None}
+
+    @property
+    def query(self) -> str:
+        """The canonical query string, empty when nothing is filtered."""
+        return urlencode(self.params())
+
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter other than the language is set."""
+        return any(name != "lang" for name in self.params())
+
+
+async def library_scope(slug: str) -> Scope:
+    library = await Library.get_or_none(slug=slug)
+    if library is None:
+        raise NotFound("library")
+    languages = tuple(dict.fromkeys([library.default_language, *library.languages]))
+    return Scope(
+        kind="library",
+        slug=library.slug,
+        name=library.name,
+        default_language=library.default_language,
+        languages=languages,
+        libraries=(library,),
+    )
+
+
+async def network_scope(slug: str) -> Scope:
+    network = await Network.get_or_none(slug=slug)
+    if network is None:
+        raise NotFound("network")
+    libraries = tuple(await Library.filter(network_id=network.id).order_by("slug"))
+    languages: list[str] = [network.default_language]
+    for library in libraries:
+        languages += [library.default_language, *library.languages]
+    return Scope(
+        kind="network",
+        slug=network.slug,
+        name=network.name,
+        default_language=network.default_language,
+        languages=tuple(dict.fromkeys(languages)),
+        libraries=libraries,
+    )
+
+
+def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = params.get(name) or []
+    if not values:
+        return None
+    if len(values) > 1:
+        raise Invalid({name: "give at most one value"})
+    text = values[0].strip()
+    if not text:
+        raise Invalid({name: "must not be empty"})
+    if len(text) > 64:
+        raise Invalid({name: "is too long"})
+    return text
+
+
+def _strategy_condition(scope: Scope) -> Q:
+    condition = Q(library_id__in=scope.library_ids)
+    network_ids = {lib.network_id for lib in scope.libraries} - {None}  # type: ignore[attr-defined]
+    if network_ids:
+        condition |= Q(network_id__in=sorted(network_ids))
+    return condition
+
+
+async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> FeedFilter:
+    """Check query parameters against the scope's data: 422 for a malformed or unknown
+    parameter or language, 404 for a branch, goal or value that does not exist."""
+    unknown = sorted(set(params) - set(FILTER_NAMES))
+    if unknown:
+        raise Invalid(
+            {name: f"unknown filter (known: {', '.join(FILTER_NAMES)})" for name in unknown}
+        )
+    branch = _single(params, "branch")
+    audience_text = _single(params, "audience")
+    kind_text = _single(params, "kind")
+    goal = _single(params, "goal")
+    value = _single(params, "value")
+    lang = _single(params, "lang")
+
+    problems: dict[str, str] = {}
+    audience = next((a for a in PUBLIC_AUDIENCES if a.value == audience_text), None)
+    if audience_text is not None and audience is None:
+        problems["audience"] = f"must be one of {', '.join(a.value for a in PUBLIC_AUDIENCES)}"
+    kind = next((k for k in PUBLIC_KINDS if k.value == kind_text), None)
+    if kind_text is not None and kind is None:
+        problems["kind"] = f"must be one of {', '.join(k.value for k in PUBLIC_KINDS)}"
+    if lang is not None and lang not in scope.languages:
+        problems["lang"] = f"must be one of {', '.join(scope.languages)}"
+    if problems:
+        raise Invalid(problems)
+
+    branch_ids: tuple[int, ...] = ()
+    branch_name = ""
+    if branch is not None:
+        branches = await Branch.filter(library_id__in=scope.library_ids, slug=branch).order_by("id")
+        if not branches:
+            raise NotFound(f"branch {branch!r}")
+        branch_ids = tuple(b.id for b in branches)
+        branch_name = branches[0].name
+
+    goal_ids: tuple[int, ...] = ()
+    goal_name: Translated = {}
+    value_ids: tuple[int, ...] = ()
+    value_name: Translated = {}
+    if goal is not None or value is not None:
+        strategy_ids = await Strategy.filter(_strategy_condition(scope)).values_list(
+            "id", flat=True
+        )
+        if goal is not None:
+            # Internal goals are served by staff events only, which feeds never show.
+            goals = await Goal.filter(
+                strategy_id__in=strategy_ids, code=goal, internal=False
+            ).order_by("id")
+            if not goals:
+                raise NotFound(f"goal {goal!r}")
+            goal_ids = tuple(g.id for g in goals)
+            goal_name = goals[0].name
+        if value is not None:
+            values = await StrategyValue.filter(strategy_id__in=strategy_ids, code=value).order_by(
+                "id"
+            )
+            if not values:
+                raise NotFound(f"value {value!r}")
+            value_ids = tuple(v.id for v in values)
+            value_name = values[0].name
+
+    return FeedFilter(
+        branch=branch,
+        audience=audience,
+        kind=kind,
+        goal=goal,
+        value=value,
+        lang=lang,
+        branch_ids=branch_ids,
+        goal_ids=goal_ids,
+        value_ids=value_ids,
+        goal_name=goal_name,
+        value_name=value_name,
+        branch_name=branch_name,
+    )

@@ -1,0 +1,127 @@
+"""Static publishing: every public feed as a file, and an index page listing them.
+
+Any web server or CDN can then serve the calendars. A file is rewritten only when its
+bytes change, so publishing twice with no change in the data changes no byte (and no
+modification time).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from outreach.feeds.build import FeedCache, cached_feed, feed_name
+from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
+from outreach.feeds.selection import today
+from outreach.models import Goal, Library, Network, Strategy
+from outreach.settings import Settings
+from outreach.strategies import strategies_for_library
+from outreach.versions import current_data_version
+
+_SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@dataclass(frozen=True)
+class Published:
+    """One feed file: where it lives under the output directory and what it holds."""
+
+    path: str
+    name: str
+    body: bytes
+
+
+def _write(path: Path, body: bytes) -> None:
+    if path.exists() and path.read_bytes() == body:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(body)
+    # A web server reading the file meanwhile sees the old or the new bytes, never half.
+    temporary.replace(path)
+
+
+async def _goal_codes(strategies: list[Strategy]) -> list[str]:
+    codes = await Goal.filter(
+        strategy_id__in=[s.id for s in strategies], internal=False
+    ).values_list("code", flat=True)
+    return sorted({str(c) for c in codes if _SAFE.match(str(c))})
+
+
+async def _feeds(
+    scope: Scope,
+    directory: str,
+    goals: list[str],
+    settings: Settings,
+    cache: FeedCache,
+    version: tuple[int, dt.datetime],
+) -> list[Published]:
+    day = today()
+    found = []
+    for goal in [None, *goals]:
+        params = {"goal": [goal]} if goal else {}
+        filt = await parse_filter(scope, params)
+        feed = await cached_feed(
+            cache,
+            (scope.key, filt.query),
+            scope,
+            filt,
+            settings,
+            version=version,
+            day=day,
+        )
+        path = (
+            f"{directory}{scope.slug}.ics"
+            if goal is None
+            else (f"{directory}{scope.slug}/goals/{goal}.ics")
+        )
+        found.append(Published(path=path, name=feed_name(scope, filt), body=feed.body))
+    return found
+
+
+def index_page(published: list[Published]) -> bytes:
+    """A plain, deterministic page linking every feed (no dates: it must not change)."""
+    items = "\n".join(
+        f'<li><a href="{html.escape(p.path)}">{html.escape(p.name)}</a>'
+        f" <code>{html.escape(p.path)}</code></li>"
+        for p in published
+    )
+    page = (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        "<title>Library programme calendars</title>\n</head>\n<body>\n"
+        "<h1>Library programme calendars</h1>\n"
+        "<p>Subscribe to a calendar by its address in any calendar application.</p>\n"
+        f"<ul>\n{items}\n</ul>\n</body>\n</html>\n"
+    )
+    return page.encode("utf-8")
+
+
+async def publish(out_dir: Path, settings: Settings) -> list[Path]:
+    """Write every library, network and per-goal feed plus ``index.html`` under
+    ``out_dir``; return the paths of all of them."""
+    cache = FeedCache(size=16)
+    version = await current_data_version()
+    published: list[Published] = []
+    for library in await Library.all().order_by("slug"):
+        if not _SAFE.match(library.slug):
+            continue
+        goals = await _goal_codes(await strategies_for_library(library))
+        published += await _feeds(
+            await library_scope(library.slug), "", goals, settings, cache, version
+        )
+    for network in await Network.all().order_by("slug"):
+        if not _SAFE.match(network.slug):
+            continue
+        goals = await _goal_codes(await Strategy.filter(network_id=network.id))
+        published += await _feeds(
+            await network_scope(network.slug), "networks/", goals, settings, cache, version
+        )
+    paths = []
+    for item in published:
+        _write(out_dir / item.path, item.body)
+        paths.append(out_dir / item.path)
+    _write(out_dir / "index.html", index_page(published))
+    paths.append(out_dir / "index.html")
+    return paths

@@ -1,0 +1,1202 @@
+"""Loading the demo fixtures: strategies from the source documents, libraries, a season.
+
+The TOML files under ``fixtures/`` are read with the standard library and upserted by
+natural keys (slugs, strategy and code, e-mail; an event by library, title in the
+library's language and first start) in one transaction. Loading twice changes nothing:
+unchanged rows are not written, revisions are not bumped, passwords are not re-hashed and
+occurrences are rebuilt only for events that changed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from argon2 import PasswordHasher
+from pypika_tortoise.queries import Table as PikaTable
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields.relational import ManyToManyRelation
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
+
+import outreach.db  # noqa: F401 - registers the SQLite adapter for Stop.arrival
+from outreach.models import (
+    AgeBand,
+    Attendance,
+    AttendanceMode,
+    Audience,
+    Branch,
+    EmissionFactor,
+    Event,
+    EventAudience,
+    EventFormat,
+    EventKind,
+    EventLanguage,
+    EventStatus,
+    EventTag,
+    Fuel,
+    Goal,
+    Library,
+    Network,
+    Occurrence,
+    OccurrenceOverride,
+    Partner,
+    PartnerKind,
+    Role,
+    RoleName,
+    Room,
+    StaffUser,
+    Stop,
+    Strategy,
+    StrategyValue,
+    SustainableDevelopmentGoal,
+    Target,
+    TargetMetric,
+    Theme,
+    Visibility,
+)
+from outreach.models.bookmobile import Route, Vehicle
+from outreach.scheduling.occurrences import rebuild_occurrences
+from outreach.scheduling.recurrence import RuleError, parse_rule, to_utc, zone
+from outreach.security import verify_password
+from outreach.versions import bump_data_version
+
+__all__ = ["FixtureError", "demo_logins", "load_fixtures"]
+
+Table = dict[str, Any]
+M = TypeVar("M", bound=Model)
+
+CREATED, UPDATED = "created", "updated"
+# Tables small enough to read whole once per load (events and their children are not).
+CACHED: frozenset[type[Model]] = frozenset(
+    {
+        SustainableDevelopmentGoal,
+        EmissionFactor,
+        Network,
+        Library,
+        Branch,
+        Room,
+        Partner,
+        Strategy,
+        StrategyValue,
+        Theme,
+        Goal,
+        Role,
+        Vehicle,
+        Route,
+    }
+)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Demo passwords are published in fixtures/staff.toml, so a slow hash protects nothing;
+# a light one keeps every test module that loads the demo fast. ``verify_password`` reads
+# the parameters from the hash, and a real account set by hand keeps the full cost.
+_demo_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+class FixtureError(ValueError):
+    """A fixture file that cannot be loaded; the message names the file and the entry."""
+
+
+def demo_logins(directory: Path) -> list[tuple[str, str, str]]:
+    """The demo accounts of ``staff.toml``: e-mail, password and roles, for ``make run``."""
+    path = directory / "staff.toml"
+    if not path.is_file():
+        return []
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    logins = []
+    for entry in data.get("users", []):
+        roles = ", ".join(
+            f"{role['role']}:{role.get('library') or role.get('network')}"
+            for role in entry.get("roles", [])
+        )
+        logins.append((entry["email"], entry["password"], roles))
+    return logins
+
+
+async def load_fixtures(directory: Path) -> dict[str, int]:
+    """Load every fixture under ``directory`` in one transaction; return counts per kind.
+
+    ``counts["changed"]`` counts the writes made (a row, a set of child rows, an
+    occurrence rebuild): 0 when the database already holds exactly the fixtures.
+    """
+    async with in_transaction() as conn:
+        loader = _Loader(directory, conn)
+        await loader.load()
+        if loader.changed:
+            await bump_data_version(using_db=conn)
+    return {**dict(sorted(loader.counts.items())), "changed": loader.changed}
+
+
+def _fail(where: str, message: str) -> FixtureError:
+    return FixtureError(f"{where}: {message}")
+
+
+class _Loader:
+    """One load: the files, the transaction, and what has been resolved so far."""
+
+    def __init__(self, directory: Path, conn: BaseDBAsyncClient) -> None:
+        self.directory = directory
+        self.conn = conn
+        self.counts: Counter[str] = Counter()
+        self.changed = 0
+        self.networks: dict[str, Network] = {}
+        self.libraries: dict[str, Library] = {}
+        self.branches: dict[tuple[str, str], Branch] = {}
+        self.rooms: dict[tuple[str, str, str], Room] = {}
+        self.partners: dict[tuple[str, str], Partner] = {}
+        self.sdgs: dict[int, SustainableDevelopmentGoal] = {}
+        self.strategies: dict[str, Strategy] = {}
+        self.codes: dict[tuple[str, str], StrategyValue | Goal] = {}
+        self.staff: dict[str, StaffUser] = {}
+        self.factors: dict[str, EmissionFactor] = {}
+        self.vehicles: dict[tuple[str, str], Vehicle] = {}
+        self.event_keys: set[str] = set()
+        self.event_natural_keys: set[tuple[str, str, dt.datetime]] = set()
+        self.to_rebuild: list[tuple[str, Event]] = []
+        # Small tables are read once and matched in memory: a load is mostly lookups.
+        self.cache: dict[type[Model], list[Model]] = {}
+        # Links of rows created in this load, inserted in one statement per table.
+        self.links: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
+        self.attendance: list[tuple[str, Event, list[Table], bool]] = []
+
+    # -- files -------------------------------------------------------------------------
+
+    def _name(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.directory.parent))
+        except ValueError:
+            return str(path)
+
+    def _read(self, path: Path) -> Table:
+        try:
+            with path.open("rb") as handle:
+                return tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise _fail(self._name(path), f"not valid TOML: {exc}") from exc
+
+    def _files(self, name: str) -> list[tuple[str, Table]]:
+        """The TOML file ``name`` or every ``*.toml`` in the folder ``name``, sorted."""
+        path = self.directory / name
+        if path.is_dir():
+            paths = sorted(path.glob("*.toml"))
+        elif path.with_suffix(".toml").is_file():
+            paths = [path.with_suffix(".toml")]
+        else:
+            paths = []
+        return [(self._name(p), self._read(p)) for p in paths]
+
+    async def load(self) -> None:
+        if not self.directory.is_dir():
+            raise FixtureError(f"{self.directory}: no such fixtures directory")
+        for where, data in self._files("sdgs"):
+            await self._load_sdgs(where, data)
+        for where, data in self._files("emission_factors"):
+            await self._load_factors(where, data)
+        organisations = self._files("organisations")
+        for where, data in organisations:
+            if "network" in data:
+                await self._load_network(where, _table(data, "network", where))
+        for where, data in organisations:
+            if "library" in data:
+                await self._load_library(where, data)
+            elif "network" not in data:
+                raise _fail(where, "needs a [library] or a [network] table")
+        for where, data in self._files("strategies"):
+            await self._load_strategy(where, data)
+        for where, data in self._files("staff"):
+            await self._load_staff(where, data)
+        for where, data in self._files("bookmobile"):
+            await self._load_bookmobile(where, data)
+        for where, data in self._files("events"):
+            await self._load_events(where, data)
+        await self._insert_links()
+        for where, event in self.to_rebuild:
+            try:
+                await rebuild_occurrences(event, using_db=self.conn)
+            except RuleError as exc:
+                raise _fail(where, f"cannot expand the rule: {exc}") from exc
+            self.changed += 1
+        for where, event, entries, fresh in self.attendance:
+            await self._load_attendance(where, event, entries, fresh=fresh)
+
+    # -- generic writes ----------------------------------------------------------------
+
+    async def _upsert(self, model: type[M], lookup: Table, values: Table) -> tuple[M, str]:
+        """Create the row ``lookup`` names, or update the fields of ``values`` that differ.
+
+        Returns the row and what happened: CREATED, UPDATED or "" (nothing).
+        """
+        if model in CACHED:
+            if model not in self.cache:
+                self.cache[model] = list(await model.all().using_db(self.conn))
+            row = next(
+                (
+                    cast(M, r)
+                    for r in self.cache[model]
+                    if all(getattr(r, k) == v for k, v in lookup.items())
+                ),
+                None,
+            )
+        else:
+            row = await model.filter(**lookup).using_db(self.conn).first()
+        if row is None:
+            row = await model.create(using_db=self.conn, **lookup, **values)
+            self.cache.get(model, []).append(row)
+            self.changed += 1
+            return row, CREATED
+        different = [name for name, value in values.items() if getattr(row, name) != value]
+        if different:
+            for name in different:
+                setattr(row, name, values[name])
+            await row.save(using_db=self.conn, update_fields=different)
+            self.changed += 1
+        return row, UPDATED if different else ""
+
+    async def _sync_m2m(
+        self, relation: ManyToManyRelation[Any], wanted: Sequence[Model], *, fresh: bool = False
+    ) -> bool:
+        """Make a many-to-many relation exactly ``wanted``; ``fresh``: its owner was just made."""
+        if fresh:
+            field = relation.field
+            key = (field.through, field.backward_key, field.forward_key)
+            self.links.setdefault(key, []).extend((relation.instance.pk, row.pk) for row in wanted)
+            return bool(wanted)
+        current = {row.pk: row for row in await relation.all().using_db(self.conn)}
+        wanted_by_pk = {row.pk: row for row in wanted}
+        remove = [row for pk, row in current.items() if pk not in wanted_by_pk]
+        add = [row for pk, row in wanted_by_pk.items() if pk not in current]
+        if remove:
+            await relation.remove(*remove, using_db=self.conn)
+        if add:
+            await relation.add(*add, using_db=self.conn)
+        if remove or add:
+            self.changed += 1
+            return True
+        return False
+
+    async def _insert_links(self) -> None:
+        for (through, backward_key, forward_key), pairs in self.links.items():
+            if not pairs:
+                continue
+            table = PikaTable(through)
+            query = self.conn.query_class.into(table).columns(
+                table[backward_key], table[forward_key]
+            )
+            for owner, related in pairs:
+                query = query.insert(owner, related)
+            await self.conn.execute_query(*query.get_parameterized_sql())
+            self.changed += 1
+        self.links.clear()
+
+    async def _sync_rows(
+        self,
+        model: type[Model],
+        parent: Table,
+        key_fields: tuple[str, ...],
+        wanted: dict[tuple[Any, ...], Table],
+        *,
+        stamp: Callable[[Model | None], Table] | None = None,
+        fresh: bool = False,
+    ) -> bool:
+        """Make the child rows of ``parent`` exactly ``wanted`` (key -> other fields).
+
+        ``stamp`` gives fields that are written with a created or changed row but never
+        compared (when and which revision). ``fresh``: the parent was just created, so it
+        has no rows yet and they are inserted in one statement (the usual first load).
+        """
+        if fresh:
+            if wanted:
+                extra = stamp(None) if stamp else {}
+                await model.bulk_create(
+                    [
+                        model(
+                            **parent, **dict(zip(key_fields, key, strict=True)), **values, **extra
+                        )
+                        for key, values in wanted.items()
+                    ],
+                    using_db=self.conn,
+                )
+                self.changed += 1
+            return bool(wanted)
+        rows = await model.filter(**parent).using_db(self.conn)
+        existing = {tuple(getattr(row, name) for name in key_fields): row for row in rows}
+        changed = False
+        for key, old in existing.items():
+            if key not in wanted:
+                await old.delete(using_db=self.conn)
+                changed = True
+        for key, values in wanted.items():
+            row = existing.get(key)
+            if row is None:
+                extra = stamp(None) if stamp else {}
+                await model.create(
+                    using_db=self.conn,
+                    **parent,
+                    **dict(zip(key_fields, key, strict=True)),
+                    **values,
+                    **extra,
+                )
+                changed = True
+                continue
+            different = [name for name, value in values.items() if getattr(row, name) != value]
+            if different:
+                extra = stamp(row) if stamp else {}
+                for name, value in {**{n: values[n] for n in different}, **extra}.items():
+                    setattr(row, name, value)
+                await row.save(using_db=self.conn, update_fields=[*different, *extra])
+                changed = True
+        if changed:
+            self.changed += 1
+        return changed
+
+    # -- SDGs and emission factors -----------------------------------------------------
+
+    async def _load_sdgs(self, where: str, data: Table) -> None:
+        for entry in _list(data, "goals", where):
+            number = _int(entry, "number", where)
+            name = _translated(entry, "name", f"{where}: SDG {number}", required=("en",))
+            sdg, _ = await self._upsert(
+                SustainableDevelopmentGoal, {"number": number}, {"name": name}
+            )
+            self.sdgs[number] = sdg
+            self.counts["sdgs"] += 1
+
+    async def _load_factors(self, where: str, data: Table) -> None:
+        for entry in _list(data, "factors", where):
+            slug = _str(entry, "slug", where)
+            here = f"{where}: factor {slug!r}"
+            values = {
+                "fuel": _enum(Fuel, entry, "fuel", here),
+                "vehicle_class": _str(entry, "vehicle_class", here),
+                "kg_co2e_per_km": _number(entry, "kg_co2e_per_km", here, low=0),
+                "source": _str(entry, "source", here),
+                "year": _int(entry, "year", here),
+            }
+            self.factors[slug], _ = await self._upsert(EmissionFactor, {"slug": slug}, values)
+            self.counts["emission_factors"] += 1
+
+    # -- organisations -----------------------------------------------------------------
+
+    async def _load_network(self, where: str, entry: Table) -> None:
+        slug = _str(entry, "slug", where)
+        here = f"{where}: network {slug!r}"
+        values = {
+            "name": _translated(entry, "name", here, required=("en",)),
+            "description": _translated(entry, "description", here, default={}),
+            "default_language": _str(entry, "default_language", here),
+        }
+        self.networks[slug], _ = await self._upsert(Network, {"slug": slug}, values)
+        self.counts["networks"] += 1
+
+    async def _load_library(self, where: str, data: Table) -> None:
+        entry = _table(data, "library", where)
+        slug = _str(entry, "slug", where)
+        here = f"{where}: library {slug!r}"
+        timezone = _str(entry, "timezone", here)
+        _zone(timezone, here)
+        network_slug = entry.get("network")
+        network = None
+        if network_slug is not None:
+            network = self.networks.get(network_slug)
+            if network is None:
+                raise _fail(here, f"unknown network {network_slug!r}")
+        values = {
+            "name": _translated(entry, "name", here, required=("en",)),
+            "timezone": timezone,
+            "default_language": _str(entry, "default_language", here),
+            "languages": _strings(entry, "languages", here),
+            "website": entry.get("website", ""),
+            "network_id": network.pk if network else None,
+        }
+        library, _ = await self._upsert(Library, {"slug": slug}, values)
+        self.libraries[slug] = library
+        self.counts["libraries"] += 1
+        for branch_entry in _list(data, "branches", where):
+            await self._load_branch(where, slug, library, branch_entry)
+        for partner_entry in _list(data, "partners", where, required=False):
+            partner_slug = _str(partner_entry, "slug", here)
+            there = f"{here}, partner {partner_slug!r}"
+            partner, _ = await self._upsert(
+                Partner,
+                {"library_id": library.pk, "slug": partner_slug},
+                {
+                    "name": _str(partner_entry, "name", there),
+                    "kind": _enum(PartnerKind, partner_entry, "kind", there),
+                    "website": partner_entry.get("website", ""),
+                },
+            )
+            self.partners[(slug, partner_slug)] = partner
+            self.counts["partners"] += 1
+
+    async def _load_branch(
+        self, where: str, library_slug: str, library: Library, entry: Table
+    ) -> None:
+        slug = _str(entry, "slug", where)
+        here = f"{where}: branch {slug!r}"
+        values = {
+            "name": _str(entry, "name", here),
+            "address": _str(entry, "address", here),
+            "postcode": str(entry.get("postcode", "")),
+            "city": _str(entry, "city", here),
+            "lat": _number(entry, "lat", here, low=-90, high=90),
+            "lon": _number(entry, "lon", here, low=-180, high=180),
+            "opening_hours": _opening_hours(entry.get("opening_hours"), here),
+        }
+        branch, _ = await self._upsert(Branch, {"library_id": library.pk, "slug": slug}, values)
+        self.branches[(library_slug, slug)] = branch
+        self.counts["branches"] += 1
+        for room_entry in _list(entry, "rooms", here, required=False):
+            room_slug = _str(room_entry, "slug", here)
+            there = f"{here}, room {room_slug!r}"
+            room, _ = await self._upsert(
+                Room,
+                {"branch_id": branch.pk, "slug": room_slug},
+                {
+                    "name": _str(room_entry, "name", there),
+                    "capacity": _int(room_entry, "capacity", there, low=1),
+                },
+            )
+            self.rooms[(library_slug, slug, room_slug)] = room
+            self.counts["rooms"] += 1
+
+    # -- strategies --------------------------------------------------------------------
+
+    async def _load_strategy(self, where: str, data: Table) -> None:
+        entry = _table(data, "strategy", where)
+        slug = _str(entry, "slug", where)
+        here = f"{where}: strategy {slug!r}"
+        library = network = None
+        if "library" in entry:
+            library = self.libraries.get(entry["library"])
+            if library is None:
+                raise _fail(here, f"unknown library {entry['library']!r}")
+        if "network" in entry:
+            network = self.networks.get(entry["network"])
+            if network is None:
+                raise _fail(here, f"unknown network {entry['network']!r}")
+        if (library is None) == (network is None):
+            raise _fail(here, "needs exactly one owner: library or network")
+        source_language = _str(entry, "source_language", here)
+        values = {
+            "library_id": library.pk if library else None,
+            "network_id": network.pk if network else None,
+            "name": _translated(entry, "name", here, required=(source_language, "en")),
+            "source_language": source_language,
+            "period_start": _date(entry, "period_start", here),
+            "period_end": _date(entry, "period_end", here),
+            "approved_on": _date(entry, "approved_on", here) if "approved_on" in entry else None,
+            "vision": _translated(entry, "vision", here, default={}),
+            "mission": _translated(entry, "mission", here, default={}),
+            "source_document": entry.get("source_document", ""),
+        }
+        if values["period_end"] < values["period_start"]:
+            raise _fail(here, "period_end is before period_start")
+        strategy, _ = await self._upsert(Strategy, {"slug": slug}, values)
+        self.strategies[slug] = strategy
+        self.counts["strategies"] += 1
+        required = (source_language, "en")
+        for position, value_entry in enumerate(_list(data, "values", where, required=False)):
+            code = _str(value_entry, "code", here)
+            there = f"{here}, value {code!r}"
+            value, created = await self._upsert(
+                StrategyValue,
+                {"strategy_id": strategy.pk, "code": code},
+                {
+                    "position": position,
+                    "name": _translated(value_entry, "name", there, required=required),
+                    "description": _translated(value_entry, "description", there, default={}),
+                },
+            )
+            await self._sdgs_and_targets(there, value, value_entry, fresh=created == CREATED)
+            self._remember_code(there, slug, code, value)
+            self.counts["values"] += 1
+        goal_position = 0
+        for position, theme_entry in enumerate(_list(data, "themes", where, required=False)):
+            code = _str(theme_entry, "code", here)
+            there = f"{here}, theme {code!r}"
+            theme, _ = await self._upsert(
+                Theme,
+                {"strategy_id": strategy.pk, "code": code},
+                {
+                    "position": position,
+                    "name": _translated(theme_entry, "name", there, required=required),
+                    "description": _translated(theme_entry, "description", there, default={}),
+                },
+            )
+            self.counts["themes"] += 1
+            for goal_entry in _list(theme_entry, "goals", there, required=False):
+                await self._load_goal(here, slug, strategy, theme, goal_position, goal_entry)
+                goal_position += 1
+        for goal_entry in _list(data, "goals", where, required=False):
+            await self._load_goal(here, slug, strategy, None, goal_position, goal_entry)
+            goal_position += 1
+
+    async def _load_goal(
+        self,
+        here: str,
+        strategy_slug: str,
+        strategy: Strategy,
+        theme: Theme | None,
+        position: int,
+        entry: Table,
+    ) -> None:
+        code = _str(entry, "code", here)
+        there = f"{here}, goal {code!r}"
+        goal, created = await self._upsert(
+            Goal,
+            {"strategy_id": strategy.pk, "code": code},
+            {
+                "theme_id": theme.pk if theme else None,
+                "position": position,
+                "name": _translated(
+                    entry, "name", there, required=(strategy.source_language, "en")
+                ),
+                "description": _translated(entry, "description", there, default={}),
+                "internal": bool(entry.get("internal", False)),
+            },
+        )
+        await self._sdgs_and_targets(there, goal, entry, fresh=created == CREATED)
+        self._remember_code(there, strategy_slug, code, goal)
+        self.counts["goals"] += 1
+
+    def _remember_code(
+        self, where: str, strategy: str, code: str, row: StrategyValue | Goal
+    ) -> None:
+        # Tags name "strategy/code" without saying value or goal, so codes must not clash.
+        if (strategy, code) in self.codes:
+            raise _fail(where, f"code {code!r} is used twice in strategy {strategy!r}")
+        self.codes[(strategy, code)] = row
+
+    async def _sdgs_and_targets(
+        self, where: str, row: StrategyValue | Goal, entry: Table, *, fresh: bool
+    ) -> None:
+        numbers = entry.get("sdgs", [])
+        unknown = [n for n in numbers if n not in self.sdgs]
+        if unknown:
+            raise _fail(where, f"unknown SDG number(s) {unknown}")
+        await self._sync_m2m(row.sdgs, [self.sdgs[n] for n in numbers], fresh=fresh)
+        wanted: dict[tuple[Any, ...], Table] = {}
+        for target in _list(entry, "targets", where, required=False):
+            metric = _enum(TargetMetric, target, "metric", where)
+            start, end = _date(target, "period_start", where), _date(target, "period_end", where)
+            wanted[(metric, start, end)] = {"minimum": _number(target, "minimum", where, low=0)}
+            self.counts["targets"] += 1
+        owner = "value_id" if isinstance(row, StrategyValue) else "goal_id"
+        await self._sync_rows(
+            Target, {owner: row.pk}, ("metric", "period_start", "period_end"), wanted, fresh=fresh
+        )
+
+    # -- staff -------------------------------------------------------------------------
+
+    async def _load_staff(self, where: str, data: Table) -> None:
+        for entry in _list(data, "users", where):
+            email = _str(entry, "email", where).lower()
+            here = f"{where}: user {email!r}"
+            password = _str(entry, "password", here)
+            name = _str(entry, "name", here)
+            user = await StaffUser.filter(email=email).using_db(self.conn).first()
+            if user is None:
+                user = await StaffUser.create(
+                    using_db=self.conn,
+                    email=email,
+                    name=name,
+                    password_hash=_demo_hasher.hash(password),
+                )
+                self.changed += 1
+            else:
+                different = []
+                if user.name != name:
+                    user.name = name
+                    different.append("name")
+                if not user.is_active:
+                    user.is_active = True
+                    different.append("is_active")
+                if not verify_password(user.password_hash, password):
+                    user.password_hash = _demo_hasher.hash(password)
+                    different.append("password_hash")
+                if different:
+                    await user.save(using_db=self.conn, update_fields=different)
+                    self.changed += 1
+            self.staff[email] = user
+            self.counts["staff_users"] += 1
+            for role_entry in _list(entry, "roles", here):
+                await self._load_role(here, user, role_entry)
+
+    async def _load_role(self, where: str, user: StaffUser, entry: Table) -> None:
+        role = _enum(RoleName, entry, "role", where)
+        library_id = network_id = None
+        if role == RoleName.COORDINATOR:
+            network = self.networks.get(entry.get("network", ""))
+            if network is None:
+                raise _fail(
+                    where, f"a coordinator needs a known network, not {entry.get('network')!r}"
+                )
+            network_id = network.pk
+        else:
+            library = self.libraries.get(entry.get("library", ""))
+            if library is None:
+                raise _fail(
+                    where, f"role {role} needs a known library, not {entry.get('library')!r}"
+                )
+            library_id = library.pk
+        # Roles are only added: a role granted by hand in a running demo survives a reload.
+        await self._upsert(
+            Role,
+            {"user_id": user.pk, "library_id": library_id, "network_id": network_id, "role": role},
+            {},
+        )
+        self.counts["roles"] += 1
+
+    # -- bookmobile --------------------------------------------------------------------
+
+    async def _load_bookmobile(self, where: str, data: Table) -> None:
+        for entry in _list(data, "vehicles", where, required=False):
+            library_slug = _str(entry, "library", where)
+            slug = _str(entry, "slug", where)
+            here = f"{where}: vehicle {slug!r}"
+            library = self._library(library_slug, here)
+            factor_slug = _str(entry, "emission_factor", here)
+            factor = self.factors.get(factor_slug)
+            if factor is None:
+                raise _fail(here, f"unknown emission factor {factor_slug!r}")
+            values = {
+                "name": _str(entry, "name", here),
+                "registration": entry.get("registration", ""),
+                "fuel": _enum(Fuel, entry, "fuel", here) if "fuel" in entry else factor.fuel,
+                # The vehicle takes its factor and source from the table unless it overrides.
+                "kg_co2e_per_km": _number(entry, "kg_co2e_per_km", here, low=0)
+                if "kg_co2e_per_km" in entry
+                else factor.kg_co2e_per_km,
+                "emission_factor_source": entry.get("emission_factor_source", factor.source),
+                "average_speed_kmh": _number(entry, "average_speed_kmh", here, low=1),
+            }
+            vehicle, _ = await self._upsert(
+                Vehicle, {"library_id": library.pk, "slug": slug}, values
+            )
+            self.vehicles[(library_slug, slug)] = vehicle
+            self.counts["vehicles"] += 1
+        for entry in _list(data, "routes", where, required=False):
+            await self._load_route(where, entry)
+
+    async def _load_route(self, where: str, entry: Table) -> None:
+        library_slug = _str(entry, "library", where)
+        code = _str(entry, "code", where)
+        here = f"{where}: route {code!r}"
+        library = self._library(library_slug, here)
+        vehicle = self.vehicles.get((library_slug, _str(entry, "vehicle", here)))
+        if vehicle is None:
+            raise _fail(here, f"unknown vehicle {entry['vehicle']!r}")
+        depot = self.branches.get((library_slug, _str(entry, "depot", here)))
+        if depot is None:
+            raise _fail(here, f"unknown depot branch {entry['depot']!r}")
+        event_entry = _table(entry, "event", here)
+        if event_entry.get("kind", "bookmobile") != EventKind.BOOKMOBILE:
+            raise _fail(here, "a route's event is of kind 'bookmobile'")
+        # The route knows its event even after staff have moved the event's start.
+        existing_route = await Route.filter(library_id=library.pk, code=code).using_db(self.conn)
+        event, event_changed = await self._event(
+            where,
+            library_slug,
+            library,
+            {"kind": "bookmobile", **event_entry},
+            rebuild=False,
+            existing_id=existing_route[0].event_id if existing_route else None,  # type: ignore[attr-defined]
+        )
+        route, route_change = await self._upsert(
+            Route,
+            {"library_id": library.pk, "code": code},
+            {
+                "vehicle_id": vehicle.pk,
+                "depot_id": depot.pk,
+                "event_id": event.pk,
+                "name": _str(entry, "name", here),
+                "valid_from": _date(entry, "valid_from", here),
+                "valid_until": _date(entry, "valid_until", here)
+                if "valid_until" in entry
+                else None,
+                "detour_factor": _number(entry, "detour_factor", here, low=1)
+                if "detour_factor" in entry
+                else 1.3,
+            },
+        )
+        self.counts["routes"] += 1
+        wanted: dict[tuple[Any, ...], Table] = {}
+        for position, stop in enumerate(_list(entry, "stops", here), start=1):
+            there = f"{here}, stop {position}"
+            arrival = stop.get("arrival")
+            if not isinstance(arrival, dt.time):
+                raise _fail(there, "arrival must be a TOML local time such as 09:30:00")
+            wanted[(position,)] = {
+                "name": _str(stop, "name", there),
+                "community": stop.get("community", ""),
+                "address": stop.get("address", ""),
+                "postcode": str(stop.get("postcode", "")),
+                "lat": _number(stop, "lat", there, low=-90, high=90),
+                "lon": _number(stop, "lon", there, low=-180, high=180),
+                # Tortoise keeps times zone-aware (TIMETZ on PostgreSQL) and labels naive
+                # ones UTC with a warning; the label means nothing here, the arrival is
+                # read as local wall-clock time in the library's zone.
+                "arrival": arrival.replace(tzinfo=dt.UTC),
+                "minutes_parked": _int(stop, "minutes_parked", there, low=1),
+                "visibility": _enum(Visibility, stop, "visibility", there)
+                if "visibility" in stop
+                else Visibility.PUBLIC,
+            }
+            self.counts["stops"] += 1
+        stops_changed = await self._sync_rows(
+            Stop, {"route_id": route.pk}, ("position",), wanted, fresh=route_change == CREATED
+        )
+        if event_changed or route_change or stops_changed:
+            self.to_rebuild.append((here, event))
+
+    # -- events ------------------------------------------------------------------------
+
+    def _library(self, slug: str, where: str) -> Library:
+        library = self.libraries.get(slug)
+        if library is None:
+            raise _fail(where, f"unknown library {slug!r}")
+        return library
+
+    async def _load_events(self, where: str, data: Table) -> None:
+        library_slug = _str(data, "library", where)
+        library = self._library(library_slug, where)
+        for entry in _list(data, "events", where):
+            await self._event(where, library_slug, library, entry, rebuild=True)
+
+    async def _event(
+        self,
+        where: str,
+        library_slug: str,
+        library: Library,
+        entry: Table,
+        *,
+        rebuild: bool,
+        existing_id: int | None = None,
+    ) -> tuple[Event, bool]:
+        key = _str(entry, "key", where)
+        here = f"{where}: event {key!r}"
+        if key in self.event_keys:
+            raise _fail(here, "the key is used twice")
+        self.event_keys.add(key)
+        values, relations = self._event_values(here, library_slug, library, entry)
+        title = values["title"][library.default_language]
+        natural_key = (library_slug, title, values["starts_at"])
+        if natural_key in self.event_natural_keys:
+            raise _fail(here, "another event of this library has the same title and start")
+        self.event_natural_keys.add(natural_key)
+        if existing_id is not None:
+            event = await Event.filter(id=existing_id).using_db(self.conn).first()
+        else:
+            # The natural key: library, title in the library's language, first start.
+            candidates = await Event.filter(
+                library_id=library.pk, starts_at=values["starts_at"]
+            ).using_db(self.conn)
+            event = next(
+                (e for e in candidates if e.title.get(library.default_language) == title), None
+            )
+        now = dt.datetime.now(dt.UTC)
+        created = event is None
+        if event is None:
+            event = await Event.create(using_db=self.conn, revision=1, updated_at=now, **values)
+            self.changed += 1
+            different: list[str] = []
+        else:
+            different = [name for name, value in values.items() if getattr(event, name) != value]
+            for name in different:
+                setattr(event, name, values[name])
+        related = await self._event_relations(event, relations, fresh=created)
+        if not created and (different or related):
+            # Every change is a new revision: feeds carry it as SEQUENCE and LAST-MODIFIED.
+            event.revision += 1
+            event.updated_at = now
+            await event.save(
+                using_db=self.conn, update_fields=[*different, "revision", "updated_at"]
+            )
+            self.changed += 1
+        changed = created or bool(different) or related
+        if rebuild and changed:
+            self.to_rebuild.append((here, event))
+        attendance = _list(entry, "attendance", here, required=False)
+        if attendance:
+            self.attendance.append((here, event, attendance, created))
+        self.counts["events"] += 1
+        return event, changed
+
+    def _event_values(
+        self, where: str, library_slug: str, library: Library, entry: Table
+    ) -> tuple[Table, Table]:
+        timezone = entry.get("timezone", library.timezone)
+        tz = _zone(timezone, where)
+        all_day = "first_day" in entry
+        if all_day:
+            first, last = _date(entry, "first_day", where), _date(entry, "last_day", where)
+            if last < first:
+                raise _fail(where, "last_day is before first_day")
+            starts_at = to_utc(dt.datetime.combine(first, dt.time()), tz)
+            ends_at = to_utc(dt.datetime.combine(last + dt.timedelta(days=1), dt.time()), tz)
+        else:
+            starts_at = to_utc(_local(entry, "start", where), tz)
+            ends_at = to_utc(_local(entry, "end", where), tz)
+            if ends_at <= starts_at:
+                raise _fail(where, "end must be after start")
+        rule = None
+        if "rrule" in entry:
+            try:
+                rule = parse_rule(_str(entry, "rrule", where), tz=tz, all_day=all_day).text
+            except RuleError as exc:
+                raise _fail(where, f"rrule: {exc}") from exc
+        exdates = [_exdate(raw, where) for raw in entry.get("exdates", [])]
+        branch = room = None
+        if "branch" in entry:
+            branch = self.branches.get((library_slug, entry["branch"]))
+            if branch is None:
+                raise _fail(where, f"unknown branch {entry['branch']!r}")
+        if "room" in entry:
+            if branch is None:
+                raise _fail(where, "a room needs its branch")
+            room = self.rooms.get((library_slug, entry["branch"], entry["room"]))
+            if room is None:
+                raise _fail(where, f"unknown room {entry['room']!r} in branch {entry['branch']!r}")
+        place = entry.get("place", {})
+        status = _enum(EventStatus, entry, "status", where)
+        cancelled_at = None
+        if status == EventStatus.CANCELLED:
+            cancelled_at = to_utc(_local(entry, "cancelled_at", where), tz)
+        created_by = None
+        if "created_by" in entry:
+            created_by = self._user(entry["created_by"], where)
+        title = _translated(entry, "title", where, required=(library.default_language, "en"))
+        values: Table = {
+            "library_id": library.pk,
+            "kind": _enum(EventKind, entry, "kind", where),
+            "title": title,
+            "description": _translated(entry, "description", where, default={}),
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "timezone": timezone,
+            "all_day": all_day,
+            "rrule": rule,
+            "exdates": exdates,
+            "branch_id": branch.pk if branch else None,
+            "room_id": room.pk if room else None,
+            "place_name": place.get("name", ""),
+            "place_address": place.get("address", ""),
+            "lat": _number(place, "lat", where, low=-90, high=90) if "lat" in place else None,
+            "lon": _number(place, "lon", where, low=-180, high=180) if "lon" in place else None,
+            "format": _enum(EventFormat, entry, "format", where)
+            if "format" in entry
+            else EventFormat.IN_PERSON,
+            "online_url": entry.get("online_url", ""),
+            "capacity": _int(entry, "capacity", where, low=0) if "capacity" in entry else None,
+            "visibility": _enum(Visibility, entry, "visibility", where),
+            "status": status,
+            "cancelled_at": cancelled_at,
+            "created_by_id": created_by.pk if created_by else None,
+        }
+        if values["format"] != EventFormat.IN_PERSON and not values["online_url"]:
+            raise _fail(where, "an online or hybrid event needs online_url")
+        relations: Table = {
+            "audiences": [
+                _enum(Audience, {"audience": a}, "audience", where)
+                for a in _strings(entry, "audiences", where)
+            ],
+            "languages": _strings(entry, "languages", where),
+            "partners": [
+                self._partner(library_slug, slug, where) for slug in entry.get("partners", [])
+            ],
+            "co_organisers": [
+                self._library(slug, where) for slug in entry.get("co_organisers", [])
+            ],
+            "staff": [self._user(email, where) for email in entry.get("staff", [])],
+            "tags": self._tags(where, _strings(entry, "tags", where)),
+            "overrides": [
+                self._override(where, tz, o)
+                for o in _list(entry, "overrides", where, required=False)
+            ],
+        }
+        return values, relations
+
+    def _partner(self, library_slug: str, slug: str, where: str) -> Partner:
+        partner = self.partners.get((library_slug, slug))
+        if partner is None:
+            raise _fail(where, f"unknown partner {slug!r} of library {library_slug!r}")
+        return partner
+
+    def _user(self, email: str, where: str) -> StaffUser:
+        user = self.staff.get(email.lower())
+        if user is None:
+            raise _fail(where, f"unknown staff user {email!r}")
+        return user
+
+    def _tags(self, where: str, tags: list[str]) -> dict[tuple[Any, ...], Table]:
+        """``strategy/code`` references; the first one is the primary tag."""
+        if not tags:
+            raise _fail(where, "needs at least one tag (the first is primary)")
+        wanted: dict[tuple[Any, ...], Table] = {}
+        for position, tag in enumerate(tags):
+            strategy, _, code = tag.partition("/")
+            if strategy not in self.strategies:
+                raise _fail(where, f"tag {tag!r}: unknown strategy {strategy!r}")
+            row = self.codes.get((strategy, code))
+            if row is None:
+                raise _fail(where, f"tag {tag!r}: unknown goal or value code {code!r}")
+            key = (row.pk, None) if isinstance(row, StrategyValue) else (None, row.pk)
+            if key in wanted:
+                raise _fail(where, f"tag {tag!r} is given twice")
+            wanted[key] = {"primary": position == 0}
+        return wanted
+
+    def _override(self, where: str, tz: Any, entry: Table) -> Table:
+        original = to_utc(_local(entry, "original_start", where), tz)
+        moved = "start" in entry
+        return {
+            "original_start": original,
+            "cancelled": bool(entry.get("cancelled", False)),
+            "starts_at": to_utc(_local(entry, "start", where), tz) if moved else None,
+            "ends_at": to_utc(_local(entry, "end", where), tz) if moved else None,
+            "note": entry.get("note", ""),
+        }
+
+    async def _event_relations(self, event: Event, relations: Table, *, fresh: bool) -> bool:
+        """Bring audiences, languages, partners, staff, tags and overrides in line."""
+        parent = {"event_id": event.pk}
+        audiences: dict[tuple[Any, ...], Table] = {(a,): {} for a in relations["audiences"]}
+        languages: dict[tuple[Any, ...], Table] = {(lang,): {} for lang in relations["languages"]}
+        changes = [
+            await self._sync_rows(EventAudience, parent, ("audience",), audiences, fresh=fresh),
+            await self._sync_rows(EventLanguage, parent, ("language",), languages, fresh=fresh),
+            await self._sync_m2m(event.partners, relations["partners"], fresh=fresh),
+            await self._sync_m2m(event.co_organisers, relations["co_organisers"], fresh=fresh),
+            await self._sync_m2m(event.staff, relations["staff"], fresh=fresh),
+            await self._sync_rows(
+                EventTag, parent, ("value_id", "goal_id"), relations["tags"], fresh=fresh
+            ),
+        ]
+        now = dt.datetime.now(dt.UTC)
+
+        def stamp(row: Model | None) -> Table:
+            # A changed override is a new revision of that occurrence (its own SEQUENCE).
+            if isinstance(row, OccurrenceOverride):
+                return {"updated_at": now, "revision": row.revision + 1}
+            return {"updated_at": now, "revision": 1}
+
+        overrides = {
+            (o["original_start"],): {k: v for k, v in o.items() if k != "original_start"}
+            for o in relations["overrides"]
+        }
+        changes.append(
+            await self._sync_rows(
+                OccurrenceOverride,
+                parent,
+                ("original_start",),
+                overrides,
+                stamp=stamp,
+                fresh=fresh,
+            )
+        )
+        return any(changes)
+
+    async def _load_attendance(
+        self, where: str, event: Event, entries: list[Table], *, fresh: bool
+    ) -> None:
+        """Counts per occurrence; each must be an occurrence the event really has."""
+        tz = zone(event.timezone)
+        starts = {to_utc(_local(entry, "start", where), tz): entry for entry in entries}
+        ends = {
+            o.original_start: o.ends_at
+            for o in await Occurrence.filter(
+                event_id=event.pk, original_start__in=list(starts), stop_id=None
+            ).using_db(self.conn)
+        }
+        for original, entry in starts.items():
+            if original not in ends:
+                raise _fail(
+                    where, f"attendance for {entry['start']}: the event has no such occurrence"
+                )
+            wanted: dict[tuple[Any, ...], Table] = {}
+            for mode, table_name in (
+                (AttendanceMode.ON_SITE, "on_site"),
+                (AttendanceMode.ONLINE, "online"),
+            ):
+                for band, count in entry.get(table_name, {}).items():
+                    age_band = _enum(AgeBand, {"band": band}, "band", where)
+                    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                        raise _fail(
+                            where, f"attendance count for {band} must be a whole number >= 0"
+                        )
+                    # Recorded when the session ended: a fixed instant keeps reloads idempotent.
+                    wanted[(age_band, mode)] = {"count": count, "recorded_at": ends[original]}
+                    self.counts["attendance"] += 1
+            # Only the listed age bands and modes of a listed occurrence are the fixture's;
+            # counts recorded by staff for anything else are left alone.
+            for (age_band, mode), values in wanted.items():
+                if fresh:
+                    continue
+                await self._upsert(
+                    Attendance,
+                    {
+                        "event_id": event.pk,
+                        "original_start": original,
+                        "stop_id": None,
+                        "age_band": age_band,
+                        "mode": mode,
+                    },
+                    values,
+                )
+            if fresh and wanted:
+                await Attendance.bulk_create(
+                    [
+                        Attendance(
+                            event_id=event.pk,
+                            original_start=original,
+                            stop_id=None,
+                            age_band=age_band,
+                            mode=mode,
+                            **values,
+                        )
+                        for (age_band, mode), values in wanted.items()
+                    ],
+                    using_db=self.conn,
+                )
+                self.changed += 1
+
+
+# -- reading values ----------------------------------------------------------------------
+
+
+def _table(data: Table, key: str, where: str) -> Table:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise _fail(where, f"needs a [{key}] table")
+    return value
+
+
+def _list(data: Table, key: str, where: str, *, required: bool = True) -> list[Table]:
+    value = data.get(key)
+    if value is None and not required:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _fail(where, f"needs a list of [[{key}]] tables")
+    return value
+
+
+def _str(data: Table, key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(where, f"{key} must be a non-empty string")
+    return value
+
+
+def _strings(data: Table, key: str, where: str) -> list[str]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _fail(where, f"{key} must be a list of strings")
+    return value
+
+
+def _int(data: Table, key: str, where: str, *, low: int | None = None) -> int:
+    value = data.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or (low is not None and value < low):
+        raise _fail(
+            where, f"{key} must be a whole number" + (f" >= {low}" if low is not None else "")
+        )
+    return value
+
+
+def _number(
+    data: Table, key: str, where: str, *, low: float | None = None, high: float | None = None
+) -> float:
+    value = data.get(key)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _fail(where, f"{key} must be a number")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise _fail(where, f"{key} must be between {low} and {high}")
+    return float(value)
+
+
+def _date(data: Table, key: str, where: str) -> dt.date:
+    value = data.get(key)
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise _fail(where, f"{key} must be a TOML date such as 2026-09-01")
+    return value
+
+
+def _local(data: Table, key: str, where: str) -> dt.datetime:
+    value = data.get(key)
+    if not isinstance(value, dt.datetime) or value.tzinfo is not None:
+        raise _fail(where, f"{key} must be a TOML local date-time such as 2026-09-01T17:00:00")
+    return value
+
+
+def _exdate(value: Any, where: str) -> str:
+    # Stored as the model says: original local starts in ISO 8601 without an offset.
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.isoformat()
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise _fail(where, f"exdate {value!r} must be a TOML local date-time or date")
+
+
+def _zone(name: Any, where: str) -> Any:
+    try:
+        return zone(name)
+    except RuleError as exc:
+        raise _fail(where, f"time zone: {exc}") from exc
+
+
+def _enum(enum: Any, data: Table, key: str, where: str) -> Any:
+    value = data.get(key)
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in enum)
+        raise _fail(where, f"unknown {key} {value!r} (one of: {allowed})") from None
+
+
+def _translated(
+    data: Table,
+    key: str,
+    where: str,
+    *,
+    required: Iterable[str] = (),
+    default: dict[str, str] | None = None,
+) -> dict[str, str]:
+    value = data.get(key)
+    if value is None and default is not None:
+        return dict(default)
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise _fail(where, f"{key} must be a table of language code = text")
+    missing = [lang for lang in required if lang not in value]
+    if missing:
+        raise _fail(where, f"{key} lacks the language(s) {', '.join(missing)}")
+    return dict(value)
+
+
+def _opening_hours(value: Any, where: str) -> dict[str, list[list[str]]]:
+    if not isinstance(value, dict) or set(value) != set(WEEKDAYS):
+        raise _fail(where, f"opening_hours needs exactly the days {', '.join(WEEKDAYS)}")
+    hours: dict[str, list[list[str]]] = {}
+    for day in WEEKDAYS:
+        spans = value[day]
+        for span in spans:
+            if (
+                not isinstance(span, list)
+                or len(span) != 2
+                or not all(isinstance(t, str) and len(t) == 5 for t in span)
+                or not span[0] < span[1]
+            ):
+                raise _fail(where, f'opening_hours.{day}: {span!r} is not ["HH:MM", "HH:MM"]')
+            for clock in span:
+                try:
+                    dt.time.fromisoformat(clock)
+                except ValueError as exc:
+                    raise _fail(where, f"opening_hours.{day}: {clock!r} is not HH:MM") from exc
+        hours[day] = [list(span) for span in spans]
+    return hours

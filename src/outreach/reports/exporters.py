@@ -1,0 +1,162 @@
+"""Exporters of the coverage report, small classes in the manner of pretalx's exporters."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any, ClassVar
+
+from outreach.models import AgeBand
+from outreach.reports.coverage import coverage_report
+
+BANDS = [band.value for band in AgeBand]
+# Spreadsheets run a cell starting with these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class CoverageExporter:
+    """Turns a coverage report document into a file."""
+
+    identifier: ClassVar[str]
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+
+    def __init__(self, report: dict[str, Any]) -> None:
+        self.report = report
+
+    @property
+    def filename(self) -> str:
+        scope, period = self.report["scope"], self.report["period"]
+        return f"coverage-{scope['slug']}-{period['from']}-{period['to']}.{self.extension}"
+
+    def get_data(self) -> str:
+        raise NotImplementedError
+
+
+class CoverageJsonExporter(CoverageExporter):
+    """The whole report as JSON."""
+
+    identifier = "coverage.json"
+    extension = "json"
+    content_type = "application/json"
+
+    def get_data(self) -> str:
+        return json.dumps(self.report, ensure_ascii=False, indent=2) + "\n"
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+class CoverageCsvExporter(CoverageExporter):
+    """One row per value, theme and goal, with its figures and target."""
+
+    identifier = "coverage.csv"
+    extension = "csv"
+    content_type = "text/csv; charset=utf-8"
+
+    def header(self) -> list[str]:
+        source = self.report["strategy"]["source_language"]
+        names = [f"name_{source}"] + (["name_en"] if source != "en" else [])
+        return [
+            "kind",
+            "code",
+            "theme",
+            *names,
+            "events",
+            "delivered",
+            "cancelled",
+            "planned",
+            "all_day_sessions",
+            "hours",
+            "split_hours",
+            "planned_hours",
+            "attendance",
+            *(f"attendance_{band}" for band in BANDS),
+            "branches_reached",
+            "audiences_reached",
+            "share_of_hours",
+            "share_of_sessions",
+            "sdgs",
+            "target_metric",
+            "target_minimum_per_year",
+            "target_expected",
+            "target_expected_so_far",
+            "target_figure",
+            "target_status",
+        ]
+
+    def rows(self) -> list[list[Any]]:
+        source = self.report["strategy"]["source_language"]
+        languages = [source] + (["en"] if source != "en" else [])
+        rows = []
+        for item in [*self.report["values"], *self.report["themes"], *self.report["goals"]]:
+            target = item.get("target") or {}
+            rows.append(
+                [
+                    item["kind"],
+                    item["code"],
+                    item.get("theme") or "",
+                    *(item["name"].get(lang, "") for lang in languages),
+                    item["events"],
+                    item["delivered"],
+                    item["cancelled"],
+                    item["planned"],
+                    item["all_day_sessions"],
+                    f"{item['hours']:.2f}",
+                    f"{item['split_hours']:.2f}",
+                    f"{item['planned_hours']:.2f}",
+                    item["attendance"],
+                    *(item["attendance_by_age_band"][band] for band in BANDS),
+                    item["branches_reached"],
+                    " ".join(item["audiences_reached"]),
+                    f"{item['share_of_hours']:.2f}",
+                    f"{item['share_of_sessions']:.2f}",
+                    " ".join(str(n) for n in item.get("sdgs", [])),
+                    target.get("metric", ""),
+                    target.get("minimum_per_year", ""),
+                    target.get("expected", ""),
+                    target.get("expected_so_far", ""),
+                    target.get("figure", ""),
+                    target.get("status", ""),
+                ]
+            )
+        return rows
+
+    def get_data(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.header())
+        for row in self.rows():
+            writer.writerow([_cell(value) for value in row])
+        return out.getvalue()
+
+
+EXPORTERS: dict[str, type[CoverageExporter]] = {
+    "json": CoverageJsonExporter,
+    "csv": CoverageCsvExporter,
+}
+
+
+async def export_coverage(
+    *,
+    fmt: str,
+    library: str | None = None,
+    network: str | None = None,
+    strategy: str | None = None,
+    start: dt.date,
+    end: dt.date,
+) -> str:
+    """The coverage report as text in ``fmt`` (``csv`` or ``json``), for the command line.
+
+    Raises :class:`outreach.web.errors.ApiError` for bad input (its ``body()`` says why).
+    """
+    exporter = EXPORTERS[fmt]
+    report = await coverage_report(
+        library=library, network=network, strategy=strategy, start=start, end=end
+    )
+    return exporter(report).get_data()

@@ -1,0 +1,84 @@
+"""Raw SQL that runs unchanged on SQLite and PostgreSQL.
+
+Queries are written once with named parameters (``:name``); :func:`fetch` rewrites them
+to the placeholders of the connection (``?`` for Tortoise's SQLite client, ``$1`` for
+asyncpg) and converts values where the two drivers disagree. Write no ``:word`` inside a
+string literal and no PostgreSQL ``::`` cast: the rewrite would not tell them apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.connection import get_connection
+
+_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def dialect(connection: BaseDBAsyncClient | None = None) -> str:
+    """``"postgres"`` or ``"sqlite"``: the dialect of ``connection`` (default connection)."""
+    conn = connection or get_connection("default")
+    return str(conn.capabilities.dialect)
+
+
+def positional(sql: str, params: Mapping[str, Any], dialect_name: str) -> tuple[str, list[Any]]:
+    """``sql`` with ``:name`` rewritten for ``dialect_name``, and its argument list."""
+    order: list[str] = []
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in params:
+            raise KeyError(f"no value for SQL parameter :{name}")
+        if dialect_name == "postgres":
+            # asyncpg numbers its parameters, so a repeated name reuses its number.
+            if name not in order:
+                order.append(name)
+            return f"${order.index(name) + 1}"
+        order.append(name)
+        return "?"
+
+    text = _NAMED.sub(replace, sql)
+    values = [params[name] for name in order]
+    if dialect_name == "sqlite":
+        values = [_sqlite_value(v) for v in values]
+    return text, values
+
+
+def _sqlite_value(value: Any) -> Any:
+    # Tortoise stores aware datetimes as ISO text in UTC with a space separator; compare
+    # with the same spelling (Python's default sqlite3 adapter is deprecated).
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+async def fetch(
+    sql: str, params: Mapping[str, Any], *, connection: BaseDBAsyncClient | None = None
+) -> list[dict[str, Any]]:
+    """Run ``sql`` with named ``params``; rows as dicts, numbers as ``int``/``float``."""
+    conn = connection or get_connection("default")
+    text, values = positional(sql, params, dialect(conn))
+    rows = await conn.execute_query_dict(text, values)
+    # PostgreSQL sums integers into NUMERIC; callers want plain numbers.
+    return [
+        {
+            k: (int(v) if isinstance(v, Decimal) and v == v.to_integral() else v)
+            for k, v in r.items()
+        }
+        for r in rows
+    ]
+
+
+def seconds_between(start: str, end: str, dialect_name: str) -> str:
+    """An SQL expression: whole seconds from ``start`` to ``end`` (two timestamp columns)."""
+    if dialect_name == "postgres":
+        return f"CAST(EXTRACT(EPOCH FROM ({end} - {start})) AS BIGINT)"
+    # strftime('%s') reads the stored ISO text, offset included, as Unix seconds.
+    return f"(CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER))"

@@ -1,0 +1,1 @@
+"""Recurrence expansion, occurrences, conflicts and the event service functions."""

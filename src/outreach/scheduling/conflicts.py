@@ -1,0 +1,133 @@
+"""Double bookings of a room, a staff member or a vehicle, found with one SQL query.
+
+The check runs in the transaction of the write, after the event's occurrences have
+been rebuilt, and against the materialised ``occurrence`` table: recurring series and
+moved single occurrences alike are rows there, so no series is expanded to check.
+
+Two simultaneous writes cannot both pass: :func:`lock_resources` serialises writers that
+want the same room, staff member or vehicle (PostgreSQL: transaction-scoped advisory
+locks; SQLite: the database's single write lock taken before anything is read).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from outreach.scheduling.payload import MAX_DURATION
+
+# Advisory lock name spaces: the first key of pg_advisory_xact_lock(int, int).
+ROOM, STAFF, VEHICLE = 1, 2, 3
+_RESOURCES = {ROOM: "room", STAFF: "staff", VEHICLE: "vehicle"}
+MAX_REPORTED = 20
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An occurrence of another event that holds the same resource at an overlapping time."""
+
+    event_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    resource: str
+    resource_id: int
+
+
+def is_postgres(conn: BaseDBAsyncClient) -> bool:
+    return conn.capabilities.dialect == "postgres"
+
+
+async def begin_write(conn: BaseDBAsyncClient) -> None:
+    """Make a SQLite transaction a writer now; call it as the transaction's first statement.
+
+    Tortoise opens SQLite transactions with a deferred BEGIN, which takes the write lock
+    only at the first write, and in WAL mode a transaction that read before another
+    process committed could then not write at all. Writing first gives BEGIN IMMEDIATE
+    semantics: no other process writes between our check and our insert. PostgreSQL
+    needs nothing here (see :func:`lock_resources`).
+    """
+    if not is_postgres(conn):
+        await conn.execute_query("UPDATE data_version SET version = version WHERE 1 = 0")
+
+
+async def lock_resources(conn: BaseDBAsyncClient, resources: Iterable[tuple[int, int]]) -> None:
+    """Serialise this transaction against others that book any of ``resources``.
+
+    ``resources`` are ``(ROOM|STAFF|VEHICLE, id)`` pairs. Call it before anything is
+    checked: on PostgreSQL it takes transaction-scoped advisory locks, on SQLite the
+    database's single write lock (:func:`begin_write`), which must come first in the
+    transaction.
+    """
+    if is_postgres(conn):
+        # Sorted, so that two writers wanting the same resources never deadlock.
+        for kind, ident in sorted(set(resources)):
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1, $2)", [kind, ident])
+    else:
+        await begin_write(conn)
+
+
+def overlap_query(postgres: bool) -> str:
+    days = MAX_DURATION.days
+    # Nothing that started more than MAX_DURATION before an occurrence can still be running,
+    # which bounds the index range scan on (room_id, starts_at) from below.
+    if postgres:
+        lower = f"n.starts_at - INTERVAL '{days} days'"
+        event = "$1"
+    else:
+        lower = f"strftime('%Y-%m-%d %H:%M:%S', n.starts_at, '-{days} days')"
+        event = "?1"  # numbered: the query names the event three times
+    overlap = f"o.starts_at < n.ends_at AND o.ends_at > n.starts_at AND o.starts_at > {lower}"
+    mine = f"n.event_id = {event} AND NOT n.cancelled"
+    return f"""
+        SELECT o.event_id, o.starts_at, o.ends_at, {ROOM} AS resource, o.room_id AS resource_id
+        FROM occurrence n JOIN occurrence o ON o.room_id = n.room_id AND {overlap}
+        WHERE {mine} AND n.room_id IS NOT NULL AND o.event_id <> n.event_id AND NOT o.cancelled
+        UNION ALL
+        SELECT o.event_id, o.starts_at, o.ends_at, {VEHICLE}, o.vehicle_id
+        FROM occurrence n JOIN occurrence o ON o.vehicle_id = n.vehicle_id AND {overlap}
+        WHERE {mine} AND n.vehicle_id IS NOT NULL AND o.event_id <> n.event_id
+            AND NOT o.cancelled
+        UNION ALL
+        SELECT o.event_id, o.starts_at, o.ends_at, {STAFF}, theirs.staffuser_id
+        FROM occurrence n
+        JOIN event_staff ours ON ours.event_id = n.event_id
+        JOIN event_staff theirs
+            ON theirs.staffuser_id = ours.staffuser_id AND theirs.event_id <> n.event_id
+        JOIN occurrence o ON o.event_id = theirs.event_id AND {overlap}
+        WHERE {mine} AND NOT o.cancelled
+        ORDER BY 2, 1
+        LIMIT {MAX_REPORTED}
+    """
+
+
+def _instant(value: Any) -> dt.datetime:
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflict]:
+    """Occurrences of other events that collide with the (rebuilt) occurrences of one event."""
+    rows = await conn.execute_query_dict(overlap_query(is_postgres(conn)), [event_id])
+    conflicts: list[Conflict] = []
+    seen: set[tuple[int, dt.datetime, int]] = set()
+    for row in rows:
+        key = (int(row["event_id"]), _instant(row["starts_at"]), int(row["resource"]))
+        if key in seen:
+            continue
+        seen.add(key)
+        conflicts.append(
+            Conflict(
+                event_id=key[0],
+                starts_at=key[1],
+                ends_at=_instant(row["ends_at"]),
+                resource=_RESOURCES[key[2]],
+                resource_id=int(row["resource_id"]),
+            )
+        )
+    return conflicts

@@ -1,0 +1,729 @@
+"""Event service: every change is one transaction that checks, writes and records.
+
+Each function validates its payload, locks the rooms, staff and vehicle it books,
+writes, bumps the event's revision and ``updated_at``, rebuilds the occurrences, refuses
+double bookings (409), writes an audit entry and bumps the data version, all in one
+transaction: on any error nothing is written. Permissions are the caller's business
+(``outreach.web.auth``): these functions trust the user they are given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from outreach.models import (
+    AgeBand,
+    Attendance,
+    AttendanceMode,
+    AuditEntry,
+    Branch,
+    Event,
+    EventAudience,
+    EventLanguage,
+    EventStatus,
+    EventTag,
+    Goal,
+    Library,
+    Occurrence,
+    OccurrenceOverride,
+    Partner,
+    Room,
+    StaffUser,
+    Strategy,
+    StrategyValue,
+)
+from outreach.models.bookmobile import Route
+from outreach.scheduling.conflicts import (
+    ROOM,
+    STAFF,
+    VEHICLE,
+    Conflict,
+    begin_write,
+    find_conflicts,
+    lock_resources,
+)
+from outreach.scheduling.occurrences import default_horizon_end, rebuild_occurrences
+from outreach.scheduling.payload import (
+    MAX_DURATION,
+    MAX_TITLE,
+    EventData,
+    Problems,
+    Times,
+    check_text,
+    check_translated,
+    parse_fields,
+    raise_problems,
+    resolve_times,
+    shown,
+)
+from outreach.scheduling.recurrence import in_range, to_local, to_utc, zone
+from outreach.scheduling.serialise import PREFETCH, data_json, event_data, utc_iso
+from outreach.versions import bump_data_version
+from outreach.web.errors import ApiError, NotFound
+
+MAX_COUNT = 100_000
+MAX_ID = 2**31 - 1
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class ConflictError(ApiError):
+    """409: the write would double-book a room, a staff member or a vehicle."""
+
+    def __init__(self, conflicts: list[dict[str, Any]]) -> None:
+        super().__init__(409, "conflict", extra={"conflicts": conflicts})
+
+
+@dataclass
+class EventResult:
+    """The event after a write, and warnings that did not stop it."""
+
+    event: Event
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class References:
+    """The rows an event's payload names, checked to belong to its library."""
+
+    branch: Branch | None
+    room: Room | None
+    partners: list[Partner]
+    co_organisers: list[Library]
+    staff: list[StaffUser]
+    tags: list[tuple[Goal | None, StrategyValue | None, bool]]
+
+
+def _check_id(event_id: int) -> None:
+    # An id beyond the column's range cannot exist (and PostgreSQL would refuse to compare).
+    if not 1 <= event_id <= MAX_ID:
+        raise NotFound("event")
+
+
+async def lock_event(conn: BaseDBAsyncClient, event_id: int) -> Event:
+    """Start a write on one event: the transaction's write lock, then the event's row.
+
+    Every writer here takes the event row before any resource lock, so two writers of
+    one event never wait for each other in opposite orders.
+    """
+    await begin_write(conn)
+    query = Event.filter(id=event_id).using_db(conn)
+    if conn.capabilities.dialect == "postgres":
+        query = query.select_for_update()
+    event = await query.first()
+    if event is None:
+        raise NotFound("event")
+    return event
+
+
+async def load_event(event_id: int, using_db: BaseDBAsyncClient | None = None) -> Event:
+    """An event with everything its JSON shows, or 404."""
+    _check_id(event_id)
+    event = await Event.filter(id=event_id).using_db(using_db).prefetch_related(*PREFETCH).first()
+    if event is None:
+        raise NotFound("event")
+    return event
+
+
+async def library_strategy_ids(
+    library: Library, conn: BaseDBAsyncClient | None = None
+) -> list[int]:
+    """The strategies that apply to a library: its own and its network's."""
+    condition = Q(library_id=library.id)
+    if library.network_id is not None:  # type: ignore[attr-defined]
+        condition |= Q(network_id=library.network_id)  # type: ignore[attr-defined]
+    return [s.id for s in await Strategy.filter(condition).using_db(conn)]
+
+
+async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -> References:
+    problems = Problems()
+    branch = None
+    if data.branch is not None:
+        branch = await Branch.filter(library_id=library.id, slug=data.branch).using_db(conn).first()
+        if branch is None:
+            problems.add("branch", f"{library.slug} has no branch {data.branch!r}")
+    room = None
+    if data.room is not None:
+        room = await Room.filter(id=data.room).using_db(conn).prefetch_related("branch").first()
+        if room is None or room.branch.library_id != library.id:  # type: ignore[attr-defined]
+            problems.add("room", f"{library.slug} has no room {data.room}")
+            room = None
+        elif branch is not None and room.branch.id != branch.id:
+            problems.add("room", f"room {data.room} is not in branch {branch.slug!r}")
+        elif branch is None:
+            branch = room.branch
+    partners = await Partner.filter(library_id=library.id, slug__in=data.partners).using_db(conn)
+    found = {p.slug for p in partners}
+    for index, slug in enumerate(data.partners):
+        if slug not in found:
+            problems.add(f"partners[{index}]", f"{library.slug} has no partner {slug!r}")
+    co_organisers = await Library.filter(slug__in=data.co_organisers).using_db(conn)
+    found = {lib.slug for lib in co_organisers}
+    for index, slug in enumerate(data.co_organisers):
+        if slug == library.slug:
+            problems.add(f"co_organisers[{index}]", "is the organising library itself")
+        elif slug not in found:
+            problems.add(f"co_organisers[{index}]", f"no library {slug!r}")
+    staff = (
+        await StaffUser.filter(id__in=data.staff, is_active=True, roles__library_id=library.id)
+        .distinct()
+        .using_db(conn)
+    )
+    found_ids = {user.id for user in staff}
+    for index, ident in enumerate(data.staff):
+        if ident not in found_ids:
+            problems.add(f"staff[{index}]", f"no active staff member {ident} of {library.slug}")
+    tags = await _resolve_tags(conn, library, data, problems)
+    if problems:
+        raise_problems(problems)
+    return References(branch, room, partners, co_organisers, staff, tags)
+
+
+async def _resolve_tags(
+    conn: BaseDBAsyncClient, library: Library, data: EventData, problems: Problems
+) -> list[tuple[Goal | None, StrategyValue | None, bool]]:
+    strategy_ids = await library_strategy_ids(library, conn)
+    tags: list[tuple[Goal | None, StrategyValue | None, bool]] = []
+    for index, tag in enumerate(data.tags):
+        model = Goal if tag.kind == "goal" else StrategyValue
+        query = model.filter(strategy_id__in=strategy_ids, code=tag.code)
+        if tag.strategy is not None:
+            query = query.filter(strategy__slug=tag.strategy)
+        matches = await query.using_db(conn).limit(2)
+        name = f"tags[{index}].{tag.kind}"
+        if not matches:
+            problems.add(name, f"no {tag.kind} {tag.code!r} in the strategies of {library.slug}")
+        elif len(matches) > 1:
+            problems.add(name, f'{tag.code!r} is in several strategies: add "strategy"')
+        elif isinstance(matches[0], Goal):
+            tags.append((matches[0], None, tag.primary))
+        else:
+            assert isinstance(matches[0], StrategyValue)
+            tags.append((None, matches[0], tag.primary))
+    if len({(g.id if g else None, v.id if v else None) for g, v, _ in tags}) != len(tags):
+        problems.add("tags", "names the same goal or value twice")
+    return tags
+
+
+def _apply(event: Event, data: EventData, times: Times, refs: References) -> None:
+    """Copy checked data onto the event's own columns."""
+    event.kind = data.kind  # type: ignore[assignment]
+    event.title = data.title
+    event.description = data.description
+    event.starts_at = times.starts_at
+    event.ends_at = times.ends_at
+    event.timezone = times.tz.key
+    event.all_day = data.all_day
+    event.rrule = times.rule.text if times.rule is not None else None
+    event.exdates = times.exdates
+    event.branch = refs.branch
+    event.room = refs.room
+    place = data.place
+    event.place_name = place.name if place else ""
+    event.place_address = place.address if place else ""
+    event.lat = place.lat if place else None
+    event.lon = place.lon if place else None
+    event.format = data.format  # type: ignore[assignment]
+    event.online_url = data.online_url
+    event.capacity = data.capacity
+    event.visibility = data.visibility  # type: ignore[assignment]
+
+
+async def _write_related(
+    conn: BaseDBAsyncClient, event: Event, data: EventData, refs: References
+) -> None:
+    """Replace the event's audiences, languages, tags and many-to-many sets."""
+    await EventAudience.filter(event_id=event.id).using_db(conn).delete()
+    await EventLanguage.filter(event_id=event.id).using_db(conn).delete()
+    await EventTag.filter(event_id=event.id).using_db(conn).delete()
+    for audience in data.audiences:
+        await EventAudience.create(event=event, audience=audience, using_db=conn)
+    for language in data.languages:
+        await EventLanguage.create(event=event, language=language, using_db=conn)
+    for goal, value, primary in refs.tags:
+        await EventTag.create(event=event, goal=goal, value=value, primary=primary, using_db=conn)
+    await event.partners.clear(using_db=conn)
+    await event.co_organisers.clear(using_db=conn)
+    await event.staff.clear(using_db=conn)
+    if refs.partners:
+        await event.partners.add(*refs.partners, using_db=conn)
+    if refs.co_organisers:
+        await event.co_organisers.add(*refs.co_organisers, using_db=conn)
+    if refs.staff:
+        await event.staff.add(*refs.staff, using_db=conn)
+
+
+async def _resources(
+    conn: BaseDBAsyncClient, event_id: int | None, refs: References
+) -> set[tuple[int, int]]:
+    """What an event books: its room, rooms of its overrides, its staff and its vehicle."""
+    resources = {(STAFF, user.id) for user in refs.staff}
+    if refs.room is not None:
+        resources.add((ROOM, refs.room.id))
+    if event_id is not None:
+        overrides = await OccurrenceOverride.filter(
+            event_id=event_id, room_id__not_isnull=True
+        ).using_db(conn)
+        resources |= {(ROOM, o.room_id) for o in overrides}  # type: ignore[attr-defined]
+        route = await Route.filter(event_id=event_id).using_db(conn).first()
+        if route is not None:
+            resources.add((VEHICLE, route.vehicle_id))  # type: ignore[attr-defined]
+    return resources
+
+
+async def _check_conflicts(conn: BaseDBAsyncClient, event_id: int) -> None:
+    conflicts = await find_conflicts(conn, event_id)
+    if conflicts:
+        raise ConflictError(await _conflicts_json(conn, conflicts))
+
+
+async def _conflicts_json(
+    conn: BaseDBAsyncClient, conflicts: list[Conflict]
+) -> list[dict[str, Any]]:
+    events = {
+        e.id: e for e in await Event.filter(id__in={c.event_id for c in conflicts}).using_db(conn)
+    }
+    return [
+        {
+            "event": c.event_id,
+            "title": events[c.event_id].title,
+            "start": utc_iso(c.starts_at),
+            "end": utc_iso(c.ends_at),
+            "resource": c.resource,
+            "resource_id": c.resource_id,
+        }
+        for c in conflicts
+    ]
+
+
+def _within(hours: list[list[str]], start: dt.datetime, end: dt.datetime) -> bool:
+    for opens, closes in hours:
+        if opens <= start.strftime("%H:%M") and end.strftime("%H:%M") <= closes:
+            return True
+    return False
+
+
+async def opening_hours_warnings(
+    conn: BaseDBAsyncClient, event: Event, library: Library
+) -> list[dict[str, Any]]:
+    """Occurrences at a branch outside its opening hours: accepted, but worth a second look."""
+    if event.all_day:
+        return []
+    tz = zone(library.timezone)
+    occurrences = (
+        # Only event_id in SQL: a condition on stop_id or branch_id can lead SQLite's
+        # planner to scan every row of the table through their indexes.
+        await Occurrence.filter(event_id=event.id, cancelled=False)
+        .using_db(conn)
+        .order_by("starts_at")
+    )
+    branches = {
+        b.id: b
+        for b in await Branch.filter(id__in={o.branch_id for o in occurrences}).using_db(conn)  # type: ignore[attr-defined]
+    }
+    outside: list[str] = []
+    checked = 0
+    for occurrence in occurrences:
+        if occurrence.branch_id is None or occurrence.stop_id is not None:  # type: ignore[attr-defined]
+            continue  # off-site, or a bookmobile stop
+        branch = branches[occurrence.branch_id]  # type: ignore[attr-defined]
+        if not branch.opening_hours:
+            continue  # hours unknown: nothing to warn about
+        checked += 1
+        start, end = to_local(occurrence.starts_at, tz), to_local(occurrence.ends_at, tz)
+        hours = branch.opening_hours.get(_WEEKDAYS[start.weekday()], [])
+        if start.date() != end.date() or not _within(hours, start, end):
+            outside.append(start.isoformat())
+    if not outside:
+        return []
+    return [
+        {
+            "warning": "outside_opening_hours",
+            "message": f"{len(outside)} of {checked} occurrences fall outside the"
+            " opening hours of their branch",
+            "occurrences": outside[:10],
+        }
+    ]
+
+
+async def _audit(
+    conn: BaseDBAsyncClient,
+    user: StaffUser | None,
+    event: Event,
+    action: str,
+    changes: dict[str, Any],
+) -> None:
+    await AuditEntry.create(
+        at=dt.datetime.now(dt.UTC),
+        user=user,
+        library_id=event.library_id,  # type: ignore[attr-defined]
+        action=action,
+        entity="event",
+        entity_id=str(event.id),
+        changes=changes,
+        using_db=conn,
+    )
+
+
+def _diff(before: EventData, after: EventData) -> dict[str, Any]:
+    old, new = data_json(before), data_json(after)
+    return {name: [old[name], new[name]] for name in new if old[name] != new[name]}
+
+
+async def create_event(library: Library, payload: object, *, user: StaffUser | None) -> EventResult:
+    """Create an event from a POST body (without ``library``): 201 material."""
+    data = EventData(**parse_fields(payload, partial=False))
+    times = resolve_times(
+        data, library_timezone=library.timezone, horizon_end=default_horizon_end()
+    )
+    async with in_transaction() as conn:
+        await begin_write(conn)
+        refs = await _resolve(conn, library, data)
+        await lock_resources(conn, await _resources(conn, None, refs))
+        now = dt.datetime.now(dt.UTC)
+        event = Event(library=library, status=data.status, updated_at=now, created_by=user)
+        _apply(event, data, times, refs)
+        await event.save(using_db=conn)
+        await _write_related(conn, event, data, refs)
+        await rebuild_occurrences(event, using_db=conn)
+        await _check_conflicts(conn, event.id)
+        warnings = await opening_hours_warnings(conn, event, library)
+        await _audit(conn, user, event, "create", {"event": data_json(data)})
+        await bump_data_version(using_db=conn)
+    return EventResult(await load_event(event.id), warnings)
+
+
+def _check_revision(payload: Mapping[str, Any], event: Event) -> None:
+    if "revision" not in payload:
+        return
+    revision = payload["revision"]
+    if not isinstance(revision, int) or isinstance(revision, bool):
+        raise_problems({"revision": "must be a whole number"})
+    if revision != event.revision:
+        raise ApiError(
+            409,
+            "stale revision",
+            fields={"revision": f"the event is at revision {event.revision}, not {revision}"},
+        )
+
+
+async def update_event(event_id: int, payload: object, *, user: StaffUser | None) -> EventResult:
+    """Change some fields of an event (PATCH semantics); ``revision``, if given, must match."""
+    _check_id(event_id)
+    if not isinstance(payload, dict):
+        raise_problems({"body": "must be a JSON object"})
+    body = {k: v for k, v in payload.items() if k not in ("revision", "library")}
+    fields = parse_fields(body, partial=True)
+    async with in_transaction() as conn:
+        await lock_event(conn, event_id)
+        event = await load_event(event_id, conn)
+        library = event.library
+        if "library" in payload and payload["library"] != library.slug:
+            raise_problems({"library": "cannot be changed; create the event in the other library"})
+        _check_revision(payload, event)
+        before = event_data(event)
+        after = dataclasses.replace(before, **fields)
+        times = resolve_times(
+            after, library_timezone=library.timezone, horizon_end=default_horizon_end()
+        )
+        refs = await _resolve(conn, library, after)
+        await lock_resources(conn, await _resources(conn, event.id, refs))
+        _apply(event, after, times, refs)
+        if "status" in fields:
+            if event.status == EventStatus.CANCELLED:
+                event.cancelled_at = None
+            event.status = after.status  # type: ignore[assignment]
+        event.revision += 1
+        event.updated_at = dt.datetime.now(dt.UTC)
+        await event.save(using_db=conn)
+        await _write_related(conn, event, after, refs)
+        await rebuild_occurrences(event, using_db=conn)
+        await _check_conflicts(conn, event.id)
+        warnings = await opening_hours_warnings(conn, event, library)
+        await _audit(conn, user, event, "update", _diff(before, after))
+        await bump_data_version(using_db=conn)
+    return EventResult(await load_event(event_id), warnings)
+
+
+async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:
+    """Cancel an event (DELETE): kept, with every occurrence cancelled."""
+    _check_id(event_id)
+    async with in_transaction() as conn:
+        event = await lock_event(conn, event_id)
+        if event.status != EventStatus.CANCELLED:
+            now = dt.datetime.now(dt.UTC)
+            previous = event.status.value
+            event.status = EventStatus.CANCELLED
+            event.cancelled_at = now
+            event.revision += 1
+            event.updated_at = now
+            await event.save(using_db=conn)
+            # Cancelling frees resources, so there is nothing to lock or check.
+            await rebuild_occurrences(event, using_db=conn)
+            await _audit(conn, user, event, "cancel", {"status": [previous, "cancelled"]})
+            await bump_data_version(using_db=conn)
+    return await load_event(event_id)
+
+
+OCCURRENCE_FIELDS = ("start", "end", "room", "title", "cancelled", "note")
+
+
+def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
+    if not isinstance(payload, dict):
+        raise_problems({"body": "must be a JSON object"})
+    problems = Problems()
+    values: dict[str, Any] = {}
+    for name in payload:
+        if name not in OCCURRENCE_FIELDS:
+            problems.add(shown(name), "is not a field of an occurrence change")
+    for name in ("start", "end"):
+        if name in payload:
+            raw = payload[name]
+            try:
+                if not isinstance(raw, str) or len(raw) <= 10 or len(raw) > 40:
+                    raise ValueError(raw)
+                value = dt.datetime.fromisoformat(raw).replace(microsecond=0)
+                if not in_range(value):
+                    raise ValueError(raw)
+            except ValueError:
+                problems.add(name, "must be a date-time such as 2026-12-01T10:00:00")
+                continue
+            values[name] = value.astimezone(dt.UTC) if value.tzinfo else to_utc(value, tz)
+    if ("start" in payload) != ("end" in payload):
+        problems.add("end" if "start" in payload else "start", "start and end go together")
+    if "start" in values and "end" in values:
+        if values["end"] <= values["start"]:
+            problems.add("end", "must be after start")
+        elif values["end"] - values["start"] > MAX_DURATION:
+            problems.add("end", f"an occurrence may last at most {MAX_DURATION.days} days")
+    if "room" in payload:
+        room = payload["room"]
+        if room is not None and (
+            not isinstance(room, int) or isinstance(room, bool) or not 1 <= room < 2**31
+        ):
+            problems.add("room", "must be a room id or null")
+        values["room"] = room
+    if "cancelled" in payload:
+        if not isinstance(payload["cancelled"], bool):
+            problems.add("cancelled", "must be true or false")
+        values["cancelled"] = payload["cancelled"]
+    if "note" in payload:
+        values["note"] = check_text(payload["note"], "note", problems, limit=500)
+    if "title" in payload:
+        # An empty object takes the series' title back.
+        values["title"] = check_translated(
+            payload["title"], "title", problems, limit=MAX_TITLE, required=False
+        )
+    if problems:
+        raise_problems(problems)
+    return values
+
+
+async def change_occurrence(
+    event_id: int, original_start: dt.datetime, payload: object, *, user: StaffUser | None
+) -> EventResult:
+    """Move, re-room, retitle or cancel one occurrence by its original start (UTC)."""
+    _check_id(event_id)
+    original_start = original_start.astimezone(dt.UTC)
+    async with in_transaction() as conn:
+        await lock_event(conn, event_id)
+        event = await load_event(event_id, conn)
+        tz = zone(event.timezone)
+        changes = _parse_occurrence_change(payload, tz)
+        occurrence = (
+            await Occurrence.filter(event_id=event_id, original_start=original_start)
+            .using_db(conn)
+            .first()
+        )
+        if occurrence is None:
+            raise NotFound("occurrence")
+        library = event.library
+        room = None
+        if changes.get("room") is not None:
+            room = (
+                await Room.filter(id=changes["room"], branch__library_id=library.id)
+                .using_db(conn)
+                .first()
+            )
+            if room is None:
+                raise_problems({"room": f"{library.slug} has no room {changes['room']}"})
+        override = (
+            await OccurrenceOverride.filter(event_id=event_id, original_start=original_start)
+            .using_db(conn)
+            .first()
+        )
+        now = dt.datetime.now(dt.UTC)
+        if override is None:
+            override = OccurrenceOverride(
+                event=event, original_start=original_start, updated_at=now, revision=0
+            )
+        before = {
+            "start": utc_iso(override.starts_at) if override.starts_at else None,
+            "end": utc_iso(override.ends_at) if override.ends_at else None,
+            "room": override.room_id,  # type: ignore[attr-defined]
+            "title": override.title,
+            "cancelled": override.cancelled,
+            "note": override.note,
+        }
+        if "start" in changes:
+            override.starts_at, override.ends_at = changes["start"], changes["end"]
+        if "room" in changes:
+            override.room = room
+        if "title" in changes:
+            override.title = changes["title"]
+        if "cancelled" in changes:
+            override.cancelled = changes["cancelled"]
+        if "note" in changes:
+            override.note = changes["note"]
+        override.revision += 1
+        override.updated_at = now
+        staff = list(event.staff)
+        resources = {(STAFF, u.id) for u in staff}
+        if room is not None:
+            resources.add((ROOM, room.id))
+        elif event.room_id is not None:  # type: ignore[attr-defined]
+            resources.add((ROOM, event.room_id))  # type: ignore[attr-defined]
+        await lock_resources(conn, resources)
+        await override.save(using_db=conn)
+        event.revision += 1
+        event.updated_at = now
+        await event.save(using_db=conn, update_fields=["revision", "updated_at"])
+        await rebuild_occurrences(event, using_db=conn)
+        await _check_conflicts(conn, event.id)
+        warnings = await opening_hours_warnings(conn, event, library)
+        after = {
+            "start": utc_iso(override.starts_at) if override.starts_at else None,
+            "end": utc_iso(override.ends_at) if override.ends_at else None,
+            "room": room.id if room is not None else override.room_id,  # type: ignore[attr-defined]
+            "title": override.title,
+            "cancelled": override.cancelled,
+            "note": override.note,
+        }
+        diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        await _audit(
+            conn,
+            user,
+            event,
+            "change_occurrence",
+            {"original_start": utc_iso(original_start), **diff},
+        )
+        await bump_data_version(using_db=conn)
+    return EventResult(await load_event(event_id), warnings)
+
+
+async def record_attendance(
+    event_id: int, payload: object, *, user: StaffUser | None, now: dt.datetime | None = None
+) -> list[Attendance]:
+    """Record head counts for one past, held occurrence; counts replace earlier ones.
+
+    Body: ``{"original_start": "2026-12-01T09:00:00Z", "stop": null,
+    "counts": [{"age_band": "0-5", "mode": "on_site", "count": 12}, …]}``.
+    """
+    _check_id(event_id)
+    now = now or dt.datetime.now(dt.UTC)
+    if not isinstance(payload, dict):
+        raise_problems({"body": "must be a JSON object"})
+    problems = Problems()
+    for name in payload:
+        if name not in ("original_start", "stop", "counts"):
+            problems.add(shown(name), "is not a field of attendance")
+    original_start = None
+    raw = payload.get("original_start")
+    try:
+        if not isinstance(raw, str) or len(raw) > 40:
+            raise ValueError(raw)
+        original_start = dt.datetime.fromisoformat(raw)
+        if original_start.tzinfo is None or not in_range(original_start):
+            raise ValueError(raw)
+        original_start = original_start.astimezone(dt.UTC)
+    except ValueError:
+        problems.add("original_start", "must be a UTC date-time such as 2026-12-01T09:00:00Z")
+    stop = payload.get("stop")
+    if stop is not None and (
+        not isinstance(stop, int) or isinstance(stop, bool) or not 1 <= stop < 2**31
+    ):
+        problems.add("stop", "must be a stop id or null")
+    counts: list[tuple[str, str, int]] = []
+    items = payload.get("counts")
+    if not isinstance(items, list) or not items or len(items) > 20:
+        problems.add("counts", "must be a list of 1 to 20 counts")
+        items = []
+    bands, modes = [b.value for b in AgeBand], [m.value for m in AttendanceMode]
+    for index, item in enumerate(items):
+        name = f"counts[{index}]"
+        if not isinstance(item, dict) or set(item) - {"age_band", "mode", "count"}:
+            problems.add(name, "must be {age_band, mode, count}")
+            continue
+        band, mode, count = (
+            item.get("age_band", "unknown"),
+            item.get("mode", "on_site"),
+            item.get("count"),
+        )
+        if band not in bands:
+            problems.add(f"{name}.age_band", f"must be one of {', '.join(bands)}")
+        if mode not in modes:
+            problems.add(f"{name}.mode", f"must be one of {', '.join(modes)}")
+        if not isinstance(count, int) or isinstance(count, bool):
+            problems.add(f"{name}.count", "must be a whole number")
+        elif count < 0:
+            problems.add(f"{name}.count", "must not be negative")
+        elif count > MAX_COUNT:
+            problems.add(f"{name}.count", f"must be at most {MAX_COUNT}")
+        else:
+            counts.append((band, mode, count))
+    if len({(b, m) for b, m, _ in counts}) != len(counts):
+        problems.add("counts", "must not repeat an age band and mode")
+    if problems:
+        raise_problems(problems)
+    assert original_start is not None
+    async with in_transaction() as conn:
+        await begin_write(conn)
+        event = await Event.filter(id=event_id).using_db(conn).first()
+        if event is None:
+            raise NotFound("event")
+        occurrence = (
+            await Occurrence.filter(event_id=event_id, original_start=original_start, stop_id=stop)
+            .using_db(conn)
+            .first()
+        )
+        if occurrence is None:
+            raise_problems({"original_start": "is not an occurrence of this event"})
+        assert occurrence is not None
+        if occurrence.cancelled:
+            raise_problems({"original_start": "the occurrence was cancelled: nobody attended"})
+        if occurrence.starts_at > now:
+            raise_problems({"original_start": "the occurrence has not happened yet"})
+        rows = []
+        for band, mode, count in counts:
+            row, _ = await Attendance.update_or_create(
+                event_id=event_id,
+                original_start=original_start,
+                stop_id=stop,
+                age_band=band,
+                mode=mode,
+                defaults={"count": count, "recorded_at": now},
+                using_db=conn,
+            )
+            rows.append(row)
+        await _audit(
+            conn,
+            user,
+            event,
+            "record_attendance",
+            {
+                "original_start": utc_iso(original_start),
+                "stop": stop,
+                "counts": [list(c) for c in counts],
+            },
+        )
+        # Attendance feeds reports, not calendars: the event's revision (iCalendar
+        # SEQUENCE) stays, but cached reports must see the new counts.
+        await bump_data_version(using_db=conn)
+    return rows

@@ -1,0 +1,408 @@
+"""The events API: events, single occurrences, attendance. Thin: rules live in scheduling."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+from tortoise.expressions import Q, Subquery
+
+from outreach.models import (
+    Attendance,
+    Audience,
+    Branch,
+    Event,
+    EventKind,
+    EventStatus,
+    Goal,
+    Library,
+    Occurrence,
+    OccurrenceOverride,
+    Role,
+    RoleName,
+    StaffUser,
+    StrategyValue,
+    Visibility,
+)
+from outreach.scheduling import service
+from outreach.scheduling.payload import shown
+from outreach.scheduling.recurrence import in_range
+from outreach.scheduling.serialise import PREFETCH, event_json, occurrence_json, utc_iso
+from outreach.web.auth import authenticate, require_library_role, require_user
+from outreach.web.errors import ApiError, Invalid, NotFound
+
+WRITE_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
+READ_ROLES = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
+PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
+MAX_BODY = 256 * 1024
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+MAX_OCCURRENCE_WINDOW = dt.timedelta(days=366)
+MAX_ID = 2**31 - 1
+_CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _event_id(request: Request) -> int:
+    event_id: int = request.path_params["event_id"]
+    if not 1 <= event_id <= MAX_ID:  # beyond the id column: it cannot exist
+        raise NotFound("event")
+    return event_id
+
+
+async def _json_body(request: Request) -> Any:
+    declared = request.headers.get("content-length", "0")
+    if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY:
+        raise ApiError(413, "request too large", fields={"body": f"at most {MAX_BODY} bytes"})
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise ApiError(413, "request too large", fields={"body": f"at most {MAX_BODY} bytes"})
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    try:
+        return json.loads(body, parse_constant=refuse)
+    except (ValueError, RecursionError) as exc:
+        problem = str(exc)[:200] if isinstance(exc, ValueError) else "nested too deeply"
+        raise ApiError(400, "malformed JSON", fields={"body": problem}) from None
+
+
+def _with_warnings(result: service.EventResult) -> dict[str, Any]:
+    body = event_json(result.event)
+    body["warnings"] = result.warnings
+    return body
+
+
+async def readable_library_ids(user: StaffUser | None) -> set[int]:
+    """Libraries whose drafts and internal events ``user`` may read."""
+    if user is None:
+        return set()
+    roles = await Role.filter(user_id=user.id)
+    ids = {r.library_id for r in roles if r.library_id is not None}  # type: ignore[attr-defined]
+    networks = [r.network_id for r in roles if r.role == RoleName.COORDINATOR]  # type: ignore[attr-defined]
+    if networks:
+        ids |= {lib.id for lib in await Library.filter(network_id__in=networks)}
+    return ids
+
+
+def _public_or(readable: set[int]) -> Q:
+    public = Q(status__in=[s.value for s in PUBLIC_STATUSES], visibility=Visibility.PUBLIC.value)
+    return public | Q(library_id__in=list(readable)) if readable else public
+
+
+def _instant(raw: str, name: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(raw) if len(raw) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None or not in_range(value):
+        raise Invalid(
+            {name: "must be an ISO 8601 date or date-time (UTC unless an offset is given)"}
+        )
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _int_param(request: Request, name: str, default: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) > high:
+        raise Invalid({name: f"must be a whole number from 0 to {high}"})
+    return int(raw)
+
+
+async def _event_filters(request: Request, user: StaffUser | None) -> list[Q]:
+    """The list filters shared by events and occurrences, as conditions on events."""
+    params = request.query_params
+    unknown = sorted(
+        set(params)
+        - {"library", "branch", "kind", "audience", "goal", "value", "status", "from", "to"}
+        - {"limit", "offset"}
+    )
+    if unknown:
+        raise Invalid({unknown[0]: "is not a filter"})
+    for name in ("library", "branch", "goal", "value"):
+        if name in params and not _CODE.match(params[name]):
+            raise Invalid({name: "must be a slug or code"})
+    conditions = [_public_or(await readable_library_ids(user))]
+    library = None
+    if "library" in params:
+        library = await Library.get_or_none(slug=params["library"])
+        if library is None:
+            raise Invalid({"library": f"no library {params['library'][:64]!r}"})
+        conditions.append(Q(library_id=library.id))
+    if "branch" in params:
+        branches = Branch.filter(slug=params["branch"])
+        if library is not None:
+            branches = branches.filter(library_id=library.id)
+        ids = [b.id for b in await branches]
+        if not ids:
+            raise Invalid({"branch": f"no branch {params['branch'][:64]!r}"})
+        conditions.append(Q(branch_id__in=ids))
+    choices = {
+        "kind": [k.value for k in EventKind],
+        "audience": [a.value for a in Audience],
+        "status": [s.value for s in EventStatus],
+    }
+    for name, allowed in choices.items():
+        if name in params and params[name] not in allowed:
+            raise Invalid({name: f"must be one of {', '.join(allowed)}"})
+    if "kind" in params:
+        conditions.append(Q(kind=params["kind"]))
+    if "status" in params:
+        conditions.append(Q(status=params["status"]))
+    if "audience" in params:
+        conditions.append(Q(audiences__audience=params["audience"]))
+    for name, model, field in (
+        ("goal", Goal, "tags__goal_id__in"),
+        ("value", StrategyValue, "tags__value_id__in"),
+    ):
+        if name not in params:
+            continue
+        subjects = model.filter(code=params[name])
+        if library is not None:
+            subjects = subjects.filter(strategy_id__in=await service.library_strategy_ids(library))
+        ids = [s.id for s in await subjects]
+        if not ids:
+            raise Invalid({name: f"no {name} {params[name][:32]!r} in the strategies that apply"})
+        conditions.append(Q(**{field: ids}))  # type: ignore[arg-type]
+    start = _instant(params["from"], "from") if "from" in params else None
+    end = _instant(params["to"], "to") if "to" in params else None
+    if start is not None and end is not None and end <= start:
+        raise Invalid({"to": "must be after from"})
+    if start is not None or end is not None:
+        occurrences = Occurrence.all()
+        if start is not None:
+            occurrences = occurrences.filter(ends_at__gt=start)
+        if end is not None:
+            occurrences = occurrences.filter(starts_at__lt=end)
+        conditions.append(Q(id__in=Subquery(occurrences.values("event_id"))))
+    return conditions
+
+
+def _next_link(request: Request, offset: int, limit: int, total: int) -> str | None:
+    if offset + limit >= total:
+        return None
+    params = dict(request.query_params)
+    params.update(offset=str(offset + limit), limit=str(limit))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+async def list_events(request: Request) -> JSONResponse:
+    """Events matching the filters, a page at a time (``limit`` ≤ 200, ``offset``)."""
+    user = await authenticate(request)
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 10**9)
+    conditions = await _event_filters(request, user)
+    query = Event.filter(*conditions).distinct()
+    total = await query.count()
+    events = (
+        await query.order_by("starts_at", "id")
+        .offset(offset)
+        .limit(limit)
+        .prefetch_related(*PREFETCH)
+    )
+    readable = await readable_library_ids(user)
+    return JSONResponse(
+        {
+            "events": [_shown(e, readable) for e in events],
+            "count": total,
+            "next": _next_link(request, offset, limit, total),
+        }
+    )
+
+
+def _shown(event: Event, readable: set[int]) -> dict[str, Any]:
+    body = event_json(event)
+    if event.library.id not in readable:
+        body.pop("staff")  # who works when is staff data, not for the public
+    return body
+
+
+async def _readable_event(request: Request) -> Event:
+    event = await service.load_event(_event_id(request))
+    readable = await readable_library_ids(await authenticate(request))
+    if event.library.id not in readable and (
+        event.visibility != Visibility.PUBLIC or event.status not in PUBLIC_STATUSES
+    ):
+        raise NotFound("event")
+    return event
+
+
+async def get_event(request: Request) -> JSONResponse:
+    """One event; drafts and internal events only for staff of its library."""
+    event = await _readable_event(request)
+    return JSONResponse(_shown(event, await readable_library_ids(await authenticate(request))))
+
+
+async def create_event(request: Request) -> JSONResponse:
+    """POST /api/events: 201 with the event (and warnings), 409 on a double booking."""
+    user = await require_user(request)
+    body = await _json_body(request)
+    if not isinstance(body, dict):
+        raise Invalid({"body": "must be a JSON object"})
+    slug = body.get("library")
+    if not isinstance(slug, str):
+        raise Invalid({"library": "is required: the slug of the organising library"})
+    library = await Library.get_or_none(slug=slug) if _CODE.match(slug) else None
+    if library is None:
+        raise Invalid({"library": f"no library {shown(slug)!r}"})
+    await require_library_role(request, library.id, WRITE_ROLES)
+    payload = {k: v for k, v in body.items() if k != "library"}
+    result = await service.create_event(library, payload, user=user)
+    return JSONResponse(_with_warnings(result), status_code=201)
+
+
+async def _writable_event(request: Request) -> tuple[Event, StaffUser]:
+    user = await require_user(request)
+    event = await Event.get_or_none(id=_event_id(request))
+    if event is None:
+        raise NotFound("event")
+    await require_library_role(request, event.library_id, WRITE_ROLES)  # type: ignore[attr-defined]
+    return event, user
+
+
+async def update_event(request: Request) -> JSONResponse:
+    """Change some fields of an event (``revision``, if given, must be current)."""
+    event, user = await _writable_event(request)
+    body = await _json_body(request)
+    result = await service.update_event(event.id, body, user=user)
+    return JSONResponse(_with_warnings(result))
+
+
+async def cancel_event(request: Request) -> JSONResponse:
+    """Cancel an event: it is kept, with every occurrence cancelled."""
+    event, user = await _writable_event(request)
+    return JSONResponse(event_json(await service.cancel_event(event.id, user=user)))
+
+
+async def change_occurrence(request: Request) -> JSONResponse:
+    """PATCH /api/events/{id}/occurrences/{original start in UTC}."""
+    event, user = await _writable_event(request)
+    raw = request.path_params["original_start"]
+    original_start = _instant(raw, "original_start")
+    body = await _json_body(request)
+    result = await service.change_occurrence(event.id, original_start, body, user=user)
+    return JSONResponse(_with_warnings(result))
+
+
+async def list_occurrences(request: Request) -> JSONResponse:
+    """Expanded occurrences between ``from`` (default now) and ``to`` (default 31 days on)."""
+    user = await authenticate(request)
+    limit = _int_param(request, "limit", MAX_LIMIT, MAX_LIMIT)
+    offset = _int_param(request, "offset", 0, 10**9)
+    params = request.query_params
+    start = _instant(params["from"], "from") if "from" in params else dt.datetime.now(dt.UTC)
+    end = _instant(params["to"], "to") if "to" in params else start + dt.timedelta(days=31)
+    if end <= start:
+        raise Invalid({"to": "must be after from"})
+    if end - start > MAX_OCCURRENCE_WINDOW:
+        raise Invalid({"to": f"must be at most {MAX_OCCURRENCE_WINDOW.days} days after from"})
+    conditions = await _event_filters(request, user)
+    events = Subquery(Event.filter(*conditions).values("id"))
+    query = Occurrence.filter(event_id__in=events, starts_at__lt=end, ends_at__gt=start)
+    readable = await readable_library_ids(user)
+    # A private stop (a school yard, a care home) is only for the library's own staff.
+    query = query.filter(
+        Q(stop_id__isnull=True)
+        | Q(stop__visibility=Visibility.PUBLIC.value)
+        | Q(library_id__in=list(readable or {0}))
+    )
+    total = await query.count()
+    occurrences = (
+        await query.order_by("starts_at", "id")
+        .offset(offset)
+        .limit(limit)
+        .prefetch_related("event", "branch")
+    )
+    titles = await _override_titles(occurrences)
+    return JSONResponse(
+        {
+            "occurrences": [
+                occurrence_json(o, o.event, title=titles.get((o.event.id, o.original_start)))
+                for o in occurrences
+            ],
+            "count": total,
+            "next": _next_link(request, offset, limit, total),
+        }
+    )
+
+
+async def _override_titles(
+    occurrences: list[Occurrence],
+) -> dict[tuple[int, dt.datetime], dict[str, str]]:
+    """Titles given to single occurrences, by (event, original start)."""
+    overrides = await OccurrenceOverride.filter(
+        event_id__in={o.event.id for o in occurrences},
+        original_start__in={o.original_start for o in occurrences},
+    )
+    return {
+        (o.event_id, o.original_start): o.title  # type: ignore[attr-defined]
+        for o in overrides
+        if o.title
+    }
+
+
+async def record_attendance(request: Request) -> JSONResponse:
+    """POST attendance counts for one past occurrence; answers with all counts of the event."""
+    event, user = await _writable_event(request)
+    body = await _json_body(request)
+    await service.record_attendance(event.id, body, user=user)
+    return JSONResponse(await _attendance_json(event), status_code=201)
+
+
+async def get_attendance(request: Request) -> JSONResponse:
+    """Attendance counts per occurrence, for staff who may read the library's figures."""
+    user = await require_user(request)
+    event = await Event.get_or_none(id=_event_id(request))
+    if event is None:
+        raise NotFound("event")
+    del user
+    await require_library_role(request, event.library_id, READ_ROLES)  # type: ignore[attr-defined]
+    return JSONResponse(await _attendance_json(event))
+
+
+async def _attendance_json(event: Event) -> dict[str, Any]:
+    rows = await Attendance.filter(event_id=event.id).order_by(
+        "original_start", "stop_id", "age_band", "mode"
+    )
+    sessions: dict[tuple[dt.datetime, int | None], dict[str, Any]] = {}
+    for row in rows:
+        stop_id: int | None = row.stop_id  # type: ignore[attr-defined]
+        session = sessions.setdefault(
+            (row.original_start, stop_id),
+            {
+                "original_start": utc_iso(row.original_start),
+                "stop": stop_id,
+                "counts": [],
+                "total": 0,
+            },
+        )
+        session["counts"].append(
+            {"age_band": row.age_band.value, "mode": row.mode.value, "count": row.count}
+        )
+        session["total"] += row.count
+    return {"event": event.id, "attendance": list(sessions.values())}
+
+
+routes: list[BaseRoute] = [
+    Route("/api/events", list_events, methods=["GET"]),
+    Route("/api/events", create_event, methods=["POST"]),
+    Route("/api/events/{event_id:int}", get_event, methods=["GET"]),
+    Route("/api/events/{event_id:int}", update_event, methods=["PATCH"]),
+    Route("/api/events/{event_id:int}", cancel_event, methods=["DELETE"]),
+    Route(
+        "/api/events/{event_id:int}/occurrences/{original_start}",
+        change_occurrence,
+        methods=["PATCH"],
+    ),
+    Route("/api/events/{event_id:int}/attendance", get_attendance, methods=["GET"]),
+    Route("/api/events/{event_id:int}/attendance", record_attendance, methods=["POST"]),
+    Route("/api/occurrences", list_occurrences, methods=["GET"]),
+]

@@ -1,0 +1,411 @@
+"""Bookmobile feeds (one per route, one per stop), the public bookmobile page, and the
+staff pages for routes (stops, cancelled runs, a better stop order, timetable import).
+
+Feeds reuse the iCalendar machinery of ``outreach.feeds``: a route's feed holds one
+recurring VEVENT per public stop, a stop's feed just that one; cancelled visits (a run
+cancelled for a holiday or a breakdown) are excluded dates of every stop's series.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute
+from starlette.routing import Route as Endpoint
+from tortoise.transactions import in_transaction
+
+from outreach.bookmobile.commands import summary
+from outreach.bookmobile.emissions import footprint
+from outreach.bookmobile.open_data import import_timetable
+from outreach.bookmobile.timetable import (
+    TimetableError,
+    cancel_run,
+    parse_date,
+    parse_stops,
+    replace_stops,
+)
+from outreach.feeds import ical
+from outreach.feeds.build import BuiltFeed
+from outreach.feeds.selection import Window, load_series, today
+from outreach.models import Event, EventStatus, Library, Route, Stop, Vehicle, Visibility
+from outreach.scheduling.conflicts import VEHICLE, lock_resources
+from outreach.scheduling.recurrence import UTC, zone
+from outreach.settings import Settings
+from outreach.versions import current_data_version
+from outreach.web import auth, staff
+from outreach.web.errors import NotFound
+from outreach.web.feeds import feed_cache, feed_response
+from outreach.web.routes_api import (
+    EDITORS,
+    MAX_BODY,
+    MAX_TOLERANCE,
+    READERS,
+    next_visits,
+    optimise_route,
+    routing_client,
+    visit_json,
+)
+from outreach.web.templating import translated
+
+
+def _id(raw: str, what: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise NotFound(what)
+    return int(raw)
+
+
+async def _public_route(library: Library, route_id: int) -> tuple[Route, Event]:
+    """A route of ``library`` whose event the public may see (published, or cancelled)."""
+    route = await Route.get_or_none(id=route_id, library_id=library.id)
+    if route is None:
+        raise NotFound("route")
+    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+    if event.visibility != Visibility.PUBLIC or event.status == EventStatus.DRAFT:
+        raise NotFound("route")
+    return route, event
+
+
+async def _library(slug: str) -> Library:
+    library = await Library.get_or_none(slug=slug)
+    if library is None:
+        raise NotFound("library")
+    return library
+
+
+async def build_bookmobile_feed(
+    library: Library, route: Route, event: Event, stop: Stop | None, settings: Settings
+) -> bytes:
+    """The feed of a route (every public stop) or of one public stop of it."""
+    series = await load_series([event.id])
+    if stop is not None:
+        series = [s for s in series if s.stop is not None and s.stop.id == stop.id]
+    lang = library.default_language
+    route_title = translated(event.title, lang) or route.name
+    host = ical.host_of(settings.base_url)
+    if stop is None:
+        name = f"{translated(library.name, lang)} · {route_title}"
+        uid = f"outreach-feed-route-{route.id}@{host}"
+    else:
+        name = f"{translated(library.name, lang)} · {route_title}: {stop.name}"
+        uid = f"outreach-feed-stop-{stop.id}@{host}"
+    cal = ical.calendar(
+        name=name,
+        uid=uid,
+        description=f"Bookmobile visits of route {route.code}. Subscribe to keep them current.",
+    )
+    components = [
+        component
+        for one in series
+        for component in ical.series_components(one, lang=None, base_url=settings.base_url)
+    ]
+    window = Window.for_day(settings, today())
+    last = window.end + dt.timedelta(days=settings.occurrence_horizon_days)
+    first, last_day = ical.span(series, last)
+    return ical.serialise(cal, components, first=first, last=last_day)
+
+
+async def _serve(request: Request, *, stop_feed: bool) -> Response:
+    library = await _library(request.path_params["library"])
+    ident = _id(request.path_params["id"], "stop" if stop_feed else "route")
+    stop: Stop | None = None
+    if stop_feed:
+        stop = await Stop.get_or_none(id=ident, visibility=Visibility.PUBLIC)
+        if stop is None:
+            raise NotFound("stop")
+        route_id = stop.route_id  # type: ignore[attr-defined]
+    else:
+        route_id = ident
+    route, event = await _public_route(library, route_id)
+    number, changed_at = await current_data_version()
+    day = today()
+    cache = feed_cache(request)
+    key = ("bookmobile", library.slug, "stop" if stop_feed else "route", ident, number, day)
+    feed = cache.get(key)
+    if feed is None:
+        body = await build_bookmobile_feed(library, route, event, stop, request.app.state.settings)
+        midnight = dt.datetime.combine(day, dt.time(), tzinfo=UTC)
+        feed = BuiltFeed.of(body, max(changed_at.astimezone(UTC), midnight))
+        cache.put(key, feed)
+    filename = f"stop-{ident}.ics" if stop_feed else f"route-{ident}.ics"
+    return feed_response(request, feed, filename)
+
+
+async def route_feed(request: Request) -> Response:
+    """``/feeds/{library}/routes/{id}.ics``: every public stop of a route."""
+    return await _serve(request, stop_feed=False)
+
+
+async def stop_feed(request: Request) -> Response:
+    """``/feeds/{library}/stops/{id}.ics``: the visits of one public stop."""
+    return await _serve(request, stop_feed=True)
+
+
+async def bookmobile_page(request: Request) -> Response:
+    """Routes, their public stops, next visits and a subscribe link for every stop."""
+    library = await _library(request.path_params["library"])
+    tz = zone(library.timezone)
+    base_url = request.app.state.settings.base_url
+    webcal = "webcal://" + base_url.split("://", 1)[-1]
+    routes: list[dict[str, Any]] = []
+    for route in await Route.filter(library_id=library.id).order_by("code"):
+        event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+        if event.visibility != Visibility.PUBLIC or event.status != EventStatus.PUBLISHED:
+            continue
+        stops = await Stop.filter(route_id=route.id, visibility=Visibility.PUBLIC).order_by(
+            "position"
+        )
+        visits = await next_visits([s.id for s in stops])
+        vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+        routes.append(
+            {
+                "route": route,
+                "vehicle": vehicle,
+                "rrule": event.rrule or "",
+                "feed_path": f"/feeds/{library.slug}/routes/{route.id}.ics",
+                "stops": [
+                    {
+                        "stop": stop,
+                        "feed_path": f"/feeds/{library.slug}/stops/{stop.id}.ics",
+                        "visits": [visit_json(o, tz) for o in visits[stop.id]],
+                    }
+                    for stop in stops
+                ],
+            }
+        )
+    settings: Settings = request.app.state.settings
+    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
+        request,
+        "public/bookmobile.html",
+        {
+            "library": library,
+            "lang": library.default_language,
+            "routes": routes,
+            "base_url": base_url,
+            "webcal": webcal,
+            "days_back": settings.feed_days_back,
+        },
+    )
+
+
+# -- staff pages ----------------------------------------------------------------------------
+
+
+async def _staff_route(request: Request) -> tuple[Route, Library]:
+    route = await Route.get_or_none(id=_id(request.path_params["id"], "route"))
+    if route is None:
+        raise NotFound("route")
+    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    await auth.require_library_role(request, library.id, READERS)
+    return route, library
+
+
+async def staff_routes(request: Request) -> Response:
+    """Vehicles and routes of the user's libraries, the last year's footprint, an import form."""
+    user = request.state.user
+    libraries = []
+    now = dt.datetime.now(UTC)
+    for access in await staff.libraries_of(user):
+        library = access.library
+        vehicles = await Vehicle.filter(library_id=library.id).order_by("slug")
+        found = await footprint(library.id, now - dt.timedelta(days=365), now)
+        libraries.append(
+            {
+                "access": access,
+                "library": library,
+                "vehicles": vehicles,
+                "routes": found.routes,
+                "total": found.total().as_dict(),
+                "notes": found.notes(),
+            }
+        )
+    return staff.render(request, "bookmobile/staff_routes.html", {"libraries": libraries})
+
+
+async def _route_context(route: Route, library: Library) -> dict[str, Any]:
+    tz = zone(library.timezone)
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    visits = await next_visits([s.id for s in stops], limit=4)
+    first = stops[0].id if stops else None
+    runs = [visit_json(o, tz) for o in visits.get(first, [])] if first is not None else []
+    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+    return {
+        "library": library,
+        "route": route,
+        "event": event,
+        "vehicle": vehicle,
+        "stops": stops,
+        "runs": runs,
+        "can_edit": False,
+        "proposal": None,
+        "errors": {},
+    }
+
+
+async def staff_route(request: Request) -> Response:
+    """One route with every stop (private ones too), its next runs and the actions."""
+    route, library = await _staff_route(request)
+    context = await _route_context(route, library)
+    context["can_edit"] = await auth.has_library_role(request.state.user, library.id, EDITORS)
+    return staff.render(request, "bookmobile/staff_route.html", context)
+
+
+async def staff_cancel_run(request: Request) -> Response:
+    """Cancel one run (every visit of one day): a holiday, a breakdown."""
+    route, library = await _staff_route(request)
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    form = await request.form()
+    raw_day, note = str(form.get("date", "")), str(form.get("note", ""))[:500]
+    try:
+        day = parse_date(raw_day)
+        async with in_transaction() as conn:
+            count = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
+    except ValueError as exc:
+        return await _route_page_with_errors(request, route, library, {"date": str(exc)})
+    except TimetableError as exc:
+        return await _route_page_with_errors(request, route, library, exc.fields)
+    staff.flash(request, f"Run of {day.isoformat()} cancelled: {count} visits.")
+    return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
+async def _route_page_with_errors(
+    request: Request, route: Route, library: Library, errors: dict[str, str]
+) -> Response:
+    context = await _route_context(route, library)
+    context["can_edit"] = True
+    context["errors"] = errors
+    return staff.render(request, "bookmobile/staff_route.html", context, status_code=422)
+
+
+async def staff_optimise(request: Request) -> Response:
+    """Show the optimiser's proposal beside the timetable; nothing is saved."""
+    route, library = await _staff_route(request)
+    form = await request.form()
+    raw = str(form.get("tolerance_minutes", "30"))
+    if not raw.isdigit() or not 0 <= int(raw) <= MAX_TOLERANCE:
+        return await _route_page_with_errors(
+            request,
+            route,
+            library,
+            {"tolerance_minutes": f"must be a whole number from 0 to {MAX_TOLERANCE}"},
+        )
+    context = await _route_context(route, library)
+    context["can_edit"] = await auth.has_library_role(request.state.user, library.id, EDITORS)
+    context["proposal"] = await optimise_route(
+        route, tolerance=int(raw), time_limit=1.0, client=routing_client(request)
+    )
+    return staff.render(request, "bookmobile/staff_route.html", context)
+
+
+async def staff_apply(request: Request) -> Response:
+    """Apply a proposed order: the stops' ids in order with their new arrivals."""
+    route, library = await _staff_route(request)
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    form = await request.form()
+    ids = [str(v) for v in form.getlist("stop")]
+    arrivals = [str(v) for v in form.getlist("arrival")]
+    existing = {s.id: s for s in await Stop.filter(route_id=route.id)}
+    if (
+        len(ids) != len(arrivals)
+        or not all(i.isdigit() and int(i) in existing for i in ids)
+        or {int(i) for i in ids} != set(existing)
+    ):
+        return await _route_page_with_errors(
+            request, route, library, {"stops": "the proposal no longer matches the route"}
+        )
+    raw = []
+    for stop_id, arrival in zip(ids, arrivals, strict=True):
+        stop = existing[int(stop_id)]
+        raw.append(
+            {
+                "id": stop.id,
+                "name": stop.name,
+                "community": stop.community,
+                "address": stop.address,
+                "postcode": stop.postcode,
+                "lat": stop.lat,
+                "lon": stop.lon,
+                "arrival": arrival,
+                "minutes_parked": stop.minutes_parked,
+                "visibility": stop.visibility.value,
+            }
+        )
+    errors: dict[str, str] = {}
+    stops = parse_stops(raw, errors)
+    if errors:
+        return await _route_page_with_errors(request, route, library, errors)
+    try:
+        async with in_transaction() as conn:
+            await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
+            await replace_stops(route, stops, using_db=conn, user=user)
+    except TimetableError as exc:
+        return await _route_page_with_errors(request, route, library, exc.fields)
+    staff.flash(request, "The new stop order is saved; every stop's feed keeps its address.")
+    return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
+async def staff_import(request: Request) -> Response:
+    """Import a timetable file (open mobile-library-stops format) into a library."""
+    form = await request.form()
+    library = await Library.get_or_none(slug=str(form.get("library", "")))
+    if library is None:
+        raise NotFound("library")
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        await form.close()
+        staff.flash(request, "Choose a CSV file to import.", "error")
+        return RedirectResponse("/staff/bookmobile", status_code=303)
+    try:
+        raw = await upload.read(MAX_BODY + 1)
+    finally:
+        # Uploads are spooled to temporary files: close them as soon as they are read.
+        await form.close()
+    try:
+        text = raw.decode("utf-8")
+        if len(raw) > MAX_BODY:
+            raise TimetableError({"file": f"must be at most {MAX_BODY} bytes"})
+        async with in_transaction() as conn:
+            result = await import_timetable(
+                library,
+                text,
+                using_db=conn,
+                user=user,
+                base_url=request.app.state.settings.base_url,
+            )
+    except UnicodeDecodeError:
+        staff.flash(request, "The file is not UTF-8 text; nothing was imported.", "error")
+        return RedirectResponse("/staff/bookmobile", status_code=303)
+    except TimetableError as exc:
+        for where, problem in exc.fields.items():
+            staff.flash(request, f"{where}: {problem}", "error")
+        staff.flash(request, "The timetable was not imported: nothing was saved.", "error")
+        return RedirectResponse("/staff/bookmobile", status_code=303)
+    staff.flash(request, "Imported: " + summary(result).replace("\n", "; "))
+    return RedirectResponse("/staff/bookmobile", status_code=303)
+
+
+# Staff paths first: ``/{library}/bookmobile`` would match ``/staff/bookmobile``.
+routes: list[BaseRoute] = [
+    Endpoint("/staff/bookmobile", staff.page(staff_routes), methods=["GET"]),
+    Endpoint("/staff/bookmobile/import", staff.page(staff_import), methods=["POST"]),
+    Endpoint("/staff/bookmobile/routes/{id}", staff.page(staff_route), methods=["GET"]),
+    Endpoint(
+        "/staff/bookmobile/routes/{id}/cancel-run",
+        staff.page(staff_cancel_run),
+        methods=["POST"],
+    ),
+    Endpoint(
+        "/staff/bookmobile/routes/{id}/optimise", staff.page(staff_optimise), methods=["POST"]
+    ),
+    Endpoint("/staff/bookmobile/routes/{id}/apply", staff.page(staff_apply), methods=["POST"]),
+]
+routes += [
+    Endpoint("/feeds/{library}/routes/{id}.ics", route_feed, methods=["GET"]),
+    Endpoint("/feeds/{library}/stops/{id}.ics", stop_feed, methods=["GET"]),
+    Endpoint("/{library}/bookmobile", bookmobile_page, methods=["GET"]),
+]

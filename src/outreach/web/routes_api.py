@@ -1,0 +1,793 @@
+"""JSON API for bookmobiles: vehicles, routes and stops, emissions, better stop orders,
+open-data timetables in and out, and the stops nearest to a place."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+from starlette.routing import Route as Endpoint
+from tortoise.transactions import in_transaction
+
+from outreach.bookmobile import emissions as emissions_module
+from outreach.bookmobile.distance import RoutingClient, haversine_km
+from outreach.bookmobile.open_data import export_rows, import_timetable, to_csv
+from outreach.bookmobile.optimise import StopWindow, optimise, route_km
+from outreach.bookmobile.timetable import (
+    TimetableError,
+    cancel_run,
+    create_route,
+    driving_warnings,
+    minutes_to_time,
+    parse_date,
+    parse_route,
+    parse_stops,
+    replace_stops,
+    resolve_depot,
+    time_to_minutes,
+    update_route,
+)
+from outreach.models import (
+    AuditEntry,
+    EmissionFactor,
+    Event,
+    EventStatus,
+    Fuel,
+    Library,
+    Occurrence,
+    RoleName,
+    Route,
+    StaffUser,
+    Stop,
+    Vehicle,
+    Visibility,
+)
+from outreach.scheduling import service as scheduling_service
+from outreach.scheduling.conflicts import VEHICLE, lock_resources
+from outreach.scheduling.recurrence import to_local, zone
+from outreach.web.auth import authenticate, has_library_role, require_library_role
+from outreach.web.errors import ApiError, Invalid, NotFound
+
+EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
+READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
+MAX_BODY = 2_000_000
+MAX_TOLERANCE = 180
+MAX_NEAREST = 20
+NEXT_VISITS = 3
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "request too large")
+    try:
+        body = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return body
+
+
+def _int_param(raw: str, name: str) -> int:
+    if not raw.isdigit() or len(raw) > 9:
+        raise NotFound(name)
+    return int(raw)
+
+
+async def _library(slug: object) -> Library:
+    if not isinstance(slug, str) or not slug:
+        raise Invalid({"library": "is required (a library slug)"})
+    library = await Library.get_or_none(slug=slug)
+    if library is None:
+        raise Invalid({"library": f"no library {slug!r}"})
+    return library
+
+
+async def _route(request: Request) -> Route:
+    route = await Route.get_or_none(id=_int_param(request.path_params["id"], "route"))
+    if route is None:
+        raise NotFound("route")
+    return route
+
+
+async def _is_staff(request: Request, library_id: int) -> bool:
+    """Whether the caller holds a role in the library (private stops are theirs to see)."""
+    user = await authenticate(request)
+    return user is not None and await has_library_role(user, library_id, READERS)
+
+
+def routing_client(request: Request) -> RoutingClient | None:
+    """The routing service of the settings; tests inject a transport on the app's state."""
+    url = request.app.state.settings.routing_url
+    if not url:
+        return None
+    transport = getattr(request.app.state, "routing_transport", None)
+    timeout = getattr(request.app.state, "routing_timeout", 5.0)
+    return RoutingClient(url, transport=transport, timeout=timeout)
+
+
+def _timetable_error(exc: TimetableError) -> Invalid:
+    return Invalid(exc.fields)
+
+
+def _hhmm(value: dt.time) -> str:
+    return f"{value:%H:%M}"
+
+
+def stop_json(stop: Stop, library: Library) -> dict[str, Any]:
+    departure = minutes_to_time(time_to_minutes(stop.arrival) + stop.minutes_parked)
+    body: dict[str, Any] = {
+        "id": stop.id,
+        "position": stop.position,
+        "name": stop.name,
+        "community": stop.community,
+        "address": stop.address,
+        "postcode": stop.postcode,
+        "lat": stop.lat,
+        "lon": stop.lon,
+        "arrival": _hhmm(stop.arrival),
+        "departure": _hhmm(departure),
+        "minutes_parked": stop.minutes_parked,
+        "visibility": stop.visibility.value,
+    }
+    if stop.visibility == Visibility.PUBLIC:
+        body["feed"] = f"/feeds/{library.slug}/stops/{stop.id}.ics"
+    return body
+
+
+def vehicle_json(vehicle: Vehicle) -> dict[str, Any]:
+    return {
+        "id": vehicle.id,
+        "slug": vehicle.slug,
+        "name": vehicle.name,
+        "registration": vehicle.registration,
+        "fuel": vehicle.fuel.value,
+        "kg_co2e_per_km": vehicle.kg_co2e_per_km,
+        "emission_factor_source": vehicle.emission_factor_source,
+        "average_speed_kmh": vehicle.average_speed_kmh,
+    }
+
+
+async def route_json(
+    route: Route, *, staff: bool, library: Library | None = None
+) -> dict[str, Any]:
+    library = library or await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    if not staff:
+        stops = [s for s in stops if s.visibility == Visibility.PUBLIC]
+    tz = zone(library.timezone)
+    return {
+        "id": route.id,
+        "library": library.slug,
+        "code": route.code,
+        "name": route.name,
+        "vehicle": vehicle_json(vehicle),
+        "depot": route.depot_id,  # type: ignore[attr-defined]
+        "event": event.id,
+        "rrule": event.rrule,
+        "weekday": to_local(event.starts_at, tz).strftime("%A"),
+        "valid_from": route.valid_from.isoformat(),
+        "valid_until": route.valid_until.isoformat() if route.valid_until else None,
+        "detour_factor": route.detour_factor,
+        "status": event.status.value,
+        "revision": event.revision,
+        "feed": f"/feeds/{library.slug}/routes/{route.id}.ics",
+        "stops": [stop_json(s, library) for s in stops],
+    }
+
+
+def _local_date_param(request: Request, name: str, default: dt.date) -> dt.date:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse_date(raw)
+    except ValueError as exc:
+        raise Invalid({name: str(exc)}) from None
+
+
+# -- vehicles ------------------------------------------------------------------------------
+
+
+async def list_vehicles(request: Request) -> JSONResponse:
+    """Vehicles of a library (``?library=``), or of every library."""
+    query = Vehicle.all().order_by("library_id", "slug")
+    if "library" in request.query_params:
+        query = query.filter(library_id=(await _library(request.query_params["library"])).id)
+    return JSONResponse({"vehicles": [vehicle_json(v) for v in await query]})
+
+
+async def get_vehicle(request: Request) -> JSONResponse:
+    vehicle = await Vehicle.get_or_none(id=_int_param(request.path_params["id"], "vehicle"))
+    if vehicle is None:
+        raise NotFound("vehicle")
+    return JSONResponse(vehicle_json(vehicle))
+
+
+VEHICLE_FIELDS = (
+    "slug",
+    "name",
+    "registration",
+    "fuel",
+    "kg_co2e_per_km",
+    "emission_factor_source",
+    "emission_factor",
+    "average_speed_kmh",
+)
+
+
+async def _vehicle_values(body: dict[str, Any]) -> dict[str, Any]:
+    """Checked vehicle fields; the factor is one on file (by slug) or a figure and source."""
+    errors: dict[str, str] = {}
+    for field in body:
+        if field not in (*VEHICLE_FIELDS, "library"):
+            errors[field] = "is not a vehicle field"
+    slug = body.get("slug")
+    if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
+        errors["slug"] = "must be 1 to 64 lower-case letters, digits and '-'"
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        errors["name"] = "is required (at most 200 characters)"
+    registration: Any = body.get("registration", "")
+    if not isinstance(registration, str) or len(registration) > 32:
+        errors["registration"] = "must be text of at most 32 characters"
+    speed = body.get("average_speed_kmh", 40.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 5 <= speed <= 130:
+        errors["average_speed_kmh"] = "must be a number between 5 and 130"
+    values: dict[str, Any] = {}
+    if body.get("emission_factor") is not None:
+        factor = await EmissionFactor.get_or_none(slug=str(body["emission_factor"]))
+        if factor is None:
+            errors["emission_factor"] = "no emission factor with this slug"
+        else:
+            values["fuel"] = factor.fuel
+            values["kg_co2e_per_km"] = factor.kg_co2e_per_km
+            values["emission_factor_source"] = factor.source
+            if "fuel" in body and body["fuel"] != factor.fuel.value:
+                errors["fuel"] = f"the emission factor is for {factor.fuel.value}"
+    else:
+        raw_factor, raw_source = body.get("kg_co2e_per_km"), body.get("emission_factor_source")
+        try:
+            values["fuel"] = Fuel(str(body.get("fuel")))
+        except ValueError:
+            errors["fuel"] = "must be one of " + ", ".join(f.value for f in Fuel)
+        if (
+            isinstance(raw_factor, bool)
+            or not isinstance(raw_factor, int | float)
+            or not math.isfinite(raw_factor)
+            or not 0 <= raw_factor <= 10
+        ):
+            errors["kg_co2e_per_km"] = "must be a number of kg CO2e per km between 0 and 10"
+        else:
+            values["kg_co2e_per_km"] = float(raw_factor)
+        if not isinstance(raw_source, str) or not raw_source.strip() or len(raw_source) > 500:
+            errors["emission_factor_source"] = "must name where the figure comes from"
+        else:
+            values["emission_factor_source"] = raw_source.strip()
+    if errors:
+        raise Invalid(errors)
+    assert isinstance(name, str)
+    assert isinstance(registration, str)
+    return {
+        **values,
+        "slug": slug,
+        "name": name.strip(),
+        "registration": registration.strip(),
+        "average_speed_kmh": float(speed),
+    }
+
+
+async def create_vehicle(request: Request) -> JSONResponse:
+    """A vehicle with its emission factor: a factor on file by slug, or a figure and source."""
+    body = await _json_body(request)
+    library = await _library(body.get("library"))
+    user = await require_library_role(request, library.id, EDITORS)
+    values = await _vehicle_values(body)
+    async with in_transaction() as conn:
+        if await Vehicle.filter(library_id=library.id, slug=values["slug"]).using_db(conn).exists():
+            raise Invalid({"slug": "a vehicle of this library already has this slug"})
+        vehicle = await Vehicle.create(library=library, using_db=conn, **values)
+        await _audit_vehicle(conn, user, library, vehicle, "create", values)
+    return JSONResponse(vehicle_json(vehicle), status_code=201)
+
+
+async def patch_vehicle(request: Request) -> JSONResponse:
+    """Change a vehicle: name, registration, speed, or its emission factor and source."""
+    vehicle = await Vehicle.get_or_none(id=_int_param(request.path_params["id"], "vehicle"))
+    if vehicle is None:
+        raise NotFound("vehicle")
+    user = await require_library_role(request, vehicle.library_id, EDITORS)  # type: ignore[attr-defined]
+    body = await _json_body(request)
+    if "library" in body:
+        raise Invalid({"library": "a vehicle cannot move to another library"})
+    current = vehicle_json(vehicle)
+    del current["id"]
+    if "emission_factor" in body:
+        for name in ("fuel", "kg_co2e_per_km", "emission_factor_source"):
+            current.pop(name)
+    values = await _vehicle_values({**current, **body})
+    library = await Library.get(id=vehicle.library_id)  # type: ignore[attr-defined]
+    async with in_transaction() as conn:
+        taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(id=vehicle.id)
+        if await taken.using_db(conn).exists():
+            raise Invalid({"slug": "a vehicle of this library already has this slug"})
+        vehicle.update_from_dict(values)
+        await vehicle.save(using_db=conn)
+        await _audit_vehicle(conn, user, library, vehicle, "update", body)
+        # Emissions are computed when asked for; feeds show no vehicle data: nothing to bump.
+    return JSONResponse(vehicle_json(vehicle))
+
+
+async def _audit_vehicle(
+    conn: Any,
+    user: StaffUser,
+    library: Library,
+    vehicle: Vehicle,
+    action: str,
+    changes: dict[str, Any],
+) -> None:
+    await AuditEntry.create(
+        at=dt.datetime.now(dt.UTC),
+        user=user,
+        library=library,
+        action=action,
+        entity="vehicle",
+        entity_id=str(vehicle.id),
+        changes={k: v.value if isinstance(v, Fuel) else v for k, v in changes.items()},
+        using_db=conn,
+    )
+
+
+# -- routes --------------------------------------------------------------------------------
+
+
+async def list_routes(request: Request) -> JSONResponse:
+    """Routes of a library (``?library=``), or of every library; private stops only for staff."""
+    query = Route.all().order_by("library_id", "code")
+    if "library" in request.query_params:
+        query = query.filter(library_id=(await _library(request.query_params["library"])).id)
+    routes = await query
+    staff_of: dict[int, bool] = {}
+    items = []
+    for route in routes:
+        library_id = route.library_id  # type: ignore[attr-defined]
+        if library_id not in staff_of:
+            staff_of[library_id] = await _is_staff(request, library_id)
+        items.append(await route_json(route, staff=staff_of[library_id]))
+    return JSONResponse({"routes": items})
+
+
+async def get_route(request: Request) -> JSONResponse:
+    route = await _route(request)
+    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    return JSONResponse(await route_json(route, staff=staff))
+
+
+async def get_stops(request: Request) -> JSONResponse:
+    route = await _route(request)
+    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    body = await route_json(route, staff=staff)
+    return JSONResponse({"route": route.id, "stops": body["stops"]})
+
+
+async def post_route(request: Request) -> JSONResponse:
+    """Create a route with its stops; its visits become occurrences at once."""
+    body = await _json_body(request)
+    library = await _library(body.get("library"))
+    user = await require_library_role(request, library.id, EDITORS)
+    try:
+        data = await parse_route(library, body)
+        async with in_transaction() as conn:
+            await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
+            route = await create_route(library, data, using_db=conn, user=user)
+    except TimetableError as exc:
+        raise _timetable_error(exc) from None
+    answer = await route_json(route, staff=True, library=library)
+    answer["warnings"] = driving_warnings(
+        data.stops, speed_kmh=data.vehicle.average_speed_kmh, detour_factor=data.detour_factor
+    )
+    return JSONResponse(answer, status_code=201)
+
+
+ROUTE_FIELDS = ("code", "name", "vehicle", "depot", "rrule", "valid_from", "valid_until")
+
+
+async def patch_route(request: Request) -> JSONResponse:
+    """Change a route's code, name, vehicle, depot, rule, validity or detour factor.
+
+    Stops change with ``PUT /api/routes/{id}/stops``; cancelled visits are kept.
+    """
+    route = await _route(request)
+    user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
+    body = await _json_body(request)
+    for name in body:
+        if name not in (*ROUTE_FIELDS, "detour_factor"):
+            hint = f"; use PUT /api/routes/{route.id}/stops" if name == "stops" else ""
+            raise Invalid({name: "cannot be changed here" + hint})
+    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    current = await route_json(route, staff=True, library=library)
+    merged = {
+        **{name: current[name] for name in ROUTE_FIELDS},
+        "vehicle": route.vehicle_id,  # type: ignore[attr-defined]
+        "detour_factor": route.detour_factor,
+        "stops": current["stops"],
+        **body,
+    }
+    old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
+    try:
+        data = await parse_route(library, merged)
+        async with in_transaction() as conn:
+            await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
+            await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
+    except TimetableError as exc:
+        raise _timetable_error(exc) from None
+    return JSONResponse(await route_json(route, staff=True, library=library))
+
+
+async def delete_route(request: Request) -> JSONResponse:
+    """Cancel a route: nothing is lost, every visit stays, cancelled, and feeds say so."""
+    route = await _route(request)
+    user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
+    await scheduling_service.cancel_event(route.event_id, user=user)  # type: ignore[attr-defined]
+    return JSONResponse(await route_json(route, staff=True))
+
+
+async def put_stops(request: Request) -> JSONResponse:
+    """Replace a route's stops (their order and times); stops given by ``id`` keep it."""
+    route = await _route(request)
+    user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
+    body = await _json_body(request)
+    errors: dict[str, str] = {}
+    stops = parse_stops(body.get("stops"), errors)
+    if errors:
+        raise Invalid(errors)
+    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+    try:
+        async with in_transaction() as conn:
+            await lock_resources(conn, [(VEHICLE, vehicle.id)])
+            await replace_stops(route, stops, using_db=conn, user=user)
+    except TimetableError as exc:
+        raise _timetable_error(exc) from None
+    answer = await route_json(route, staff=True)
+    answer["warnings"] = driving_warnings(
+        stops, speed_kmh=vehicle.average_speed_kmh, detour_factor=route.detour_factor
+    )
+    return JSONResponse(answer)
+
+
+async def post_cancel_run(request: Request) -> JSONResponse:
+    """Cancel one run (every stop visit of one day): a holiday, a breakdown."""
+    route = await _route(request)
+    user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
+    try:
+        day = parse_date(request.path_params["date"])
+    except ValueError as exc:
+        raise Invalid({"date": str(exc)}) from None
+    body = await _json_body(request) if await request.body() else {}
+    note = body.get("note", "")
+    if not isinstance(note, str) or len(note) > 500:
+        raise Invalid({"note": "must be text of at most 500 characters"})
+    try:
+        async with in_transaction() as conn:
+            cancelled = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
+    except TimetableError as exc:
+        raise _timetable_error(exc) from None
+    return JSONResponse({"route": route.id, "date": day.isoformat(), "visits_cancelled": cancelled})
+
+
+# -- emissions and optimisation ------------------------------------------------------------
+
+
+async def get_emissions(request: Request) -> JSONResponse:
+    """Runs, km and kg CO2e for local days ``from``…``to`` (default: the last 365 days)."""
+    route = await _route(request)
+    await require_library_role(request, route.library_id, READERS)  # type: ignore[attr-defined]
+    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    tz = zone(library.timezone)
+    today = dt.datetime.now(tz).date()
+    first = _local_date_param(request, "from", today - dt.timedelta(days=364))
+    last = _local_date_param(request, "to", today)
+    if last < first:
+        raise Invalid({"to": "must not be before from"})
+    if (last - first).days > 10 * 366:
+        raise Invalid({"to": "a period is at most ten years"})
+    start = dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    result = await emissions_module.route_emissions(
+        route, start, end, client=routing_client(request)
+    )
+    return JSONResponse({"from": first.isoformat(), "to": last.isoformat(), **result.as_dict()})
+
+
+async def runs_in_next_year(route: Route) -> int:
+    """How many runs with at least one visit are planned in the coming 365 days."""
+    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    tz = zone(library.timezone)
+    now = dt.datetime.now(dt.UTC)
+    starts = await Occurrence.filter(
+        event_id=route.event_id,  # type: ignore[attr-defined]
+        cancelled=False,
+        starts_at__gte=now,
+        starts_at__lt=now + dt.timedelta(days=365),
+    ).values_list("starts_at", flat=True)
+    return len({to_local(s, tz).date() for s in starts})  # type: ignore[arg-type]
+
+
+async def post_optimise(request: Request) -> JSONResponse:
+    """Propose the shortest stop order keeping each stop within ``tolerance_minutes`` of its
+    arrival. Nothing changes: staff apply the proposal with ``PUT /api/routes/{id}/stops``."""
+    route = await _route(request)
+    await require_library_role(request, route.library_id, READERS)  # type: ignore[attr-defined]
+    body = await _json_body(request) if await request.body() else {}
+    errors: dict[str, str] = {}
+    tolerance = body.get("tolerance_minutes", 30)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int):
+        errors["tolerance_minutes"] = "must be a whole number of minutes"
+    elif not 0 <= tolerance <= MAX_TOLERANCE:
+        errors["tolerance_minutes"] = f"must be between 0 and {MAX_TOLERANCE}"
+    limit = body.get("time_limit_seconds", 1.0)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0.05 <= limit <= 10:
+        errors["time_limit_seconds"] = "must be a number between 0.05 and 10"
+    if errors:
+        raise Invalid(errors)
+    return JSONResponse(
+        await optimise_route(
+            route, tolerance=tolerance, time_limit=float(limit), client=routing_client(request)
+        )
+    )
+
+
+async def optimise_route(
+    route: Route, *, tolerance: int, time_limit: float, client: RoutingClient | None
+) -> dict[str, Any]:
+    """The optimiser's proposal for a route, with km and CO2e saved a year; changes nothing."""
+    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
+    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    matrix = await emissions_module.route_distances(route, stops, client=client)
+    windows = [StopWindow(time_to_minutes(s.arrival), s.minutes_parked) for s in stops]
+    current = list(range(len(stops)))
+    solution = optimise(
+        windows,
+        matrix.matrix,
+        speed_kmh=vehicle.average_speed_kmh,
+        tolerance=tolerance,
+        time_limit=time_limit,
+        initial=current,
+    )
+    current_km = route_km(current, matrix.matrix)
+    runs = await runs_in_next_year(route)
+    notes = list(matrix.notes)
+    proposal: dict[str, Any] | None = None
+    saved_km = 0.0
+    plan = solution.plan
+    if plan is None:
+        notes.append(
+            f"no order reaches every stop within {tolerance} minutes of its arrival at"
+            f" {vehicle.average_speed_kmh:g} km/h; try a larger tolerance"
+        )
+    elif plan.km < current_km - 1e-6:
+        saved_km = current_km - plan.km
+        proposed = []
+        for index, arrival in zip(plan.order, plan.arrivals, strict=True):
+            stop = stops[index]
+            proposed.append(
+                {
+                    **stop_json(stop, library),
+                    "arrival": _hhmm(minutes_to_time(arrival)),
+                    "departure": _hhmm(minutes_to_time(arrival + stop.minutes_parked)),
+                    "timetabled_arrival": _hhmm(stop.arrival),
+                }
+            )
+        proposal = {"stops": proposed, "km_per_run": round(plan.km, 2)}
+    else:
+        notes.append("the current order is already the shortest found")
+    apply_body = None
+    if proposal is not None:
+        apply_body = {
+            "stops": [
+                {
+                    k: s[k]
+                    for k in (
+                        "id",
+                        "name",
+                        "community",
+                        "address",
+                        "postcode",
+                        "lat",
+                        "lon",
+                        "arrival",
+                        "minutes_parked",
+                        "visibility",
+                    )
+                }
+                for s in proposal["stops"]
+            ]
+        }
+    return {
+        "route": route.id,
+        "tolerance_minutes": tolerance,
+        "current": {
+            "stops": [stop_json(s, library) for s in stops],
+            "km_per_run": round(current_km, 2),
+        },
+        "proposal": proposal,
+        "km_saved_per_run": round(saved_km, 2),
+        "runs_per_year": runs,
+        "km_saved_per_year": round(saved_km * runs, 1),
+        "kg_co2e_saved_per_year": round(saved_km * runs * vehicle.kg_co2e_per_km, 1),
+        "solver": {"status": solution.status, "seconds": round(solution.seconds, 3)},
+        "distance_source": matrix.source,
+        "notes": notes,
+        "applied": False,
+        "apply": (
+            {"method": "PUT", "url": f"/api/routes/{route.id}/stops", "body": apply_body}
+            if apply_body
+            else None
+        ),
+    }
+
+
+# -- open data -----------------------------------------------------------------------------
+
+
+async def post_import(request: Request) -> JSONResponse:
+    """Import a timetable in the open mobile-library-stops format (``?library=&depot=``).
+
+    The body is the CSV itself (``text/csv``). All or nothing: a rejected file saves nothing.
+    """
+    library = await _library(request.query_params.get("library"))
+    user = await require_library_role(request, library.id, EDITORS)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, "request too large")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid({"file": "must be UTF-8 text"}) from None
+    depot = None
+    if request.query_params.get("depot"):
+        try:
+            depot = await resolve_depot(library, request.query_params["depot"])
+        except ValueError as exc:
+            raise Invalid({"depot": str(exc)}) from None
+    vehicles = await Vehicle.filter(library_id=library.id).values_list("id", flat=True)
+    try:
+        async with in_transaction() as conn:
+            await lock_resources(conn, [(VEHICLE, int(str(v))) for v in vehicles])
+            result = await import_timetable(
+                library,
+                text,
+                using_db=conn,
+                depot=depot,
+                user=user,
+                base_url=request.app.state.settings.base_url,
+            )
+    except TimetableError as exc:
+        raise Invalid(exc.fields, "the timetable was not imported") from None
+    return JSONResponse(result.as_dict(), status_code=200)
+
+
+async def get_stops_csv(request: Request) -> Response:
+    """The route in the open format; private stops only for the library's staff."""
+    route = await _route(request)
+    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    rows = await export_rows(
+        route, include_private=staff, base_url=request.app.state.settings.base_url
+    )
+    return Response(
+        to_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="route-{route.code}.csv"'},
+    )
+
+
+# -- nearest stops -------------------------------------------------------------------------
+
+
+def _coordinate(request: Request, name: str, low: float, high: float) -> float:
+    raw = request.query_params.get(name)
+    try:
+        value = float(raw) if raw is not None else math.nan
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:
+        raise Invalid({name: f"must be a number between {low:g} and {high:g}"})
+    return value
+
+
+async def next_visits(
+    stop_ids: Iterable[int], *, limit: int = NEXT_VISITS
+) -> dict[int, list[Occurrence]]:
+    """The coming visits of each stop (cancelled ones included, flagged), soonest first."""
+    now = dt.datetime.now(dt.UTC)
+    found: dict[int, list[Occurrence]] = {}
+    for stop_id in stop_ids:
+        found[stop_id] = (
+            await Occurrence.filter(
+                stop_id=stop_id,
+                ends_at__gt=now,
+                event__status=EventStatus.PUBLISHED,
+            )
+            .order_by("starts_at")
+            .limit(limit)
+        )
+    return found
+
+
+def visit_json(occurrence: Occurrence, tz: Any) -> dict[str, Any]:
+    return {
+        "starts_at": occurrence.starts_at.astimezone(dt.UTC).isoformat(),
+        "ends_at": occurrence.ends_at.astimezone(dt.UTC).isoformat(),
+        "local_start": to_local(occurrence.starts_at, tz).isoformat(timespec="minutes"),
+        "cancelled": occurrence.cancelled,
+    }
+
+
+async def nearest_stops(request: Request) -> JSONResponse:
+    """Public stops nearest to ``lat``/``lon`` (``limit``, ``library`` optional), with visits."""
+    lat = _coordinate(request, "lat", -90, 90)
+    lon = _coordinate(request, "lon", -180, 180)
+    raw_limit = request.query_params.get("limit", "5")
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_NEAREST:
+        raise Invalid({"limit": f"must be a whole number between 1 and {MAX_NEAREST}"})
+    query = Stop.filter(
+        visibility=Visibility.PUBLIC,
+        route__event__status=EventStatus.PUBLISHED,
+        route__event__visibility=Visibility.PUBLIC,
+    )
+    if request.query_params.get("library"):
+        library = await _library(request.query_params["library"])
+        query = query.filter(route__library_id=library.id)
+    stops = await query.prefetch_related("route", "route__library")
+    ranked = sorted(stops, key=lambda s: (haversine_km((lat, lon), (s.lat, s.lon)), s.id))
+    ranked = ranked[: int(raw_limit)]
+    visits = await next_visits([s.id for s in ranked])
+    items = []
+    for stop in ranked:
+        library = stop.route.library
+        tz = zone(library.timezone)
+        items.append(
+            {
+                **stop_json(stop, library),
+                "distance_km": round(haversine_km((lat, lon), (stop.lat, stop.lon)), 3),
+                "library": library.slug,
+                "route": {"id": stop.route.id, "code": stop.route.code, "name": stop.route.name},
+                "next_visits": [visit_json(o, tz) for o in visits[stop.id]],
+            }
+        )
+    return JSONResponse({"lat": lat, "lon": lon, "stops": items})
+
+
+routes: list[BaseRoute] = [
+    Endpoint("/api/vehicles", list_vehicles, methods=["GET"]),
+    Endpoint("/api/vehicles", create_vehicle, methods=["POST"]),
+    Endpoint("/api/vehicles/{id}", get_vehicle, methods=["GET"]),
+    Endpoint("/api/vehicles/{id}", patch_vehicle, methods=["PATCH"]),
+    Endpoint("/api/routes", list_routes, methods=["GET"]),
+    Endpoint("/api/routes", post_route, methods=["POST"]),
+    Endpoint("/api/routes/import", post_import, methods=["POST"]),
+    Endpoint("/api/routes/{id}", get_route, methods=["GET"]),
+    Endpoint("/api/routes/{id}", patch_route, methods=["PATCH"]),
+    Endpoint("/api/routes/{id}", delete_route, methods=["DELETE"]),
+    Endpoint("/api/routes/{id}/stops", get_stops, methods=["GET"]),
+    Endpoint("/api/routes/{id}/stops", put_stops, methods=["PUT"]),
+    Endpoint("/api/routes/{id}/stops.csv", get_stops_csv, methods=["GET"]),
+    Endpoint("/api/routes/{id}/runs/{date}/cancel", post_cancel_run, methods=["POST"]),
+    Endpoint("/api/routes/{id}/emissions", get_emissions, methods=["GET"]),
+    Endpoint("/api/routes/{id}/optimise", post_optimise, methods=["POST"]),
+    Endpoint("/api/stops/nearest", nearest_stops, methods=["GET"]),
+]

@@ -1,0 +1,863 @@
+"""Staff pages: sign-in, the programme list, the event form and the event's occurrences.
+
+A thin layer over ``outreach.scheduling.service``: every write goes through the same
+functions and validation as the JSON API, so a form and the API refuse the same things.
+Pages answer HTML; errors the service raises as :class:`ApiError` are shown beside the
+fields they name. The form's translation to and from the API payload is in
+:mod:`outreach.web.staff_forms`; CSRF protection in :mod:`outreach.web.csrf`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import wraps
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from tortoise.expressions import Q, Subquery
+from tortoise.functions import Min
+
+from outreach.models import (
+    AgeBand,
+    Attendance,
+    AttendanceMode,
+    Audience,
+    Branch,
+    Event,
+    EventAudience,
+    EventFormat,
+    EventKind,
+    EventStatus,
+    EventTag,
+    Goal,
+    Library,
+    Occurrence,
+    Partner,
+    Role,
+    RoleName,
+    Room,
+    StaffUser,
+    StrategyValue,
+    Theme,
+    Visibility,
+)
+from outreach.scheduling import service
+from outreach.scheduling.serialise import event_data, utc_iso
+from outreach.security import DUMMY_PASSWORD_HASH, verify_password
+from outreach.strategies import strategies_for_library
+from outreach.web import auth, csrf
+from outreach.web.errors import ApiError, NotFound
+from outreach.web.staff_forms import (
+    REPEATS,
+    WEEKDAY_NAMES,
+    WEEKDAYS,
+    FormState,
+    describe_rule,
+    field_problems,
+    first,
+    form_from_event,
+    form_state,
+    number_or_raw,
+    payload_from_form,
+)
+from outreach.web.templating import translated as tr
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+READ_ROLES = tuple(RoleName)
+EDIT_ROLES = (RoleName.EDITOR,)
+FLASH_KEY = "flash"
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a staff template with the user, the CSRF token and pending messages."""
+    base = {
+        "user": getattr(request.state, "user", None),
+        "csrf_token": csrf.csrf_token(request),
+        "messages": request.session.pop(FLASH_KEY, []),
+    }
+    response = request.app.state.templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status_code
+    )
+    assert isinstance(response, HTMLResponse)
+    # Staff pages hold internal data: never cache them in shared caches.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def flash(request: Request, text: str, level: str = "ok") -> None:
+    """A message shown on the next page rendered (after a redirect)."""
+    messages = list(request.session.get(FLASH_KEY, []))
+    messages.append({"text": text, "level": level})
+    request.session[FLASH_KEY] = messages
+
+
+def error_page(request: Request, status_code: int, title: str, message: str) -> HTMLResponse:
+    return render(
+        request,
+        "staff/error.html",
+        {"title": title, "message": message},
+        status_code=status_code,
+    )
+
+
+async def csrf_failed(request: Request) -> Response:
+    return error_page(
+        request,
+        403,
+        "Form expired",
+        "This form could not be accepted because its security token is missing or out of"
+        " date. Go back, reload the page and send it again.",
+    )
+
+
+def safe_next(raw: str | None) -> str:
+    """A local staff path to return to after signing in (never another site)."""
+    if raw and raw.startswith("/staff") and not raw.startswith("//") and "\\" not in raw:
+        return raw
+    return "/staff/"
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/staff/login?next={quote(target, safe='')}", status_code=303)
+
+
+def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
+    """Wrap a page: CSRF check on unsafe methods, sign-in required, errors as HTML."""
+
+    @wraps(endpoint)
+    async def wrapped(request: Request) -> Response:
+        request.state.user = await auth.authenticate(request)
+        if request.state.user is None and not public:
+            return login_redirect(request)
+        try:
+            return await endpoint(request)
+        except ApiError as exc:
+            if exc.status == 401:
+                return login_redirect(request)
+            if exc.status == 403:
+                return error_page(
+                    request, 403, "Not allowed", "You hold no role that allows this here."
+                )
+            if exc.status == 404:
+                return error_page(request, 404, "Not found", exc.error.capitalize() + ".")
+            raise
+
+    return csrf.protect(wrapped, on_failure=csrf_failed)
+
+
+# --- access ---------------------------------------------------------------------------
+
+
+@dataclass
+class LibraryAccess:
+    """A library the user may see, and what they may do there."""
+
+    library: Library
+    roles: list[str] = field(default_factory=list)
+
+    @property
+    def can_edit(self) -> bool:
+        return RoleName.EDITOR in self.roles or RoleName.ADMIN in self.roles
+
+
+async def libraries_of(user: StaffUser) -> list[LibraryAccess]:
+    """The libraries where ``user`` holds a role, directly or through a network."""
+    roles = await Role.filter(user_id=user.id)
+    library_ids = {r.library_id for r in roles if r.library_id is not None}  # type: ignore[attr-defined]
+    network_ids = {r.network_id for r in roles if r.network_id is not None}  # type: ignore[attr-defined]
+    if not library_ids and not network_ids:
+        return []
+    libraries = await Library.filter(
+        Q(id__in=library_ids or {0}) | Q(network_id__in=network_ids or {0})
+    ).order_by("slug")
+    access = []
+    for library in libraries:
+        names = [r.role.value for r in roles if r.library_id == library.id]  # type: ignore[attr-defined]
+        names += [
+            r.role.value
+            for r in roles
+            if r.network_id is not None and r.network_id == library.network_id  # type: ignore[attr-defined]
+        ]
+        access.append(LibraryAccess(library, sorted(set(names))))
+    return access
+
+
+# --- sign-in --------------------------------------------------------------------------
+
+
+async def login(request: Request) -> Response:
+    """The sign-in form; on success the session is renewed and the user sent on."""
+    next_url = safe_next(request.query_params.get("next"))
+    if request.method == "GET":
+        if request.state.user is not None:
+            return RedirectResponse(next_url, status_code=303)
+        return render(request, "staff/login.html", {"next": next_url, "email": "", "error": ""})
+    form = await request.form()
+    email = str(form.get("email") or "").strip()
+    password = str(form.get("password") or "")
+    next_url = safe_next(str(form.get("next") or ""))
+    user = await StaffUser.get_or_none(email__iexact=email) if 0 < len(email) <= 254 else None
+    # Argon2 is slow by design: verify off the event loop, and against a dummy hash for
+    # unknown e-mails so that timing does not tell which addresses exist.
+    password_hash = user.password_hash if user is not None else DUMMY_PASSWORD_HASH
+    ok = await run_in_threadpool(verify_password, password_hash, password)
+    if user is None or not user.is_active or not ok:
+        return render(
+            request,
+            "staff/login.html",
+            {"next": next_url, "email": email, "error": "Wrong e-mail or password."},
+            status_code=400,
+        )
+    # A fresh session (and CSRF token) so that nothing planted before sign-in survives it.
+    request.session.clear()
+    request.session["user_id"] = user.id
+    csrf.rotate_csrf_token(request)
+    return RedirectResponse(next_url, status_code=303)
+
+
+async def logout(request: Request) -> Response:
+    """Forget the session."""
+    request.session.clear()
+    return RedirectResponse("/staff/login", status_code=303)
+
+
+async def dashboard(request: Request) -> Response:
+    """The user's libraries and their roles there."""
+    user: StaffUser = request.state.user
+    return render(request, "staff/dashboard.html", {"libraries": await libraries_of(user)})
+
+
+# --- the programme list ---------------------------------------------------------------
+
+PAGE_SIZE = 25
+
+
+def local_time(instant: dt.datetime | None, timezone: str) -> dt.datetime | None:
+    """An instant in the wall-clock time of ``timezone`` (UTC when the zone is unknown)."""
+    if instant is None:
+        return None
+    try:
+        return instant.astimezone(ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return instant.astimezone(dt.UTC)
+
+
+def _parse_day(raw: str, name: str, errors: dict[str, str]) -> dt.date | None:
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = "must be a date such as 2026-03-01"
+        return None
+
+
+def _choice(raw: str, choices: type[StrEnum], name: str, errors: dict[str, str]) -> str | None:
+    if not raw:
+        return None
+    if raw not in {c.value for c in choices}:
+        errors[name] = "is not one of the choices"
+        return None
+    return raw
+
+
+def _whole(raw: str, name: str, errors: dict[str, str]) -> int | None:
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 9:
+        errors[name] = "must be chosen from the list"
+        return None
+    return int(raw)
+
+
+async def event_list(request: Request) -> Response:
+    """Events of the user's libraries, filtered and a page at a time."""
+    user: StaffUser = request.state.user
+    params = request.query_params
+    access = await libraries_of(user)
+    errors: dict[str, str] = {}
+    filters = {name: params.get(name, "").strip() for name in LIST_FILTERS}
+    library_ids = [a.library.id for a in access]
+    chosen: Library | None = None
+    if filters["library"]:
+        chosen = await Library.get_or_none(slug=filters["library"])
+        if chosen is None:
+            errors["library"] = "no such library"
+        else:
+            await auth.require_library_role(request, chosen.id, READ_ROLES)
+            library_ids = [chosen.id]
+    kind = _choice(filters["kind"], EventKind, "kind", errors)
+    audience = _choice(filters["audience"], Audience, "audience", errors)
+    status = _choice(filters["status"], EventStatus, "status", errors)
+    branch_id = _whole(filters["branch"], "branch", errors)
+    goal_id = _whole(filters["goal"], "goal", errors)
+    day_from = _parse_day(filters["from"], "from", errors)
+    day_to = _parse_day(filters["to"], "to", errors)
+    if day_from and day_to and day_to < day_from:
+        errors["to"] = "must not be before from"
+    try:
+        page_number = max(1, min(int(params.get("page", "1")), 100_000))
+    except ValueError:
+        page_number = 1
+
+    events: list[Event] = []
+    total = 0
+    if not errors:
+        query = Event.filter(library_id__in=library_ids)
+        if kind:
+            query = query.filter(kind=kind)
+        if status:
+            query = query.filter(status=status)
+        if branch_id is not None:
+            query = query.filter(branch_id=branch_id)
+        if audience:
+            query = query.filter(
+                id__in=Subquery(EventAudience.filter(audience=audience).values("event_id"))
+            )
+        if goal_id is not None:
+            query = query.filter(
+                id__in=Subquery(EventTag.filter(goal_id=goal_id).values("event_id"))
+            )
+        if day_from or day_to:
+            # Whether any occurrence overlaps the days, read as UTC days: the filter is a
+            # coarse staff tool, and library zones are within a few hours of UTC.
+            occurrences = Occurrence.filter(library_id__in=library_ids)
+            if day_from:
+                occurrences = occurrences.filter(
+                    ends_at__gt=dt.datetime.combine(day_from, dt.time(), tzinfo=dt.UTC)
+                )
+            if day_to:
+                occurrences = occurrences.filter(
+                    starts_at__lt=dt.datetime.combine(
+                        day_to + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC
+                    )
+                )
+            query = query.filter(id__in=Subquery(occurrences.values("event_id")))
+        total = await query.count()
+        events = (
+            await query.order_by("starts_at", "id")
+            .offset((page_number - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+            .prefetch_related("library", "branch", "room", "tags__goal", "tags__value")
+        )
+
+    coming = await next_starts([event.id for event in events])
+    visible_ids = [a.library.id for a in access] if chosen is None else [chosen.id]
+    branches = await Branch.filter(library_id__in=visible_ids).order_by("name")
+    goals = await _goals_for(access if chosen is None else [LibraryAccess(chosen)])
+    rows = [
+        {
+            "event": event,
+            "title": tr(event.title, event.library.default_language),
+            "starts": local_time(event.starts_at, event.timezone),
+            "repeats": describe_rule(event),
+            "next": local_time(coming.get(event.id), event.timezone),
+            "goals": sorted(t.goal.code for t in event.tags if t.goal is not None),
+            "values": sorted(t.value.code for t in event.tags if t.value is not None),
+        }
+        for event in events
+    ]
+    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
+
+    def page_url(number: int) -> str:
+        kept = {k: v for k, v in filters.items() if v}
+        return "/staff/events?" + urlencode({**kept, "page": number})
+
+    return render(
+        request,
+        "staff/events.html",
+        {
+            "rows": rows,
+            "total": total,
+            "page": page_number,
+            "pages": pages,
+            "previous_url": page_url(page_number - 1) if page_number > 1 else None,
+            "next_url": page_url(page_number + 1) if page_number < pages else None,
+            "filters": filters,
+            "errors": errors,
+            "access": access,
+            "branches": branches,
+            "goals": goals,
+            "kinds": list(EventKind),
+            "audiences": list(Audience),
+            "statuses": list(EventStatus),
+        },
+        status_code=400 if errors else 200,
+    )
+
+
+async def next_starts(event_ids: list[int]) -> dict[int, dt.datetime]:
+    """The next start of each event that is not cancelled, in one grouped query."""
+    if not event_ids:
+        return {}
+    rows = (
+        await Occurrence.filter(
+            event_id__in=event_ids, cancelled=False, starts_at__gte=dt.datetime.now(dt.UTC)
+        )
+        .group_by("event_id")
+        .annotate(next_start=Min("starts_at"))
+        .values("event_id", "next_start")
+    )
+    starts = {}
+    for row in rows:
+        value = row["next_start"]
+        # SQLite hands aggregates back as text, PostgreSQL as datetimes.
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        starts[row["event_id"]] = value
+    return starts
+
+
+LIST_FILTERS = ("library", "branch", "kind", "audience", "goal", "status", "from", "to")
+
+
+async def _goals_for(access: list[LibraryAccess]) -> list[Goal]:
+    """Goals of the strategies that apply to these libraries, for the goal filter."""
+    strategy_ids: set[int] = set()
+    for item in access:
+        strategy_ids.update(s.id for s in await strategies_for_library(item.library))
+    return await Goal.filter(strategy_id__in=strategy_ids or {0}).order_by(
+        "strategy_id", "position", "id"
+    )
+
+
+# --- the event form -------------------------------------------------------------------
+
+
+@dataclass
+class FormContext:
+    """Everything the event form offers for one library."""
+
+    library: Library
+    languages: list[str]
+    branches: list[Branch]
+    rooms: list[Room]
+    partners: list[Partner]
+    co_organisers: list[Library]
+    staff: list[StaffUser]
+    strategies: list[dict[str, Any]]
+
+
+def form_languages(library: Library) -> list[str]:
+    """The library's own language first, its other languages, then English."""
+    languages = [library.default_language]
+    for lang in [*library.languages, "en"]:
+        if lang not in languages:
+            languages.append(lang)
+    return languages
+
+
+async def form_context(library: Library) -> FormContext:
+    """The choices the event form offers: the library's places, people and strategies."""
+    strategies = []
+    for strategy in await strategies_for_library(library):
+        themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
+        goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
+        groups = [
+            {"theme": theme, "goals": [g for g in goals if g.theme_id == theme.id]}  # type: ignore[attr-defined]
+            for theme in themes
+        ]
+        loose = [g for g in goals if g.theme_id is None]  # type: ignore[attr-defined]
+        if loose:
+            groups.append({"theme": None, "goals": loose})
+        strategies.append(
+            {
+                "strategy": strategy,
+                "values": await StrategyValue.filter(strategy_id=strategy.id).order_by(
+                    "position", "id"
+                ),
+                "groups": groups,
+            }
+        )
+    return FormContext(
+        library=library,
+        languages=form_languages(library),
+        branches=await Branch.filter(library_id=library.id).order_by("name"),
+        rooms=await Room.filter(branch__library_id=library.id).order_by("branch_id", "name"),
+        partners=await Partner.filter(library_id=library.id).order_by("name"),
+        co_organisers=await Library.filter(id__not=library.id).order_by("slug"),
+        staff=await StaffUser.filter(roles__library_id=library.id, is_active=True)
+        .distinct()
+        .order_by("name"),
+        strategies=strategies,
+    )
+
+
+def conflict_rows(conflicts: list[dict[str, Any]], context: FormContext) -> list[dict[str, Any]]:
+    """Conflicts from a 409, with names and local times for people to read."""
+    names: dict[tuple[Any, Any], str] = {("room", room.id): room.name for room in context.rooms}
+    names.update({("staff", person.id): person.name for person in context.staff})
+    timezone = context.library.timezone
+    rows = []
+    for conflict in conflicts:
+        key = (conflict.get("resource"), conflict.get("resource_id"))
+        rows.append(
+            {
+                **conflict,
+                "title_text": tr(conflict.get("title") or {}, context.library.default_language),
+                "resource_name": names.get(key, str(conflict.get("resource_id"))),
+                "local_start": local_time(dt.datetime.fromisoformat(conflict["start"]), timezone),
+                "local_end": local_time(dt.datetime.fromisoformat(conflict["end"]), timezone),
+            }
+        )
+    return rows
+
+
+def _form_page(
+    request: Request,
+    context: FormContext,
+    state: FormState,
+    *,
+    event: Event | None = None,
+    error: ApiError | None = None,
+) -> HTMLResponse:
+    problems = field_problems(error.fields) if error is not None else {}
+    raw_conflicts = error.extra.get("conflicts") if error is not None else None
+    conflicts = conflict_rows(raw_conflicts, context) if isinstance(raw_conflicts, list) else []
+    conflict_resources = {c["resource"] for c in conflicts}
+    return render(
+        request,
+        "staff/event_form.html",
+        {
+            "form": context,
+            "event": event,
+            "f": state,
+            "value": lambda name: first(state, name),
+            "chosen": lambda name, option: str(option) in state.get(name, []),
+            "problems": problems,
+            "error": error,
+            "conflicts": conflicts,
+            "conflict_resources": conflict_resources,
+            "kinds": list(EventKind),
+            "audiences": list(Audience),
+            "formats": list(EventFormat),
+            "visibilities": list(Visibility),
+            "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+            "repeats": REPEATS,
+        },
+        status_code=error.status if error is not None else 200,
+    )
+
+
+def _new_event_state(library: Library) -> FormState:
+    return {
+        "timezone": [library.timezone],
+        "repeat": ["none"],
+        "format": [EventFormat.IN_PERSON.value],
+        "visibility": [Visibility.PUBLIC.value],
+        "status": [EventStatus.DRAFT.value],
+        "languages": [library.default_language],
+    }
+
+
+async def new_event(request: Request) -> Response:
+    """Create an event in one of the user's libraries."""
+    user: StaffUser = request.state.user
+    slug = request.query_params.get("library", "")
+    if not slug:
+        editable = [a for a in await libraries_of(user) if a.can_edit]
+        if len(editable) != 1:
+            return render(request, "staff/choose_library.html", {"libraries": editable})
+        slug = editable[0].library.slug
+    library = await Library.get_or_none(slug=slug)
+    if library is None:
+        raise NotFound("library")
+    await auth.require_library_role(request, library.id, EDIT_ROLES)
+    context = await form_context(library)
+    if request.method == "GET":
+        return _form_page(request, context, _new_event_state(library))
+    state = form_state(await request.form())
+    try:
+        result = await service.create_event(
+            library, payload_from_form(state, context.languages), user=user
+        )
+    except ApiError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _form_page(request, context, state, error=exc)
+    flash(request, "The event was created.")
+    _flash_warnings(request, result.warnings)
+    return RedirectResponse(f"/staff/events/{result.event.id}", status_code=303)
+
+
+async def edit_event(request: Request) -> Response:
+    """Change an event through the same form."""
+    user: StaffUser = request.state.user
+    event = await _event_or_404(request)
+    await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    context = await form_context(event.library)
+    if request.method == "GET":
+        return _form_page(request, context, form_from_event(event), event=event)
+    state = form_state(await request.form())
+    payload = payload_from_form(state, context.languages)
+    revision = first(state, "revision")
+    if revision:
+        # The revision seen when the form was opened: the service refuses the change if
+        # someone else saved the event in between.
+        payload["revision"] = number_or_raw(revision, int)
+    try:
+        result = await service.update_event(event.id, payload, user=user)
+    except ApiError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _form_page(request, context, state, event=event, error=exc)
+    flash(request, "The event was saved.")
+    _flash_warnings(request, result.warnings)
+    return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+def _flash_warnings(request: Request, warnings: list[dict[str, Any]]) -> None:
+    for warning in warnings:
+        text = str(warning.get("message") or warning.get("warning") or "")
+        shown = warning.get("occurrences") or []
+        if shown:
+            text += ": " + ", ".join(str(s).replace("T", " ")[:16] for s in shown)
+        flash(request, text, "warning")
+
+
+async def _event_or_404(request: Request) -> Event:
+    raw = request.path_params["event_id"]
+    return await service.load_event(raw)
+
+
+# --- an event and its occurrences -----------------------------------------------------
+
+COMING_SHOWN = 30
+PAST_SHOWN = 20
+AGE_BANDS = [band.value for band in AgeBand]
+MODES = [mode.value for mode in AttendanceMode]
+
+
+@dataclass
+class OccurrenceForm:
+    """A form about one occurrence that came back refused, to show it again."""
+
+    key: str
+    kind: str  # "change" or "attendance"
+    state: FormState
+    error: ApiError
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _occurrence_key(original_start: dt.datetime | None, stop: object) -> str:
+    """Which occurrence's form a refused submission belongs to."""
+    start = utc_iso(original_start) if original_start is not None else ""
+    return start + (f"/{stop}" if stop else "")
+
+
+def _datetime_local(instant: dt.datetime | None) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M") if instant is not None else ""
+
+
+async def _detail_page(
+    request: Request, event: Event, *, refused: OccurrenceForm | None = None
+) -> HTMLResponse:
+    now = dt.datetime.now(dt.UTC)
+    user: StaffUser = request.state.user
+    can_edit = await auth.has_library_role(user, event.library.id, EDIT_ROLES)
+    base = Occurrence.filter(event_id=event.id).prefetch_related("room", "stop")
+    coming = await base.filter(starts_at__gt=now).order_by("starts_at").limit(COMING_SHOWN)
+    past = await base.filter(starts_at__lte=now).order_by("-starts_at").limit(PAST_SHOWN)
+    counts: dict[tuple[str, int | None], dict[str, int]] = {}
+    if past:
+        rows = await Attendance.filter(
+            event_id=event.id, original_start__in=[o.original_start for o in past]
+        )
+        for row in rows:
+            key = (utc_iso(row.original_start), row.stop_id)  # type: ignore[attr-defined]
+            counts.setdefault(key, {})[f"{row.age_band.value}_{row.mode.value}"] = row.count
+    lang = event.library.default_language
+
+    def shown(occurrence: Occurrence) -> dict[str, Any]:
+        key = _occurrence_key(occurrence.original_start, occurrence.stop_id)  # type: ignore[attr-defined]
+        recorded = counts.get(
+            (utc_iso(occurrence.original_start), occurrence.stop_id),  # type: ignore[attr-defined]
+            {},
+        )
+        moved = occurrence.starts_at != occurrence.original_start
+        return {
+            "occurrence": occurrence,
+            "key": key,
+            "original_start": utc_iso(occurrence.original_start),
+            "stop": occurrence.stop_id,  # type: ignore[attr-defined]
+            "starts": local_time(occurrence.starts_at, event.timezone),
+            "ends": local_time(occurrence.ends_at, event.timezone),
+            "original": local_time(occurrence.original_start, event.timezone) if moved else None,
+            "recorded": recorded,
+            "total": sum(recorded.values()),
+            "refused": refused if refused is not None and refused.key == key else None,
+        }
+
+    rooms = await Room.filter(branch__library_id=event.library.id).order_by("name")
+    coming_rows, past_rows = [shown(o) for o in coming], [shown(o) for o in past]
+    # A refusal whose occurrence has no form on the page (e.g. attendance for a coming
+    # occurrence) is shown at the top instead.
+    placed = any(
+        row["refused"] is not None
+        for row in (coming_rows if refused and refused.kind == "change" else past_rows)
+        if not (refused and refused.kind == "attendance" and row["occurrence"].cancelled)
+    )
+    return render(
+        request,
+        "staff/event_detail.html",
+        {
+            "event": event,
+            "data": event_data(event),
+            "title": tr(event.title, lang),
+            "repeats": describe_rule(event),
+            "lang": lang,
+            "can_edit": can_edit,
+            "starts": local_time(event.starts_at, event.timezone),
+            "ends": local_time(event.ends_at, event.timezone),
+            "coming": coming_rows,
+            "past": past_rows,
+            "rooms": rooms,
+            "age_bands": AGE_BANDS,
+            "modes": MODES,
+            "datetime_local": _datetime_local,
+            "unplaced": refused if refused is not None and not placed else None,
+        },
+        status_code=refused.error.status if refused is not None else 200,
+    )
+
+
+async def event_detail(request: Request) -> Response:
+    """An event with its coming and past occurrences."""
+    event = await _event_or_404(request)
+    await auth.require_library_role(request, event.library.id, READ_ROLES)
+    return await _detail_page(request, event)
+
+
+def _original_start(raw: str) -> dt.datetime | None:
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+async def change_occurrence(request: Request) -> Response:
+    """Cancel, restore or move one occurrence (form per occurrence on the event page)."""
+    user: StaffUser = request.state.user
+    event = await _event_or_404(request)
+    await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    state = form_state(await request.form())
+    original_start = _original_start(first(state, "original_start"))
+    if original_start is None:
+        raise NotFound("occurrence")
+    key = _occurrence_key(original_start, None)
+    action = first(state, "action")
+    payload: dict[str, Any] = {}
+    if action == "cancel":
+        payload["cancelled"] = True
+    elif action == "restore":
+        payload["cancelled"] = False
+    else:
+        # Only what was changed: an untouched time or room stays as the series has it.
+        for name in ("start", "end"):
+            if first(state, name) != first(state, f"current_{name}"):
+                payload["start"] = first(state, "start")
+                payload["end"] = first(state, "end")
+        room = first(state, "room")
+        if room and room != first(state, "current_room"):
+            payload["room"] = number_or_raw(room, int)
+    if first(state, "note"):
+        payload["note"] = first(state, "note")
+    if not payload:
+        flash(request, "Nothing to change.", "warning")
+        return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+    try:
+        result = await service.change_occurrence(event.id, original_start, payload, user=user)
+    except ApiError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        refused = OccurrenceForm(key, "change", state, exc, field_problems(exc.fields))
+        return await _detail_page(request, event, refused=refused)
+    when = local_time(original_start, event.timezone)
+    assert when is not None
+    done = {"cancel": "cancelled", "restore": "restored"}.get(action, "changed")
+    flash(request, f"The occurrence of {when:%Y-%m-%d %H:%M} was {done}.")
+    _flash_warnings(request, result.warnings)
+    return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+async def record_attendance(request: Request) -> Response:
+    """Head counts for one past occurrence, by age band and on-site/online."""
+    user: StaffUser = request.state.user
+    event = await _event_or_404(request)
+    await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    state = form_state(await request.form())
+    inputs = []
+    counts = []
+    for band in AGE_BANDS:
+        for mode in MODES:
+            raw = first(state, f"count_{band}_{mode}")
+            if raw:
+                inputs.append(f"count_{band}_{mode}")
+                counts.append({"age_band": band, "mode": mode, "count": number_or_raw(raw, int)})
+    stop = first(state, "stop")
+    payload = {
+        "original_start": first(state, "original_start"),
+        "stop": number_or_raw(stop, int) if stop else None,
+        "counts": counts,
+    }
+    try:
+        await service.record_attendance(event.id, payload, user=user)
+    except ApiError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        problems: dict[str, list[str]] = {}
+        for name, problem in exc.fields.items():
+            # counts[2].count belongs to the third filled-in box.
+            match = re.match(r"counts\[(\d+)\]", name)
+            target = (
+                inputs[int(match.group(1))] if match and int(match.group(1)) < len(inputs) else name
+            )
+            problems.setdefault(target, []).append(problem)
+        key = _occurrence_key(_original_start(first(state, "original_start")), stop)
+        refused = OccurrenceForm(key, "attendance", state, exc, problems)
+        return await _detail_page(request, event, refused=refused)
+    total = sum(c["count"] for c in counts if isinstance(c["count"], int))
+    flash(request, f"Attendance recorded: {total} in all.")
+    return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+async def cancel_event(request: Request) -> Response:
+    """Cancel the whole event; it is kept, with every occurrence cancelled."""
+    user: StaffUser = request.state.user
+    event = await _event_or_404(request)
+    await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    await service.cancel_event(event.id, user=user)
+    flash(request, "The event was cancelled. It stays in the programme, marked cancelled.")
+    return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+routes: list[BaseRoute] = [
+    Route("/staff/login", page(login, public=True), methods=["GET", "POST"]),
+    Route("/staff/logout", page(logout, public=True), methods=["POST"]),
+    Route("/staff/", page(dashboard), methods=["GET"]),
+    Route("/staff/events", page(event_list), methods=["GET"]),
+    Route("/staff/events/new", page(new_event), methods=["GET", "POST"]),
+    Route("/staff/events/{event_id:int}", page(event_detail), methods=["GET"]),
+    Route("/staff/events/{event_id:int}/edit", page(edit_event), methods=["GET", "POST"]),
+    Route("/staff/events/{event_id:int}/cancel", page(cancel_event), methods=["POST"]),
+    Route("/staff/events/{event_id:int}/occurrence", page(change_occurrence), methods=["POST"]),
+    Route("/staff/events/{event_id:int}/attendance", page(record_attendance), methods=["POST"]),
+]
