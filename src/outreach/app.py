@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute
 from tortoise.contrib.starlette import RegisterTortoise
+from tortoise.exceptions import OperationalError
 
 from outreach import settings as settings_module
 from outreach.settings import Settings
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         exception_handlers={
             errors.ApiError: errors.api_error,
             HTTPException: errors.http_error,
+            OperationalError: errors.database_error,
             500: errors.server_error,
         },
         lifespan=lifespan,

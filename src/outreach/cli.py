@@ -78,6 +78,17 @@ async def cmd_publish(args: argparse.Namespace, settings: settings_module.Settin
     return await _with_database(settings, work)
 
 
+async def cmd_extend_horizon(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from outreach.scheduling.occurrences import extend_horizon
+
+    async def work() -> int:
+        rebuilt = await extend_horizon()
+        print(f"rebuilt the occurrences of {rebuilt} recurring event(s) up to the horizon")
+        return 0
+
+    return await _with_database(settings, work)
+
+
 def _parse_role(text: str) -> tuple[RoleName, str]:
     name, _, scope = text.partition(":")
     try:
@@ -199,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("--out", default="calendars", help="directory (default: calendars/)")
     publish.set_defaults(handler=cmd_publish)
+
+    commands.add_parser(
+        "extend-horizon",
+        help="materialise recurring events up to the rolling horizon (run daily, e.g. from cron)",
+    ).set_defaults(handler=cmd_extend_horizon)
 
     add_import_stops(commands)
 

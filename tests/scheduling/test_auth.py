@@ -107,14 +107,32 @@ def _session_cookie(settings: Settings, session: dict[str, object]) -> str:
 async def test_session_user_can_write(
     world: World, client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    client.cookies.set("outreach_session", _session_cookie(settings, {"user_id": world.editor.id}))
-    response = await client.post("/api/events", json=event_body(world))
-    assert response.status_code == 201
-    client.cookies.set(
-        "outreach_session", _session_cookie(settings, {"user_id": world.director.id})
+    session = {"user_id": world.editor.id, "csrf_token": "t0ken"}
+    client.cookies.set("outreach_session", _session_cookie(settings, session))
+    # A cookie alone could be forged by another site: API writes need the CSRF header too.
+    forged = await client.post("/api/events", json=event_body(world))
+    assert forged.status_code == 403
+    assert forged.json() == {
+        "error": "a signed-in browser must send the X-CSRF-Token header with API writes",
+        "fields": {"X-CSRF-Token": "missing or wrong"},
+    }
+    wrong = await client.post(
+        "/api/events", json=event_body(world), headers={"X-CSRF-Token": "other"}
     )
+    assert wrong.status_code == 403
+    assert await Event.all().count() == 0
+    response = await client.post(
+        "/api/events", json=event_body(world), headers={"X-CSRF-Token": "t0ken"}
+    )
+    assert response.status_code == 201
+    director = {"user_id": world.director.id, "csrf_token": "t0ken"}
+    client.cookies.set("outreach_session", _session_cookie(settings, director))
     assert (
-        await client.post("/api/events", json=event_body(world, room=world.hall.id))
+        await client.post(
+            "/api/events",
+            json=event_body(world, room=world.hall.id),
+            headers={"X-CSRF-Token": "t0ken"},
+        )
     ).status_code == 403
     # A bad bearer header is judged alone, even beside a good session.
     client.cookies.set("outreach_session", _session_cookie(settings, {"user_id": world.editor.id}))

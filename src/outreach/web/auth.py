@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 
 from starlette.requests import Request
 
 from outreach.models import ApiToken, Library, Role, RoleName, StaffUser
 from outreach.security import hash_token
+from outreach.web import csrf
 from outreach.web.errors import ApiError
 
 # Recording every use of a token would make each API read a write; once a minute is enough.
@@ -48,9 +50,32 @@ async def authenticate(request: Request) -> StaffUser | None:
     elif "session" in request.scope:
         user_id = request.session.get("user_id")
         if isinstance(user_id, int):
+            _check_api_csrf(request)
             user = await StaffUser.filter(id=user_id, is_active=True).first()
     setattr(request.state, _STATE_KEY, user)
     return user
+
+
+def _check_api_csrf(request: Request) -> None:
+    """A browser session may write through the API only with the session's CSRF token.
+
+    Staff pages check their forms themselves (``csrf.protect``); this covers scripts in a
+    signed-in browser calling ``/api`` with the cookie, which another site could forge.
+    """
+    if request.method in csrf.SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return
+    expected = request.session.get(csrf.SESSION_KEY)
+    sent = request.headers.get(csrf.HEADER, "")
+    if not (
+        isinstance(expected, str)
+        and expected
+        and secrets.compare_digest(expected.encode(), sent.encode())
+    ):
+        raise ApiError(
+            403,
+            "a signed-in browser must send the X-CSRF-Token header with API writes",
+            fields={"X-CSRF-Token": "missing or wrong"},
+        )
 
 
 async def require_user(request: Request) -> StaffUser:

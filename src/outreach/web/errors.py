@@ -68,5 +68,18 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": error}, status_code=exc.status_code, headers=exc.headers)
 
 
+_RETRYABLE = ("deadlock detected", "could not serialize access")
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A write that lost a race with another one is the client's to retry, not a crash."""
+    if any(marker in str(exc) for marker in _RETRYABLE):
+        return JSONResponse(
+            {"error": "a simultaneous change got in the way; nothing was saved, try again"},
+            status_code=409,
+        )
+    return await server_error(request, exc)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "internal server error"}, status_code=500)

@@ -430,6 +430,8 @@ async def patch_route(request: Request) -> JSONResponse:
     try:
         data = await parse_route(library, merged)
         async with in_transaction() as conn:
+            # The event row first, then resources: the order every scheduling writer keeps.
+            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
             await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
     except TimetableError as exc:
@@ -457,6 +459,7 @@ async def put_stops(request: Request) -> JSONResponse:
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
     try:
         async with in_transaction() as conn:
+            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, vehicle.id)])
             await replace_stops(route, stops, using_db=conn, user=user)
     except TimetableError as exc:
