@@ -56,9 +56,11 @@ STORYTIME_SL = "Pravljična ura: Žabec in čarobni čevlji; zgodbe, pesmi in ig
 EXHIBITION_MK = "Изложба: Македонски народни приказни и илустрации од збирката на библиотеката"
 
 
-def local(tz: ZoneInfo, *args: int) -> dt.datetime:
+def local(
+    tz: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0
+) -> dt.datetime:
     """A local wall-clock time as a UTC instant (fold=0, like the scheduler)."""
-    return dt.datetime(*args, tzinfo=tz).astimezone(UTC)  # type: ignore[misc]
+    return dt.datetime(year, month, day, hour, minute, tzinfo=tz).astimezone(UTC)
 
 
 @dataclass

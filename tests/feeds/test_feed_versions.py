@@ -19,8 +19,10 @@ from tests.feeds.conftest import BASE_URL, LJUBLJANA, build_programme, feeds_set
 def storytime_master(body: bytes, event_id: int) -> str:
     text = body.decode().replace("\r\n ", "")
     blocks = re.findall(r"BEGIN:VEVENT\r\n(.*?)END:VEVENT", text, flags=re.S)
-    return next(
-        b for b in blocks if f"UID:outreach-event-{event_id}@" in b and "RECURRENCE-ID" not in b
+    return str(
+        next(
+            b for b in blocks if f"UID:outreach-event-{event_id}@" in b and "RECURRENCE-ID" not in b
+        )
     )
 
 

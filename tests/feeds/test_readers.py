@@ -72,10 +72,7 @@ async def service_instances(
     if extra is not None:
         query = query.filter(extra)
     rows = await query.values_list("event_id", "stop_id", "starts_at", "ends_at")
-    return {
-        (_uid(e, s), start.astimezone(UTC), end.astimezone(UTC))  # type: ignore[union-attr]
-        for e, s, start, end in rows
-    }
+    return {(_uid(e, s), start.astimezone(UTC), end.astimezone(UTC)) for e, s, start, end in rows}
 
 
 async def api_instances(
@@ -131,7 +128,7 @@ async def zones() -> dict[str, ZoneInfo]:
     """The zone of every series, to place all-day dates on the time line."""
     found: dict[str, ZoneInfo] = {}
     for event_id, name in await Event.all().values_list("id", "timezone"):
-        found[f"outreach-event-{event_id}"] = ZoneInfo(name)  # type: ignore[arg-type]
+        found[f"outreach-event-{event_id}"] = ZoneInfo(name)
     return found
 
 
