@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg  # type: ignore[import-untyped]
 from tortoise import Tortoise
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.connection import get_connection
 
 from outreach.db import migrate
@@ -67,6 +68,7 @@ AS_OF = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 KINDS = ["workshop", "lecture", "reading", "club", "storytime", "digital_skills"]
 AUDIENCES = ["0-5", "6-11", "12-18", "19+", "all", "families", "seniors"]
 BANDS = ["0-5", "6-11", "12-18", "19+", "unknown"]
+Work = Callable[[], Awaitable[object]]
 PLAIN_SELECT = """
 SELECT o.* FROM occurrence o
 WHERE o.library_id IN (SELECT lib.id FROM library lib WHERE lib.network_id = :network)
@@ -115,7 +117,9 @@ async def build() -> Network:
         for n in range(1, 18)
     ]
     values = [
-        await StrategyValue.create(strategy=strategy, code=f"V{i}", position=i, name={"sl": f"V{i}"})
+        await StrategyValue.create(
+            strategy=strategy, code=f"V{i}", position=i, name={"sl": f"V{i}"}
+        )
         for i in range(3)
     ]
     goals = []
@@ -159,7 +163,13 @@ async def build() -> Network:
         rooms = []
         for b in range(2):
             branch = await Branch.create(
-                library=library, slug=f"b{b}", name=f"Branch {b}", address="-", city="-", lat=46.0, lon=14.5
+                library=library,
+                slug=f"b{b}",
+                name=f"Branch {b}",
+                address="-",
+                city="-",
+                lat=46.0,
+                lon=14.5,
             )
             rooms.append(await Room.create(branch=branch, slug="hall", name="Hall", capacity=40))
         for i in range(EVENTS_PER_LIBRARY):
@@ -199,12 +209,11 @@ async def build() -> Network:
                             (begins, band, "on_site", rng.randrange(1, 30), now, event_id, None)
                         )
             if rng.random() < 0.9:
-                chosen = rng.sample([*values, *goals], rng.randrange(1, 4))
-                for subject in chosen:
-                    is_goal = isinstance(subject, Goal)
-                    tags.append(
-                        (False, event_id, subject.id if is_goal else None, None if is_goal else subject.id)
-                    )  # fmt: skip
+                subjects: list[StrategyValue | Goal] = [*values, *goals]
+                for subject in rng.sample(subjects, rng.randrange(1, 4)):
+                    goal_id = subject.id if isinstance(subject, Goal) else None
+                    value_id = None if isinstance(subject, Goal) else subject.id
+                    tags.append((False, event_id, goal_id, value_id))
             for audience in rng.sample(AUDIENCES, rng.randrange(1, 3)):
                 audiences.append((audience, event_id))
     await insert(
@@ -262,7 +271,7 @@ async def measure(url: str, label: str) -> None:
         }
         rows_network = len(await fetch(PLAIN_SELECT, {"network": network.id, **bounds}))
         rows_library = len(await fetch(PLAIN_SELECT_LIBRARY, {"library": library.id, **bounds}))
-        cases: list[tuple[str, int, Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]] = [
+        cases: list[tuple[str, int, Work, Work]] = [
             (
                 "network (50 libraries)",
                 rows_network,
@@ -290,6 +299,8 @@ async def measure(url: str, label: str) -> None:
             )
     finally:
         await Tortoise.close_connections()
+        # Tortoise caches SQL per model; the next backend must not reuse SQLite's.
+        EXECUTOR_CACHE.clear()
 
 
 def _with_database(url: str, name: str) -> str:

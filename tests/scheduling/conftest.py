@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,10 +31,6 @@ from outreach.models import (
 )
 from outreach.models.bookmobile import Route
 from outreach.security import new_token
-
-# Tortoise's SQLite client registers adapters for dates and datetimes but not for times
-# (Stop.arrival), and Python 3.12 dropped the default ones; stored as ISO text like them.
-sqlite3.register_adapter(dt.time, dt.time.isoformat)
 
 WEEKDAY_HOURS = {
     "mon": [["08:00", "20:00"]],

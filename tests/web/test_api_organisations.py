@@ -89,3 +89,10 @@ async def test_openapi_describes_the_read_paths(db: str, client: httpx.AsyncClie
     assert spec["paths"]["/api/strategies/{id}"]["get"]["summary"] == (
         "A strategy with values, themes, goals, SDG mappings and targets."
     )
+    nearest = spec["paths"]["/api/stops/nearest"]["get"]["parameters"]
+    assert [(p["name"], p["in"]) for p in nearest] == [
+        ("lat", "query"),
+        ("lon", "query"),
+        ("limit", "query"),
+        ("library", "query"),
+    ]

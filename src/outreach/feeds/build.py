@@ -9,13 +9,16 @@ small bounded LRU in each process.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from outreach.feeds import ical
 from outreach.feeds.filters import FeedFilter, Scope
-from outreach.feeds.selection import Window, load_series, public_occurrences, today
+from outreach.feeds.selection import Window, load_series, public_event_ids, today
 from outreach.scheduling.recurrence import UTC
 from outreach.settings import Settings
 from outreach.versions import current_data_version
@@ -80,9 +83,7 @@ async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day:
     """The feed's bytes for the window of ``day``: one VEVENT series per public event
     with an occurrence in the window, with every override of that series."""
     window = Window.for_day(settings, day)
-    occurrences = await public_occurrences(scope, filt, window.start, window.end)
-    found = await occurrences.distinct().values_list("event_id", flat=True)
-    event_ids = sorted({int(str(i)) for i in found})
+    event_ids = await public_event_ids(scope, filt, window.start, window.end)
     series = await load_series(event_ids)
     query = filt.query
     suffix = "-" + hashlib.sha256(query.encode()).hexdigest()[:12] if query else ""
@@ -95,16 +96,37 @@ async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day:
             f" to {window.end.date().isoformat()}."
         ),
     )
-    components = [
-        component
-        for one in series
-        for component in ical.series_components(one, lang=filt.lang, base_url=settings.base_url)
-    ]
     # Clients expand rules past the window: zones must stay right for as long as the
     # occurrences are materialised.
     last = window.end + dt.timedelta(days=settings.occurrence_horizon_days)
     first, last_day = ical.span(series, last)
-    return ical.serialise(cal, components, first=first, last=last_day)
+    with collector_paused():
+        components = [
+            component
+            for one in series
+            for component in ical.series_components(one, lang=filt.lang, base_url=settings.base_url)
+        ]
+        return ical.serialise(cal, components, first=first, last=last_day)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Hold the cyclic garbage collector off during one synchronous burst of allocation.
+
+    Serialising a large feed builds a few hundred thousand icalendar objects that all stay
+    alive until the bytes are written; the collector, counting allocations, would walk the
+    growing tree again and again (one full pass alone cost ~50 ms of a ~450 ms build of
+    1,000 events) without finding anything to free. Nothing is awaited inside, so no other
+    request runs while it is paused, and whatever the burst leaves behind is collected as
+    usual afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 async def cached_feed(

@@ -3,6 +3,12 @@
 The ``occurrence`` table answers "what happens in this window" with one indexed query;
 the series (the event's rule, exdates and overrides) is what a feed then publishes, so
 that clients see one recurring event rather than hundreds of copies.
+
+The feed's read path (:func:`public_event_ids`, :func:`load_series`) is plain SQL into
+small frozen records rather than model objects: it reads each table once for a whole
+feed, and Tortoise's row-to-model work used to cost more than icalendar's serialising.
+:func:`public_occurrences` keeps the ORM for pages that page through occurrences; a test
+holds the two selections to the same answer.
 """
 
 from __future__ import annotations
@@ -11,30 +17,26 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from outreach.feeds import sql
 from outreach.feeds.filters import FeedFilter, Scope
+from outreach.feeds.sql import Row
 from outreach.models import (
     Audience,
-    Branch,
-    Event,
     EventAudience,
-    EventLanguage,
+    EventFormat,
+    EventKind,
     EventStatus,
     EventTag,
-    Goal,
-    Library,
     Occurrence,
-    OccurrenceOverride,
-    Room,
-    Stop,
-    StrategyValue,
+    Translated,
     Visibility,
 )
-from outreach.models.bookmobile import Route
 from outreach.scheduling.recurrence import (
     UTC,
     RuleError,
@@ -117,6 +119,164 @@ async def public_occurrences(
     return query
 
 
+async def public_event_ids(
+    scope: Scope, filt: FeedFilter, start: dt.datetime, end: dt.datetime
+) -> list[int]:
+    """The events that :func:`public_occurrences` draws on, as one plain query: the ids of
+    public, published (or recently cancelled) events with an occurrence overlapping
+    [start, end) that is not at a private stop, and that pass the filters."""
+    db = sql.Sql()
+    libraries, params = db.among("o.library_id", scope.library_ids)
+    # Occurrences carry their event's library: filtering events by it as well lets the
+    # database start from the scope's events rather than from every event.
+    event_libraries, event_params = db.among("e.library_id", scope.library_ids)
+    # Asking, per event, whether any occurrence falls in the window stops at the first one
+    # (an index on event and start), where joining every occurrence and then DISTINCT
+    # reads them all.
+    where = [
+        event_libraries,
+        "e.visibility = ?",
+        "(e.status = ? OR (e.status = ? AND e.cancelled_at >= ?))",
+        "EXISTS (SELECT 1 FROM occurrence o WHERE o.event_id = e.id"
+        f" AND {libraries} AND o.starts_at < ? AND o.ends_at > ?"
+        " AND (o.stop_id IS NULL OR EXISTS"
+        " (SELECT 1 FROM stop s WHERE s.id = o.stop_id AND s.visibility = ?)))",
+    ]
+    params = [
+        *event_params,
+        Visibility.PUBLIC.value,
+        EventStatus.PUBLISHED.value,
+        EventStatus.CANCELLED.value,
+        start,
+        *params,
+        end,
+        start,
+        Visibility.PUBLIC.value,
+    ]
+
+    def narrow(condition: str, values: list[object]) -> None:
+        where.append(condition)
+        params.extend(values)
+
+    if filt.kind is not None:
+        narrow("e.kind = ?", [filt.kind.value])
+    if filt.branch is not None:
+        narrow(*db.among("e.branch_id", filt.branch_ids))
+    if filt.audience is not None:
+        narrow(
+            "EXISTS (SELECT 1 FROM event_audience a WHERE a.event_id = e.id AND a.audience = ?)",
+            [filt.audience.value],
+        )
+    if filt.goal is not None:
+        goals, values = db.among("t.goal_id", filt.goal_ids)
+        narrow(f"EXISTS (SELECT 1 FROM event_tag t WHERE t.event_id = e.id AND {goals})", values)
+    if filt.value is not None:
+        strategy_values, values = db.among("t.value_id", filt.value_ids)
+        narrow(
+            f"EXISTS (SELECT 1 FROM event_tag t WHERE t.event_id = e.id AND {strategy_values})",
+            values,
+        )
+    rows = await db.rows(
+        f"SELECT e.id FROM event e WHERE {' AND '.join(where)} ORDER BY e.id", params
+    )
+    return [int(row["id"]) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryRow:
+    """What a feed shows of a library."""
+
+    id: int
+    slug: str
+    default_language: str
+
+
+@dataclass(frozen=True, slots=True)
+class BranchRow:
+    """What a feed shows of a branch: its address and position."""
+
+    id: int
+    name: str
+    address: str
+    postcode: str
+    city: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRow:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopRow:
+    """A public bookmobile stop: where it is and when the vehicle parks there."""
+
+    id: int
+    name: str
+    address: str
+    postcode: str
+    community: str
+    lat: float
+    lon: float
+    arrival: dt.time
+    minutes_parked: int
+
+
+@dataclass(frozen=True, slots=True)
+class GoalRow:
+    id: int
+    code: str
+    name: Translated
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRow:
+    id: int
+    code: str
+    name: Translated
+
+
+class EventRow(NamedTuple):
+    """The columns of an event that a feed publishes (a tuple: a feed makes a thousand)."""
+
+    id: int
+    kind: EventKind
+    title: Translated
+    description: Translated
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    timezone: str
+    all_day: bool
+    rrule: str | None
+    exdates: list[str]
+    place_name: str
+    place_address: str
+    lat: float | None
+    lon: float | None
+    format: EventFormat
+    status: EventStatus
+    revision: int
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideRow:
+    """A change to one occurrence, as stored."""
+
+    original_start: dt.datetime
+    cancelled: bool
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    room: RoomRow | None
+    title: Translated
+    note: str
+    revision: int
+    updated_at: dt.datetime
+
+
 @dataclass(frozen=True)
 class Change:
     """A moved or re-roomed occurrence: published as a RECURRENCE-ID override."""
@@ -124,7 +284,7 @@ class Change:
     original_local: dt.datetime
     starts_at: dt.datetime
     ends_at: dt.datetime
-    room: Room | None
+    room: RoomRow | None
     title: dict[str, str]
     note: str
 
@@ -134,8 +294,8 @@ class Series:
     """One recurring (or one-off) VEVENT: an event, or one stop of a bookmobile route."""
 
     key: str
-    event: Event
-    library: Library
+    event: EventRow
+    library: LibraryRow
     tz: ZoneInfo
     start_local: dt.datetime
     end_local: dt.datetime
@@ -143,18 +303,18 @@ class Series:
     # Local original starts the series skips: the event's exdates and cancelled occurrences.
     exdates: tuple[dt.datetime, ...]
     changes: tuple[Change, ...]
-    branch: Branch | None
-    room: Room | None
-    stop: Stop | None
+    branch: BranchRow | None
+    room: RoomRow | None
+    stop: StopRow | None
     audiences: tuple[Audience, ...]
     languages: tuple[str, ...]
-    goals: tuple[Goal, ...]
-    values: tuple[StrategyValue, ...]
+    goals: tuple[GoalRow, ...]
+    values: tuple[ValueRow, ...]
     sequence: int
     last_modified: dt.datetime
 
 
-def _exdates_local(event: Event, start_local: dt.datetime) -> list[dt.datetime]:
+def _exdates_local(event: EventRow, start_local: dt.datetime) -> list[dt.datetime]:
     """The event's exdates as local starts; a bare date skips that day's instance."""
     result = []
     for raw in event.exdates or []:
@@ -185,73 +345,193 @@ def _with_bounds(rule: str, last_utc: dt.datetime, *, all_day: bool, tz: ZoneInf
     return ";".join([*parts, f"UNTIL={until}"])
 
 
+_EVENTS = """
+SELECT e.id, e.kind, e.title, e.description, e.starts_at, e.ends_at, e.timezone,
+       e.all_day, e.rrule, e.exdates, e.place_name, e.place_address, e.lat, e.lon,
+       e.format, e.status, e.revision, e.updated_at,
+       l.id AS library_id, l.slug AS library_slug, l.default_language,
+       b.id AS branch_id, b.name AS branch_name, b.address AS branch_address,
+       b.postcode AS branch_postcode, b.city AS branch_city,
+       b.lat AS branch_lat, b.lon AS branch_lon,
+       r.id AS room_id, r.name AS room_name
+FROM event e
+JOIN library l ON l.id = e.library_id
+LEFT JOIN branch b ON b.id = e.branch_id
+LEFT JOIN room r ON r.id = e.room_id
+WHERE {events}
+ORDER BY e.id
+"""
+_AUDIENCES = "SELECT event_id, audience FROM event_audience WHERE {events} ORDER BY audience"
+_LANGUAGES = "SELECT event_id, language FROM event_language WHERE {events} ORDER BY language"
+_TAGS = """
+SELECT t.id, t.event_id, t."primary" AS is_primary,
+       g.id AS goal_id, g.code AS goal_code, g.name AS goal_name, g.internal AS goal_internal,
+       v.id AS value_id, v.code AS value_code, v.name AS value_name
+FROM event_tag t
+LEFT JOIN goal g ON g.id = t.goal_id
+LEFT JOIN strategy_value v ON v.id = t.value_id
+WHERE {events}
+"""
+_OVERRIDES = """
+SELECT o.event_id, o.original_start, o.cancelled, o.starts_at, o.ends_at, o.title, o.note,
+       o.revision, o.updated_at, r.id AS room_id, r.name AS room_name
+FROM occurrence_override o
+LEFT JOIN room r ON r.id = o.room_id
+WHERE {events}
+ORDER BY o.original_start
+"""
+_ROUTES = "SELECT id, event_id, valid_until FROM route WHERE {events}"
+_STOPS = """
+SELECT id, route_id, name, address, postcode, community, lat, lon, arrival, minutes_parked
+FROM stop WHERE {routes} AND visibility = ? ORDER BY position
+"""
+_VISITS = """
+SELECT event_id, stop_id, original_start FROM occurrence
+WHERE {events} AND stop_id IS NOT NULL ORDER BY original_start
+"""
+
+
+def _event_row(row: Row) -> EventRow:
+    return EventRow(
+        id=row["id"],
+        kind=EventKind(row["kind"]),
+        title=sql.translated(row["title"]),
+        description=sql.translated(row["description"]),
+        starts_at=sql.instant(row["starts_at"]),
+        ends_at=sql.instant(row["ends_at"]),
+        timezone=row["timezone"],
+        all_day=bool(row["all_day"]),
+        rrule=row["rrule"],
+        exdates=sql.listed(row["exdates"]),
+        place_name=row["place_name"],
+        place_address=row["place_address"],
+        lat=row["lat"],
+        lon=row["lon"],
+        format=EventFormat(row["format"]),
+        status=EventStatus(row["status"]),
+        revision=row["revision"],
+        updated_at=sql.instant(row["updated_at"]),
+    )
+
+
+def _room(row: Row) -> RoomRow | None:
+    return None if row["room_id"] is None else RoomRow(id=row["room_id"], name=row["room_name"])
+
+
 async def load_series(event_ids: list[int]) -> list[Series]:
-    """The publishable series of these events, in a stable order (event id, stop position)."""
+    """The publishable series of these events, in a stable order (event id, stop position).
+
+    A handful of set-based queries of plain rows, whatever the number of events.
+    """
     if not event_ids:
         return []
-    events = (
-        await Event.filter(id__in=event_ids)
-        .order_by("id")
-        .prefetch_related("library", "branch", "room")
-    )
-    by_event: dict[str, dict[int, list[object]]] = {
-        "audiences": defaultdict(list),
-        "languages": defaultdict(list),
-        "goals": defaultdict(list),
-        "values": defaultdict(list),
-        "overrides": defaultdict(list),
-    }
-    for audience in await EventAudience.filter(event_id__in=event_ids).order_by("audience"):
-        by_event["audiences"][audience.event_id].append(audience.audience)  # type: ignore[attr-defined]
-    for language in await EventLanguage.filter(event_id__in=event_ids).order_by("language"):
-        by_event["languages"][language.event_id].append(language.language)  # type: ignore[attr-defined]
-    tags = await EventTag.filter(event_id__in=event_ids).prefetch_related("goal", "value")
-    for tag in sorted(tags, key=lambda t: (not t.primary, t.id)):
-        if tag.goal is not None and not tag.goal.internal:
-            by_event["goals"][tag.event_id].append(tag.goal)  # type: ignore[attr-defined]
-        if tag.value is not None:
-            by_event["values"][tag.event_id].append(tag.value)  # type: ignore[attr-defined]
-    for override in (
-        await OccurrenceOverride.filter(event_id__in=event_ids)
-        .order_by("original_start")
-        .prefetch_related("room")
+    db = sql.Sql()
+    where, params = db.among("event_id", event_ids)
+    event_rows = await db.rows(_EVENTS.format(events=db.among("e.id", event_ids)[0]), params)
+    audiences: dict[int, list[Audience]] = defaultdict(list)
+    for row in await db.rows(_AUDIENCES.format(events=where), params):
+        audiences[row["event_id"]].append(Audience(row["audience"]))
+    languages: dict[int, list[str]] = defaultdict(list)
+    for row in await db.rows(_LANGUAGES.format(events=where), params):
+        languages[row["event_id"]].append(row["language"])
+    goals: dict[int, list[GoalRow]] = defaultdict(list)
+    values: dict[int, list[ValueRow]] = defaultdict(list)
+    tags = await db.rows(_TAGS.format(events=db.among("t.event_id", event_ids)[0]), params)
+    for tag in sorted(tags, key=lambda t: (not t["is_primary"], t["id"])):
+        if tag["goal_id"] is not None and not tag["goal_internal"]:
+            goals[tag["event_id"]].append(
+                GoalRow(
+                    id=tag["goal_id"],
+                    code=tag["goal_code"],
+                    name=sql.translated(tag["goal_name"]),
+                )
+            )
+        if tag["value_id"] is not None:
+            values[tag["event_id"]].append(
+                ValueRow(
+                    id=tag["value_id"],
+                    code=tag["value_code"],
+                    name=sql.translated(tag["value_name"]),
+                )
+            )
+    overrides: dict[int, list[OverrideRow]] = defaultdict(list)
+    for row in await db.rows(
+        _OVERRIDES.format(events=db.among("o.event_id", event_ids)[0]), params
     ):
-        by_event["overrides"][override.event_id].append(override)  # type: ignore[attr-defined]
+        overrides[row["event_id"]].append(
+            OverrideRow(
+                original_start=sql.instant(row["original_start"]),
+                cancelled=bool(row["cancelled"]),
+                starts_at=sql.maybe_instant(row["starts_at"]),
+                ends_at=sql.maybe_instant(row["ends_at"]),
+                room=_room(row),
+                title=sql.translated(row["title"]),
+                note=row["note"],
+                revision=row["revision"],
+                updated_at=sql.instant(row["updated_at"]),
+            )
+        )
 
-    routes = {
-        r.event_id: r  # type: ignore[attr-defined]
-        for r in await Route.filter(event_id__in=event_ids)
-    }
-    stops: dict[int, list[Stop]] = defaultdict(list)
+    routes = {row["event_id"]: row for row in await db.rows(_ROUTES.format(events=where), params)}
+    stops: dict[int, list[StopRow]] = defaultdict(list)
     visits: dict[tuple[int, int], list[dt.datetime]] = defaultdict(list)
     if routes:
-        route_ids = [r.id for r in routes.values()]
-        for stop in await Stop.filter(
-            route_id__in=route_ids, visibility=Visibility.PUBLIC
-        ).order_by("position"):
-            stops[stop.route_id].append(stop)  # type: ignore[attr-defined]
-        rows = (
-            await Occurrence.filter(event_id__in=list(routes), stop_id__not_isnull=True)
-            .order_by("original_start")
-            .values_list("event_id", "stop_id", "original_start")
-        )
-        for event_id, stop_id, original in rows:
-            visits[(event_id, stop_id)].append(original.astimezone(UTC))  # type: ignore[union-attr]
+        route_where, route_params = db.among("route_id", [r["id"] for r in routes.values()])
+        for row in await db.rows(
+            _STOPS.format(routes=route_where), [*route_params, Visibility.PUBLIC.value]
+        ):
+            stops[row["route_id"]].append(
+                StopRow(
+                    id=row["id"],
+                    name=row["name"],
+                    address=row["address"],
+                    postcode=row["postcode"],
+                    community=row["community"],
+                    lat=row["lat"],
+                    lon=row["lon"],
+                    arrival=sql.time_of_day(row["arrival"]),
+                    minutes_parked=row["minutes_parked"],
+                )
+            )
+        visit_where, visit_params = db.among("event_id", list(routes))
+        for row in await db.rows(_VISITS.format(events=visit_where), visit_params):
+            visits[(row["event_id"], row["stop_id"])].append(sql.instant(row["original_start"]))
 
     series: list[Series] = []
-    for event in events:
+    # Many events share a library and a branch: one record each.
+    libraries: dict[int, LibraryRow] = {}
+    branches: dict[int | None, BranchRow | None] = {None: None}
+    for row in event_rows:
+        event = _event_row(row)
         tz = zone(event.timezone)
-        overrides: list[OccurrenceOverride] = by_event["overrides"][event.id]  # type: ignore[assignment]
-        common = {
+        own_overrides = overrides[event.id]
+        library = libraries.get(row["library_id"])
+        if library is None:
+            library = libraries[row["library_id"]] = LibraryRow(
+                id=row["library_id"],
+                slug=row["library_slug"],
+                default_language=row["default_language"],
+            )
+        if row["branch_id"] not in branches:
+            branches[row["branch_id"]] = BranchRow(
+                id=row["branch_id"],
+                name=row["branch_name"],
+                address=row["branch_address"],
+                postcode=row["branch_postcode"],
+                city=row["branch_city"],
+                lat=row["branch_lat"],
+                lon=row["branch_lon"],
+            )
+        common: dict[str, Any] = {
             "event": event,
-            "library": event.library,
+            "library": library,
             "tz": tz,
-            "branch": event.branch,
-            "room": event.room,
-            "audiences": tuple(by_event["audiences"][event.id]),
-            "languages": tuple(by_event["languages"][event.id]),
-            "goals": tuple(by_event["goals"][event.id]),
-            "values": tuple(by_event["values"][event.id]),
+            "branch": branches[row["branch_id"]],
+            "room": _room(row),
+            "audiences": tuple(audiences[event.id]),
+            "languages": tuple(languages[event.id]),
+            "goals": tuple(goals[event.id]),
+            "values": tuple(values[event.id]),
         }
         rule = _rule_text(event.rrule, event.timezone, event.all_day) if event.rrule else None
         start_local = to_local(event.starts_at, tz)
@@ -264,24 +544,24 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                     to_local(event.ends_at, tz),
                     rule,
                     _exdates_local(event, start_local),
-                    overrides,
+                    own_overrides,
                     common,
                 )
             )
             continue
-        for stop in stops[route.id]:
+        for stop in stops[route["id"]]:
             originals = visits[(event.id, stop.id)]
             if not originals:
                 continue
             first = to_local(originals[0], tz)
             stop_rule = rule
             if rule is not None and (
-                "COUNT=" in rule or "UNTIL=" in rule or route.valid_until is not None
+                "COUNT=" in rule or "UNTIL=" in rule or route["valid_until"] is not None
             ):
                 stop_rule = _with_bounds(rule, originals[-1], all_day=False, tz=tz)
-            arrival = stop.arrival.replace(tzinfo=None)
             skipped = [
-                dt.datetime.combine(x.date(), arrival) for x in _exdates_local(event, start_local)
+                dt.datetime.combine(x.date(), stop.arrival)
+                for x in _exdates_local(event, start_local)
             ]
             own = set(originals)
             series.append(
@@ -291,7 +571,7 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                     first + dt.timedelta(minutes=stop.minutes_parked),
                     stop_rule,
                     [x for x in skipped if x >= first],
-                    [o for o in overrides if o.original_start.astimezone(UTC) in own],
+                    [o for o in own_overrides if o.original_start in own],
                     {**common, "stop": stop, "room": None},
                 )
             )
@@ -378,21 +658,25 @@ async def _pin_around_transitions(series: list[Series]) -> list[Series]:
             wanted[(one.event.id, stop_id, to_utc(nominal, one.tz))] = (index, nominal)
     if not wanted:
         return series
-    rows = await Occurrence.filter(
-        event_id__in=sorted({key[0] for key in wanted}),
-        original_start__in=sorted({key[2] for key in wanted}),
-    ).values_list("event_id", "stop_id", "original_start", "starts_at", "ends_at")
+    db = sql.Sql()
+    events, params = db.among("event_id", sorted({key[0] for key in wanted}))
+    instants = sorted({key[2] for key in wanted})
+    rows = await db.rows(
+        "SELECT event_id, stop_id, original_start, starts_at, ends_at FROM occurrence"
+        f" WHERE {events} AND original_start IN ({', '.join('?' for _ in instants)})",
+        [*params, *instants],
+    )
     extra: dict[int, list[Change]] = defaultdict(list)
-    for event_id, stop_id, original, starts_at, ends_at in rows:
-        key = (event_id, stop_id, original.astimezone(UTC))  # type: ignore[union-attr]
+    for row in rows:
+        key = (row["event_id"], row["stop_id"], sql.instant(row["original_start"]))
         if key not in wanted:
             continue
         index, nominal = wanted[key]
         extra[index].append(
             Change(
                 original_local=nominal,
-                starts_at=starts_at.astimezone(UTC),  # type: ignore[union-attr]
-                ends_at=ends_at.astimezone(UTC),  # type: ignore[union-attr]
+                starts_at=sql.instant(row["starts_at"]),
+                ends_at=sql.instant(row["ends_at"]),
                 room=None,
                 title={},
                 note="",
@@ -414,35 +698,31 @@ def _series(
     end_local: dt.datetime,
     rule: str | None,
     exdates: list[dt.datetime],
-    overrides: list[OccurrenceOverride],
-    common: dict[str, object],
+    overrides: list[OverrideRow],
+    common: dict[str, Any],
 ) -> Series:
-    event = common["event"]
-    tz = common["tz"]
-    assert isinstance(event, Event)
-    assert isinstance(tz, ZoneInfo)
+    event: EventRow = common["event"]
+    tz: ZoneInfo = common["tz"]
     changes: list[Change] = []
     cancelled: list[dt.datetime] = []
     # Every component of a series carries one SEQUENCE and LAST-MODIFIED that move with
     # any change to the event or to one of its occurrences, so clients take each change.
     sequence = event.revision + sum(o.revision for o in overrides)
-    last_modified = max(
-        [event.updated_at.astimezone(UTC), *(o.updated_at.astimezone(UTC) for o in overrides)]
-    )
+    last_modified = max([event.updated_at, *(o.updated_at for o in overrides)])
     for override in overrides:
         original_local = to_local(override.original_start, tz)
         if override.cancelled:
             # EXDATE is the one cancellation every client honours.
             cancelled.append(original_local)
             continue
-        original_utc = override.original_start.astimezone(UTC)
+        original_utc = override.original_start
         starts_at = override.starts_at or original_utc
         ends_at = override.ends_at or original_utc + (end_local - start_local)
         changes.append(
             Change(
                 original_local=original_local,
-                starts_at=starts_at.astimezone(UTC),
-                ends_at=ends_at.astimezone(UTC),
+                starts_at=starts_at,
+                ends_at=ends_at,
                 room=override.room,
                 title=override.title or {},
                 note=override.note,
@@ -457,6 +737,6 @@ def _series(
         changes=tuple(changes),
         sequence=sequence,
         last_modified=last_modified,
-        stop=common.get("stop"),  # type: ignore[arg-type]
-        **{k: v for k, v in common.items() if k != "stop"},  # type: ignore[arg-type]
+        stop=common.get("stop"),
+        **{k: v for k, v in common.items() if k != "stop"},
     )

@@ -5,7 +5,8 @@ Counting conventions (library statistics practice, ISO 2789 style), also printed
 report under ``conventions``:
 
 - Each occurrence is one session. An occurrence counts in the period when it *starts*
-  inside it (local days of the reporting zone).
+  inside it (local days of the library's zone; a network's days are read in the zone of
+  its first library, since a network plans in one zone).
 - Cancelled occurrences (or every occurrence of a cancelled event) are not delivered; they
   are counted apart. Occurrences not yet begun at ``as_of`` are *planned*, not delivered.
   Draft events are not part of the programme and are left out.
@@ -22,7 +23,11 @@ report under ``conventions``:
   ``outreach_visit`` event, or one with a place or coordinates and no branch room.
 - Targets are per calendar year; over a report period they are pro-rated by the part of
   each calendar year it covers, and their status compares the figure delivered so far with
-  the target pro-rated to the part of the period that has passed.
+  the target pro-rated to the part of the period that has passed: met (the whole period's
+  target is reached), on track, behind, missed (the period is over and it was not).
+  A share-of-hours target is a percentage and is compared as it is.
+- Gaps: goals and values with no delivered or planned session in the period (the number
+  of cancelled sessions is shown beside them).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import secrets
+from collections import defaultdict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -85,6 +91,7 @@ CONVENTIONS = {
     " or a place or coordinates without a branch room",
     "targets": "per calendar year, pro-rated to the period; status compares the delivered"
     " figure with the target pro-rated to the part of the period that has passed",
+    "gaps": "goals and values with no delivered or planned session in the period",
 }
 
 
@@ -230,6 +237,20 @@ class Figures:
         for band, column in BAND_COLUMNS.items():
             self.bands[band] += int(row[column] or 0)
 
+    def merge(self, other: Figures, *, tags: int = 0) -> None:
+        """Add the sums of ``other``; ``tags`` > 0 also adds its hours split ``tags`` ways."""
+        self.events += other.events
+        self.delivered += other.delivered
+        self.cancelled += other.cancelled
+        self.planned += other.planned
+        self.all_day += other.all_day
+        self.seconds += other.seconds
+        self.planned_seconds += other.planned_seconds
+        if tags:
+            self.split_seconds += Fraction(other.seconds, tags)
+        for band, count in other.bands.items():
+            self.bands[band] += count
+
     @property
     def attendance(self) -> int:
         return sum(self.bands.values())
@@ -366,77 +387,84 @@ async def build_coverage(
         "untagged_limit": UNTAGGED_LISTED,
         **{f"m{i}": instant for i, instant in enumerate(boundaries, start=1)},
     }
+    values = await StrategyValue.filter(strategy_id=strategy.id).order_by("position", "id")
+    themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
+    goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
+    await StrategyValue.fetch_for_list(values, "sdgs", "targets")
+    await Goal.fetch_for_list(goals, "sdgs", "targets")
+    theme_codes = {t.id: t.code for t in themes}
+    # What a tag of a value or goal also counts for: its theme and its SDGs.
+    implied: dict[tuple[int, int], set[tuple[int, int]]] = {}
+    for value in values:
+        implied[(VALUE, value.id)] = {(SDG, s.number) for s in value.sdgs}
+    for goal in goals:
+        theme_id = goal.theme_id  # type: ignore[attr-defined]
+        implied[(GOAL, goal.id)] = {(SDG, s.number) for s in goal.sdgs} | (
+            {(THEME, theme_id)} if theme_id is not None else set()
+        )
+
     tables = queries.Tables(secrets.token_hex(6))
     network = scope.network is not None
     # One connection and transaction: the temporary tables live only there, and the
     # queries see one consistent state of the programme.
     async with in_transaction() as conn:
+        name = dialect(conn)
         for statement in tables.create():
-            __t = __import__('time').perf_counter()
             await conn.execute_script(statement)
-            print('   ', 'await conn.execute_script(statement)', round(__import__('time').perf_counter() - __t, 4))
-        fill = queries.fill_occurrences(
-            tables, dialect(conn), network=network, boundaries=len(boundaries)
-        )
-        __t = __import__('time').perf_counter()
+        fill = queries.fill_occurrences(tables, name, network=network, boundaries=len(boundaries))
         await fetch(fill, params, connection=conn)
-        print('   ', 'await fetch(fill, params, connection=conn)', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
-        await fetch(queries.fill_events(tables), params, connection=conn)
-        print('   ', 'await fetch(queries.fill_events(tables), params, c', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
-        await fetch(queries.fill_subjects(tables), params, connection=conn)
-        print('   ', 'await fetch(queries.fill_subjects(tables), params,', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
-        subject_rows = await fetch(queries.subjects_query(tables), params, connection=conn)
-        print('   ', 'subject_rows = await fetch(queries.subjects_query(', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
-        branch_pairs = await fetch(queries.subject_branches_query(tables), {}, connection=conn)
-        print('   ', 'branch_pairs = await fetch(queries.subject_branche', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
+        await fetch(queries.fill_events(tables, name), params, connection=conn)
+        group_rows = await fetch(queries.groups_query(tables), {}, connection=conn)
         audience_rows = await fetch(queries.audiences_query(tables), {}, connection=conn)
-        print('   ', 'audience_rows = await fetch(queries.audiences_quer', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
-        section_rows = await fetch(queries.sections_query(tables), {}, connection=conn)
-        print('   ', 'section_rows = await fetch(queries.sections_query(', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
+        tag_branches = await fetch(queries.tag_branches_query(tables), {}, connection=conn)
         month_rows = await fetch(queries.months_query(tables), {}, connection=conn)
-        print('   ', 'month_rows = await fetch(queries.months_query(tabl', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
         branch_rows = await fetch(queries.branches_query(tables), {}, connection=conn)
-        print('   ', 'branch_rows = await fetch(queries.branches_query(t', round(__import__('time').perf_counter() - __t, 4))
-        __t = __import__('time').perf_counter()
         untagged_rows = await fetch(queries.untagged_query(tables), params, connection=conn)
-        print('   ', 'untagged_rows = await fetch(queries.untagged_query', round(__import__('time').perf_counter() - __t, 4))
         for statement in tables.drop():
-            __t = __import__('time').perf_counter()
             await conn.execute_script(statement)
-            print('   ', 'await conn.execute_script(statement)', round(__import__('time').perf_counter() - __t, 4))
 
-    # Whole programme and its parts: every event falls in exactly one section group.
+    def tags_of(sig: str) -> set[tuple[int, int]]:
+        return {(VALUE if k[0] == "v" else GOAL, int(k[1:])) for k in sig.split(",") if k}
+
+    # Whole programme and its parts; every event is in exactly one group.
     totals, tagged, untagged = Figures(), Figures(), Figures()
     visibility = {"public": Figures(), "internal": Figures()}
     places = {IN_BRANCH: Figures(), OFF_SITE: Figures(), BOOKMOBILE: Figures()}
-    for row in section_rows:
-        totals.add(row)
-        (tagged if row["tagged"] else untagged).add(row)
-        visibility.setdefault(str(row["visibility"]), Figures()).add(row)
-        places[int(row["place"])].add(row)
-
-    subjects: dict[tuple[int, int], Figures] = {}
-    for row in subject_rows:
-        key = (int(row["kind"]), int(row["subject_id"]))
-        kind_tags = int(row["n"]) if key[0] in (VALUE, GOAL) else 0
-        subjects.setdefault(key, Figures()).add(row, tags=kind_tags)
-    for row in branch_pairs:
-        key = (int(row["kind"]), int(row["subject_id"]))
-        subjects.setdefault(key, Figures()).branches.add(int(row["branch_id"]))
+    by_signature: dict[str, Figures] = defaultdict(Figures)
+    for row in group_rows:
+        figures = Figures()
+        figures.add(row)
+        for part in (totals, visibility.setdefault(str(row["visibility"]), Figures())):
+            part.merge(figures)
+        places[int(row["place"])].merge(figures)
+        by_signature[str(row["sig"])].merge(figures)
+    # A signature's tags, and the themes and SDGs they imply: what its events count for.
+    served: dict[str, tuple[set[tuple[int, int]], set[tuple[int, int]]]] = {}
+    for sig in {*by_signature, *(str(row["sig"]) for row in audience_rows)}:
+        tags = tags_of(sig)
+        served[sig] = (tags, set().union(*(implied.get(tag, set()) for tag in tags)))
+    subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
+    for sig, figures in by_signature.items():
+        tags, others = served[sig]
+        (tagged if tags else untagged).merge(figures)
+        for key in tags:
+            subjects[key].merge(figures, tags=max(len(tags) - 1, 1))
+        for key in others:
+            subjects[key].merge(figures)
     for row in audience_rows:
-        kind = int(row["kind"])
-        target_figures = (
-            totals if kind == 0 else subjects.setdefault((kind, int(row["subject_id"])), Figures())
+        audience, delivered = str(row["audience"]), int(row["delivered"] or 0)
+        tags, others = served[str(row["sig"])]
+        for figures in [totals, *(subjects[key] for key in tags | others)]:
+            figures.audiences[audience] = figures.audiences.get(audience, 0) + delivered
+    for row in tag_branches:
+        tag = (
+            (GOAL, int(row["goal_id"]))
+            if row["goal_id"] is not None
+            else (VALUE, int(row["value_id"]))
         )
-        target_figures.audiences[str(row["audience"])] = int(row["delivered"] or 0)
+        if tag in implied:  # a tag of this strategy
+            for key in {tag} | implied[tag]:
+                subjects[key].branches.add(int(row["branch_id"]))
     branch_figures: dict[int | None, Figures] = {}
     for row in branch_rows:
         branch_id = None if row["branch_id"] is None else int(row["branch_id"])
@@ -446,25 +474,8 @@ async def build_coverage(
 
     split_keys = [k for k in subjects if k[0] in (VALUE, GOAL)]
     hundredths = allocate_hundredths({k: subjects[k].split_seconds / 36 for k in split_keys})
-    for key, value in hundredths.items():
-        subjects[key].split_hundredths = value
-
-    __t = __import__('time').perf_counter()
-    values = await StrategyValue.filter(strategy_id=strategy.id).order_by("position", "id")
-    print('   ', 'values = await StrategyValue.filter(strategy_id=st', round(__import__('time').perf_counter() - __t, 4))
-    __t = __import__('time').perf_counter()
-    themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
-    print('   ', 'themes = await Theme.filter(strategy_id=strategy.i', round(__import__('time').perf_counter() - __t, 4))
-    __t = __import__('time').perf_counter()
-    goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
-    print('   ', 'goals = await Goal.filter(strategy_id=strategy.id)', round(__import__('time').perf_counter() - __t, 4))
-    __t = __import__('time').perf_counter()
-    await StrategyValue.fetch_for_list(values, "sdgs", "targets")
-    print('   ', 'await StrategyValue.fetch_for_list(values, "sdgs",', round(__import__('time').perf_counter() - __t, 4))
-    __t = __import__('time').perf_counter()
-    await Goal.fetch_for_list(goals, "sdgs", "targets")
-    print('   ', 'await Goal.fetch_for_list(goals, "sdgs", "targets"', round(__import__('time').perf_counter() - __t, 4))
-    theme_codes = {t.id: t.code for t in themes}
+    for key, share in hundredths.items():
+        subjects[key].split_hundredths = share
     for goal in goals:
         theme_id = goal.theme_id  # type: ignore[attr-defined]
         if theme_id is not None:
@@ -589,9 +600,7 @@ async def build_coverage(
         ],
     }
 
-    __t = __import__('time').perf_counter()
     footprint = await footprint_section(scope.libraries, period.start, period.end)
-    print('   ', 'footprint = await footprint_section(scope.librarie', round(__import__('time').perf_counter() - __t, 4))
     return {
         "scope": scope.describe(),
         "strategy": {

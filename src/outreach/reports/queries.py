@@ -1,4 +1,4 @@
-"""The SQL of the coverage report: three temporary tables, then small grouped queries.
+"""The SQL of the coverage report: two temporary tables, then small grouped queries.
 
 Reading a year of a network's occurrences once is the expensive part, so it happens once,
 into temporary tables of the report's own connection and transaction:
@@ -10,13 +10,18 @@ into temporary tables of the report's own connection and transaction:
   zone, so no date functions are needed); its programme seconds (none for all-day
   sessions) and its attendance by age band (delivered sessions only).
 - ``ev``: the same figures summed per event, with the event's visibility, where it
-  happened (in a branch, off-site, bookmobile) and ``n``, the number of the strategy's
-  values and goals it is tagged with (0: tagged to nothing).
-- ``subj``: (event, kind, subject) pairs for the strategy's values, goals, themes (through
-  their goals) and UN SDGs (through the values and goals mapped to them), each pair once,
-  so that an event with two goals of one theme counts once for the theme.
+  happened (in a branch, off-site, bookmobile) and its *signature*: the values and goals
+  of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged to nothing).
 
-Every figure column is already a count, so every query just sums. Queries use named
+Events with the same signature serve the same values, goals, themes and SDGs, so the
+queries group events by signature; the application maps the few hundred signatures to
+their subjects. Each event is in exactly one group, so event counts add up without
+``DISTINCT``, an event with two goals of one theme counts once for the theme, and split
+hours are each group's hours divided by the number of its tags.
+
+Every figure column is already a count, so every query just sums. ``CROSS JOIN`` (with
+the join condition in ``WHERE``) makes SQLite read the small temporary table first and
+look the large one up by its index; PostgreSQL plans it like any inner join. Queries use named
 parameters (see :mod:`outreach.reports.sql`); table names are generated, never input.
 """
 
@@ -27,7 +32,7 @@ from dataclasses import dataclass
 from outreach.models import AgeBand
 from outreach.reports.sql import seconds_between
 
-# Subject kinds in ``subj``.
+# Kinds of subject the report counts for.
 VALUE, THEME, GOAL, SDG = 1, 2, 3, 4
 # Where an event happened.
 IN_BRANCH, OFF_SITE, BOOKMOBILE = 0, 1, 2
@@ -70,24 +75,18 @@ class Tables:
     def ev(self) -> str:
         return f"coverage_ev_{self.suffix}"
 
-    @property
-    def subj(self) -> str:
-        return f"coverage_subj_{self.suffix}"
-
     def create(self) -> list[str]:
         return [
             f"CREATE TEMPORARY TABLE {self.occ} (event_id INTEGER NOT NULL, branch_id INTEGER,"
             f" month INTEGER NOT NULL, has_stop INTEGER NOT NULL, {_FIGURE_COLUMNS})",
             f"CREATE INDEX {self.occ}_event ON {self.occ} (event_id)",
             f"CREATE TEMPORARY TABLE {self.ev} (event_id INTEGER PRIMARY KEY,"
-            f" visibility VARCHAR(16) NOT NULL, place INTEGER NOT NULL, n INTEGER NOT NULL,"
+            f" visibility VARCHAR(16) NOT NULL, place INTEGER NOT NULL, sig TEXT NOT NULL,"
             f" {_FIGURE_COLUMNS})",
-            f"CREATE TEMPORARY TABLE {self.subj} (event_id INTEGER NOT NULL,"
-            " kind INTEGER NOT NULL, subject_id INTEGER NOT NULL)",
         ]
 
     def drop(self) -> list[str]:
-        return [f"DROP TABLE {name}" for name in (self.subj, self.ev, self.occ)]
+        return [f"DROP TABLE {name}" for name in (self.ev, self.occ)]
 
 
 def _scope_condition(column: str, *, network: bool) -> str:
@@ -133,7 +132,21 @@ GROUP BY o.id, e.id
 """
 
 
-def fill_events(t: Tables) -> str:
+def signature(dialect_name: str) -> str:
+    """The tags of event ``c.event_id`` in the strategy as text, e.g. ``g3,v1``."""
+    key = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
+    # The order inside a signature does not matter: the application reads it as a set.
+    joined = (
+        f"string_agg({key}, ',')" if dialect_name == "postgres" else f"group_concat({key}, ',')"
+    )
+    return f"""(SELECT COALESCE({joined}, '') FROM event_tag t
+        WHERE t.event_id = c.event_id
+          AND (t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
+               OR t.value_id IN (SELECT v.id FROM strategy_value v
+                                 WHERE v.strategy_id = :strategy)))"""
+
+
+def fill_events(t: Tables, dialect_name: str) -> str:
     """Fill ``ev`` from ``occ``."""
     return f"""
 INSERT INTO {t.ev}
@@ -143,11 +156,7 @@ SELECT c.event_id, e.visibility,
                  OR (e.room_id IS NULL AND (e.lat IS NOT NULL OR e.place_name <> ''))
             THEN {OFF_SITE}
             ELSE {IN_BRANCH} END,
-       (SELECT COUNT(*) FROM event_tag t
-        LEFT JOIN goal g ON g.id = t.goal_id
-        LEFT JOIN strategy_value v ON v.id = t.value_id
-        WHERE t.event_id = c.event_id
-          AND (g.strategy_id = :strategy OR v.strategy_id = :strategy)),
+       {signature(dialect_name)},
        {sums("c")}
 FROM {t.occ} c
 JOIN event e ON e.id = c.event_id
@@ -155,87 +164,31 @@ GROUP BY c.event_id, e.id
 """
 
 
-def fill_subjects(t: Tables) -> str:
-    """Fill ``subj`` for the events of ``ev``."""
-    return f"""
-INSERT INTO {t.subj}
-SELECT t.event_id, {VALUE}, t.value_id
-FROM {t.ev} ev
-JOIN event_tag t ON t.event_id = ev.event_id
-JOIN strategy_value v ON v.id = t.value_id
-WHERE v.strategy_id = :strategy
-UNION ALL
-SELECT t.event_id, {GOAL}, t.goal_id
-FROM {t.ev} ev
-JOIN event_tag t ON t.event_id = ev.event_id
-JOIN goal g ON g.id = t.goal_id
-WHERE g.strategy_id = :strategy
-UNION ALL
-SELECT DISTINCT t.event_id, {THEME}, g.theme_id
-FROM {t.ev} ev
-JOIN event_tag t ON t.event_id = ev.event_id
-JOIN goal g ON g.id = t.goal_id
-WHERE g.strategy_id = :strategy AND g.theme_id IS NOT NULL
-UNION ALL
-SELECT DISTINCT x.event_id, {SDG}, x.sdg
-FROM (
-    SELECT t.event_id AS event_id, gs.sustainabledevelopmentgoal_id AS sdg
-    FROM {t.ev} ev
-    JOIN event_tag t ON t.event_id = ev.event_id
-    JOIN goal g ON g.id = t.goal_id
-    JOIN goal_sdg gs ON gs.goal_id = g.id
-    WHERE g.strategy_id = :strategy
-    UNION ALL
-    SELECT t.event_id, vs.sustainabledevelopmentgoal_id
-    FROM {t.ev} ev
-    JOIN event_tag t ON t.event_id = ev.event_id
-    JOIN strategy_value v ON v.id = t.value_id
-    JOIN strategy_value_sdg vs ON vs.strategy_value_id = v.id
-    WHERE v.strategy_id = :strategy
-) x
-"""
-
-
-def subjects_query(t: Tables) -> str:
-    """Figures per (kind, subject, number of tags of the event)."""
+def groups_query(t: Tables) -> str:
+    """Figures per (signature, visibility, place): every event is in exactly one group."""
     return (
-        f"SELECT s.kind AS kind, s.subject_id AS subject_id, ev.n AS n, COUNT(*) AS events, "
-        f"{sums('ev')} FROM {t.subj} s JOIN {t.ev} ev ON ev.event_id = s.event_id "
-        "GROUP BY s.kind, s.subject_id, ev.n"
-    )
-
-
-def subject_branches_query(t: Tables) -> str:
-    """The branches where each subject had a delivered session."""
-    return (
-        f"SELECT DISTINCT s.kind AS kind, s.subject_id AS subject_id, c.branch_id AS branch_id "
-        f"FROM {t.subj} s JOIN {t.occ} c ON c.event_id = s.event_id "
-        "WHERE c.delivered = 1 AND c.branch_id IS NOT NULL"
+        f"SELECT ev.sig AS sig, ev.visibility AS visibility, ev.place AS place, "
+        f"COUNT(*) AS events, {sums('ev')} FROM {t.ev} ev "
+        "GROUP BY ev.sig, ev.visibility, ev.place"
     )
 
 
 def audiences_query(t: Tables) -> str:
-    """Delivered sessions per (subject, audience), and per audience for the whole scope
-    (kind 0)."""
+    """Delivered sessions per (signature, audience)."""
     return (
-        "SELECT s.kind AS kind, s.subject_id AS subject_id, ea.audience AS audience, "
-        f"SUM(ev.delivered) AS delivered FROM {t.subj} s "
-        f"JOIN {t.ev} ev ON ev.event_id = s.event_id "
-        "JOIN event_audience ea ON ea.event_id = s.event_id "
-        "GROUP BY s.kind, s.subject_id, ea.audience "
-        "UNION ALL "
-        f"SELECT 0, 0, ea.audience, SUM(ev.delivered) FROM {t.ev} ev "
-        "JOIN event_audience ea ON ea.event_id = ev.event_id GROUP BY ea.audience"
+        "SELECT ev.sig AS sig, ea.audience AS audience, SUM(ev.delivered) AS delivered "
+        f"FROM {t.ev} ev CROSS JOIN event_audience ea WHERE ea.event_id = ev.event_id "
+        "GROUP BY ev.sig, ea.audience"
     )
 
 
-def sections_query(t: Tables) -> str:
-    """Figures per (visibility, place, tagged): every event falls in exactly one group."""
-    tagged = "CASE WHEN ev.n > 0 THEN 1 ELSE 0 END"
+def tag_branches_query(t: Tables) -> str:
+    """The branches where each value or goal (of any strategy) had a delivered session;
+    themes and SDGs reach the union of their goals' and values' branches."""
     return (
-        f"SELECT ev.visibility AS visibility, ev.place AS place, {tagged} AS tagged, "
-        f"COUNT(*) AS events, {sums('ev')} FROM {t.ev} ev "
-        f"GROUP BY ev.visibility, ev.place, {tagged}"
+        "SELECT DISTINCT c.branch_id AS branch_id, tg.value_id AS value_id, "
+        f"tg.goal_id AS goal_id FROM {t.occ} c CROSS JOIN event_tag tg "
+        "WHERE tg.event_id = c.event_id AND c.delivered = 1 AND c.branch_id IS NOT NULL"
     )
 
 
@@ -260,5 +213,5 @@ def untagged_query(t: Tables) -> str:
     figures = ", ".join(f"ev.{name} AS {name}" for name in FIGURES)
     return (
         f"SELECT ev.event_id AS event_id, 1 AS events, {figures} FROM {t.ev} ev "
-        "WHERE ev.n = 0 ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit"
+        "WHERE ev.sig = '' ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit"
     )

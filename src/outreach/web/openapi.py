@@ -52,8 +52,18 @@ QUERY_PARAMETERS: dict[str, dict[str, str]] = {
     "/api/occurrences": _EVENT_FILTERS,
     "/api/reports/coverage": _REPORT_FILTERS,
     "/api/reports/coverage.csv": _REPORT_FILTERS,
-    "/api/routes/{id}/emissions": {"from": "first day", "to": "last day"},
-    "/api/stops/nearest": {"lat": "latitude", "lon": "longitude"},
+    "/api/routes": {"library": "library slug (default: every library)"},
+    "/api/routes/{id}/emissions": {
+        "from": "first local day (ISO 8601 date; default: 364 days before to)",
+        "to": "last local day (ISO 8601 date; default: today)",
+    },
+    "/api/stops/nearest": {
+        "lat": "latitude, -90 to 90 (required)",
+        "lon": "longitude, -180 to 180 (required)",
+        "limit": "how many stops, 1 to 20 (default 5)",
+        "library": "library slug (default: every library)",
+    },
+    "/api/vehicles": {"library": "library slug (default: every library)"},
     "/feeds/{library}.ics": _FEED_FILTERS,
     "/feeds/networks/{slug}.ics": _FEED_FILTERS,
 }
