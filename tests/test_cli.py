@@ -8,7 +8,7 @@ import sys
 
 from outreach.models import ApiToken, Role, RoleName, StaffUser
 from outreach.security import hash_token, verify_password
-from tests.factories import make_library
+from tests.factories import make_library, make_strategy
 
 
 async def outreach(database_url: str, *args: str, stdin: str = "") -> tuple[int, str, str]:
@@ -98,3 +98,42 @@ async def test_users_add_refuses_bad_input_and_writes_nothing(db: str) -> None:
     assert code == 2
     assert "at least 10 characters" in err
     assert await StaffUser.all().count() == 0
+
+
+async def test_report_coverage_writes_csv_and_refuses_a_backwards_period(db: str) -> None:
+    library = await make_library("kranj")
+    await make_strategy(library=library, slug="kranj-2021")
+    code, out, err = await outreach(
+        db,
+        "report",
+        "coverage",
+        "--library",
+        "kranj",
+        "--from",
+        "2022-01-01",
+        "--to",
+        "2022-12-31",
+        "--format",
+        "csv",
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith("kind,code,theme,name_fi,name_en,events,delivered,cancelled,")
+    assert [line.split(",")[:2] for line in lines[1:]] == [
+        ["value", "rohkeus"],
+        ["theme", "A"],
+        ["goal", "A1"],
+    ]
+    code, out, err = await outreach(
+        db,
+        "report",
+        "coverage",
+        "--library",
+        "kranj",
+        "--from",
+        "2022-12-31",
+        "--to",
+        "2022-01-01",
+    )
+    assert (code, out) == (2, "")
+    assert err == "outreach: --to: the period ends before it starts\n"

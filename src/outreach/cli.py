@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -89,6 +90,36 @@ async def cmd_extend_horizon(args: argparse.Namespace, settings: settings_module
     return await _with_database(settings, work)
 
 
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+async def cmd_report_coverage(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from outreach.reports import export_coverage
+    from outreach.web.errors import ApiError
+
+    async def work() -> int:
+        try:
+            text = await export_coverage(
+                fmt=args.format,
+                library=args.library,
+                network=args.network,
+                strategy=args.strategy,
+                start=args.start,
+                end=args.end,
+            )
+        except ApiError as exc:
+            problems = "; ".join(f"--{k}: {v}" for k, v in exc.fields.items())
+            raise CommandError(problems or exc.error) from None
+        sys.stdout.write(text)
+        return 0
+
+    return await _with_database(settings, work)
+
+
 def _parse_role(text: str) -> tuple[RoleName, str]:
     name, _, scope = text.partition(":")
     try:
@@ -158,8 +189,6 @@ async def cmd_tokens_create(args: argparse.Namespace, settings: settings_module.
 
 
 async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    import datetime as dt
-
     async def work() -> int:
         revoked = await ApiToken.filter(prefix=args.prefix, revoked_at=None).update(
             revoked_at=dt.datetime.now(dt.UTC)
@@ -215,6 +244,19 @@ def build_parser() -> argparse.ArgumentParser:
         "extend-horizon",
         help="materialise recurring events up to the rolling horizon (run daily, e.g. from cron)",
     ).set_defaults(handler=cmd_extend_horizon)
+
+    report = commands.add_parser("report", help="reports").add_subparsers(
+        dest="report_command", required=True
+    )
+    coverage = report.add_parser("coverage", help="value coverage of a library or network")
+    scope = coverage.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--library", help="library slug")
+    scope.add_argument("--network", help="network slug")
+    coverage.add_argument("--strategy", help="strategy id or slug (default: the current one)")
+    coverage.add_argument("--from", dest="start", type=_date, required=True, help="first day")
+    coverage.add_argument("--to", dest="end", type=_date, required=True, help="last day")
+    coverage.add_argument("--format", choices=["csv", "json"], default="csv")
+    coverage.set_defaults(handler=cmd_report_coverage)
 
     add_import_stops(commands)
 
