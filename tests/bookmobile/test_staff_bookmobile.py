@@ -11,7 +11,7 @@ import pytest
 
 from outreach.bookmobile.distance import matrix_km
 from outreach.bookmobile.optimise import StopWindow, route_km, schedule
-from outreach.models import Role, RoleName, Route, StaffUser, Stop
+from outreach.models import AuditEntry, Role, RoleName, Route, StaffUser, Stop, Vehicle
 from outreach.security import hash_password
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
 
@@ -168,3 +168,171 @@ async def test_directors_read_but_do_not_edit(bm: Bookmobiles, client: httpx.Asy
     )
     assert refused.status_code == 403
     assert (await client.get("/staff/bookmobile/routes/99999")).status_code == 404
+
+
+def _vehicle_form(token: str, **changes: str) -> dict[str, str]:
+    form = {
+        "csrf_token": token,
+        "library": "mb",
+        "name": "Bibliobus 2",
+        "slug": "bibliobus-2",
+        "registration": "MB E1-23B",
+        "fuel": "electric",
+        "emission_factor": "",
+        "kg_co2e_per_km": "0.12",
+        "emission_factor_source": "Supplier data 2025",
+        "average_speed_kmh": "35",
+    }
+    return form | changes
+
+
+async def test_vehicle_forms_create_and_edit(bm: Bookmobiles, client: httpx.AsyncClient) -> None:
+    await _sign_in(client, bm, RoleName.EDITOR)
+    listing = await client.get("/staff/bookmobile")
+    assert 'href="/staff/bookmobile/vehicles/new?library=mb"' in listing.text
+    assert f'href="/staff/bookmobile/vehicles/{bm.vehicle.id}/edit"' in listing.text
+    assert "/staff/bookmobile/vehicles/new?library=kr" not in listing.text
+    page = await client.get("/staff/bookmobile/vehicles/new?library=mb")
+    assert page.status_code == 200
+    assert (
+        '<option value="diesel-test" >diesel, Rigid 7.5-17 t: 0.5 kg CO2e/km'
+        " (Test diesel factor, 2024)</option>" in page.text
+    )
+    token = csrf_of(page.text)
+
+    # An own figure with its source.
+    created = await client.post("/staff/bookmobile/vehicles/new", data=_vehicle_form(token))
+    assert created.status_code == 303
+    assert created.headers["location"] == "/staff/bookmobile"
+    own = await Vehicle.get(slug="bibliobus-2")
+    assert (await client.get(f"/api/vehicles/{own.id}")).json() == {
+        "id": own.id,
+        "slug": "bibliobus-2",
+        "name": "Bibliobus 2",
+        "registration": "MB E1-23B",
+        "fuel": "electric",
+        "kg_co2e_per_km": 0.12,
+        "emission_factor_source": "Supplier data 2025",
+        "average_speed_kmh": 35.0,
+    }
+    assert "Vehicle Bibliobus 2 added." in (await client.get("/staff/bookmobile")).text
+
+    # A factor on file brings its figure and source; the figure typed beside it is ignored.
+    on_file = await client.post(
+        "/staff/bookmobile/vehicles/new",
+        data=_vehicle_form(
+            token,
+            slug="bibliobus-3",
+            name="Bibliobus 3",
+            fuel="diesel",
+            emission_factor="diesel-test",
+        ),
+    )
+    assert on_file.status_code == 303
+    third = await Vehicle.get(slug="bibliobus-3")
+    body = (await client.get(f"/api/vehicles/{third.id}")).json()
+    assert (body["fuel"], body["kg_co2e_per_km"], body["emission_factor_source"]) == (
+        "diesel",
+        0.5,
+        "Test diesel factor",
+    )
+
+    # A negative factor is shown beside its field, the entered values kept, nothing written.
+    vehicles, audits = await Vehicle.all().count(), await AuditEntry.all().count()
+    refused = await client.post(
+        "/staff/bookmobile/vehicles/new",
+        data=_vehicle_form(token, slug="bibliobus-4", name="Bibliobus 4", kg_co2e_per_km="-0.3"),
+    )
+    assert refused.status_code == 422
+    assert (
+        'value="-0.3" aria-invalid="true" aria-describedby="kg_co2e_per_km-error">'
+        '<span class="field-error" id="kg_co2e_per_km-error">'
+        "must be a number of kg CO2e per km between 0 and 10</span>"
+    ) in refused.text
+    assert 'value="Bibliobus 4"' in refused.text
+    assert 'value="Supplier data 2025"' in refused.text
+    assert '<option value="electric" selected>' in refused.text
+    assert (await Vehicle.all().count(), await AuditEntry.all().count()) == (vehicles, audits)
+    taken = await client.post("/staff/bookmobile/vehicles/new", data=_vehicle_form(token))
+    assert taken.status_code == 422
+    assert '<span class="field-error" id="slug-error">a vehicle of this library' in taken.text
+    mismatch = await client.post(
+        "/staff/bookmobile/vehicles/new",
+        data=_vehicle_form(token, slug="bibliobus-5", emission_factor="diesel-test"),
+    )
+    assert mismatch.status_code == 422
+    assert '<span class="field-error" id="fuel-error">the emission factor is for diesel' in (
+        mismatch.text
+    )
+    assert await Vehicle.all().count() == vehicles
+
+    # Edit: the form starts from the vehicle (its factor on file chosen), then changes it.
+    edit = await client.get(f"/staff/bookmobile/vehicles/{bm.vehicle.id}/edit")
+    assert edit.status_code == 200
+    assert 'value="Bibliobus"' in edit.text
+    assert '<option value="diesel-test" selected>' in edit.text
+    saved = await client.post(
+        f"/staff/bookmobile/vehicles/{bm.vehicle.id}/edit",
+        data=_vehicle_form(
+            token,
+            name="Bibliobus (electric)",
+            slug="bibliobus",
+            fuel="electric",
+            emission_factor="electric-test",
+            average_speed_kmh="42.5",
+        ),
+    )
+    assert saved.status_code == 303
+    assert (await client.get(f"/api/vehicles/{bm.vehicle.id}")).json() == {
+        "id": bm.vehicle.id,
+        "slug": "bibliobus",
+        "name": "Bibliobus (electric)",
+        "registration": "MB E1-23B",
+        "fuel": "electric",
+        "kg_co2e_per_km": 0.2,
+        "emission_factor_source": "Test electric factor",
+        "average_speed_kmh": 42.5,
+    }
+    audit = await AuditEntry.filter(entity="vehicle", entity_id=str(bm.vehicle.id)).get()
+    assert (audit.action, audit.changes["emission_factor"]) == ("update", "electric-test")
+    clash = await client.post(
+        f"/staff/bookmobile/vehicles/{bm.vehicle.id}/edit",
+        data=_vehicle_form(token, slug="bibliobus-2", average_speed_kmh="fast"),
+    )
+    assert clash.status_code == 422
+    assert 'id="average_speed_kmh-error">must be a number between 5 and 130' in clash.text
+    assert 'value="fast"' in clash.text
+    assert (await Vehicle.get(id=bm.vehicle.id)).name == "Bibliobus (electric)"
+
+    # Another library's vehicle, an unknown one, and a form without its CSRF token.
+    other = f"/staff/bookmobile/vehicles/{bm.other_vehicle.id}/edit"
+    assert (await client.get(other)).status_code == 403
+    assert (await client.post(other, data=_vehicle_form(token, slug="bus"))).status_code == 403
+    assert (await client.get("/staff/bookmobile/vehicles/99999/edit")).status_code == 404
+    form = _vehicle_form(token, slug="bibliobus-6")
+    del form["csrf_token"]
+    forged = await client.post("/staff/bookmobile/vehicles/new", data=form)
+    assert forged.status_code == 403
+    assert "security token is missing" in forged.text
+    assert not await Vehicle.filter(slug="bibliobus-6").exists()
+
+
+async def test_directors_may_not_add_or_edit_vehicles(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    await _sign_in(client, bm, RoleName.DIRECTOR)
+    listing = await client.get("/staff/bookmobile")
+    assert listing.status_code == 200
+    assert "Bibliobus" in listing.text
+    assert "/staff/bookmobile/vehicles/" not in listing.text
+    token = csrf_of(listing.text)
+    assert (await client.get("/staff/bookmobile/vehicles/new?library=mb")).status_code == 403
+    added = await client.post("/staff/bookmobile/vehicles/new", data=_vehicle_form(token))
+    assert added.status_code == 403
+    edited = await client.post(
+        f"/staff/bookmobile/vehicles/{bm.vehicle.id}/edit",
+        data=_vehicle_form(token, slug="bibliobus", name="Renamed"),
+    )
+    assert edited.status_code == 403
+    assert [v.name for v in await Vehicle.filter(library_id=bm.library.id)] == ["Bibliobus"]
+    assert await AuditEntry.filter(entity="vehicle").count() == 0

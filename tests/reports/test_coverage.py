@@ -14,9 +14,13 @@ The programme of library ``mkl`` in 2025 (Europe/Ljubljana):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
-from outreach.reports import coverage_report
+import pytest
+
+from outreach.reports import coverage_report, export_coverage
+from outreach.web.errors import ApiError
 from tests.reports.builders import local
 from tests.reports.conftest import Programme
 
@@ -338,3 +342,18 @@ async def test_a_library_reports_on_its_networks_strategy(programme: Programme) 
 
     (n1,) = report["goals"]
     assert (n1["code"], n1["delivered"], n1["hours"]) == ("N1", 1, 1.0)
+
+
+async def test_command_line_export(programme: Programme) -> None:
+    text = await export_coverage(fmt="json", library="mkl", start=START, end=END)
+    assert json.loads(text)["totals"]["delivered"] == 15
+    csv_text = await export_coverage(fmt="csv", network="net", start=START, end=END)
+    assert csv_text.splitlines()[1].startswith(
+        "goal,N1,,Mrežni cilj,Network goal,2,2,0,0,0,5.00,5.00,"
+    )
+    with pytest.raises(ApiError) as refused:
+        await export_coverage(fmt="csv", library="mkl", start=END, end=START)
+    assert refused.value.body() == {
+        "error": "the period ends before it starts",
+        "fields": {"to": "the period ends before it starts"},
+    }

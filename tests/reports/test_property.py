@@ -231,7 +231,7 @@ async def reference(setting: Setting, as_of: dt.datetime) -> dict[str, Any]:
     by_id = {(type(s), s.id): s for s in setting.subjects}
     for tag in await EventTag.all():
         key = (Goal, tag.goal_id) if tag.goal_id else (StrategyValue, tag.value_id)  # type: ignore[attr-defined]
-        tagged[tag.event_id].append(by_id[key])  # type: ignore[attr-defined, index]
+        tagged[tag.event_id].append(by_id[key])  # type: ignore[attr-defined]
 
     def sessions_of(events_in: set[int]) -> list[Session]:
         return [s for s in sessions if s.event.id in events_in]

@@ -448,7 +448,7 @@ async def build_coverage(
         tags, others = served[sig]
         (tagged if tags else untagged).merge(figures)
         for key in tags:
-            subjects[key].merge(figures, tags=max(len(tags) - 1, 1))
+            subjects[key].merge(figures, tags=len(tags))
         for key in others:
             subjects[key].merge(figures)
     for row in audience_rows:

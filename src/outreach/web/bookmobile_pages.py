@@ -1,5 +1,6 @@
 """Bookmobile feeds (one per route, one per stop), the public bookmobile page, and the
-staff pages for routes (stops, cancelled runs, a better stop order, timetable import).
+staff pages for vehicles (create, edit) and routes (stops, cancelled runs, a better stop
+order, timetable import).
 
 Feeds reuse the iCalendar machinery of ``outreach.feeds``: a route's feed holds one
 recurring VEVENT per public stop, a stop's feed just that one; cancelled visits (a run
@@ -31,24 +32,37 @@ from outreach.bookmobile.timetable import (
 from outreach.feeds import ical
 from outreach.feeds.build import BuiltFeed
 from outreach.feeds.selection import Window, load_series, today
-from outreach.models import Event, EventStatus, Library, Route, Stop, Vehicle, Visibility
+from outreach.models import (
+    EmissionFactor,
+    Event,
+    EventStatus,
+    Fuel,
+    Library,
+    Route,
+    Stop,
+    Vehicle,
+    Visibility,
+)
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
 from outreach.versions import current_data_version
 from outreach.web import auth, staff
-from outreach.web.errors import NotFound
+from outreach.web.errors import Invalid, NotFound
 from outreach.web.feeds import feed_cache, feed_response
 from outreach.web.routes_api import (
     EDITORS,
     MAX_BODY,
     MAX_TOLERANCE,
     READERS,
+    _audit_vehicle,
+    _vehicle_values,
     next_visits,
     optimise_route,
     routing_client,
     visit_json,
 )
+from outreach.web.staff_forms import number_or_raw
 from outreach.web.templating import translated
 
 
@@ -389,10 +403,158 @@ async def staff_import(request: Request) -> Response:
     return RedirectResponse("/staff/bookmobile", status_code=303)
 
 
+# -- staff pages: vehicles -------------------------------------------------------------------
+
+VEHICLE_FORM = (
+    "name",
+    "slug",
+    "registration",
+    "fuel",
+    "emission_factor",
+    "kg_co2e_per_km",
+    "emission_factor_source",
+    "average_speed_kmh",
+)
+SLUG_TAKEN = "a vehicle of this library already has this slug"
+
+
+def _vehicle_payload(entered: dict[str, str]) -> dict[str, Any]:
+    """The API's vehicle body from the form: numbers as numbers, a factor on file by slug.
+
+    Text that is no number is passed on as it is, so that the API's checks name it.
+    """
+    body: dict[str, Any] = {
+        "name": entered["name"],
+        "slug": entered["slug"],
+        "registration": entered["registration"],
+        "fuel": entered["fuel"],
+        "average_speed_kmh": number_or_raw(entered["average_speed_kmh"], float),
+    }
+    if entered["emission_factor"]:
+        body["emission_factor"] = entered["emission_factor"]
+    else:
+        body["kg_co2e_per_km"] = number_or_raw(entered["kg_co2e_per_km"], float)
+        body["emission_factor_source"] = entered["emission_factor_source"]
+    return body
+
+
+async def _entered(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {name: str(form.get(name, "")).strip()[:1000] for name in VEHICLE_FORM}
+
+
+async def _vehicle_page(
+    request: Request,
+    library: Library,
+    vehicle: Vehicle | None,
+    entered: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    factors = await EmissionFactor.all().order_by("fuel", "slug")
+    context = {
+        "library": library,
+        "vehicle": vehicle,
+        "form": entered,
+        "errors": errors or {},
+        "others": {k: v for k, v in (errors or {}).items() if k not in VEHICLE_FORM},
+        "factors": factors,
+        "fuels": [fuel.value for fuel in Fuel],
+    }
+    status_code = 422 if errors else 200
+    return staff.render(request, "bookmobile/staff_vehicle.html", context, status_code=status_code)
+
+
+async def staff_new_vehicle(request: Request) -> Response:
+    """A new vehicle of a library: a factor on file, or an own figure with its source."""
+    if request.method == "GET":
+        entered = dict.fromkeys(VEHICLE_FORM, "") | {"average_speed_kmh": "40"}
+        library = await _library(request.query_params.get("library", ""))
+    else:
+        entered = await _entered(request)
+        library = await _library(str((await request.form()).get("library", "")))
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    if request.method == "GET":
+        return await _vehicle_page(request, library, None, entered)
+    try:
+        # The API's own checks, so that the form and the API refuse the same things.
+        values = await _vehicle_values(_vehicle_payload(entered))
+        async with in_transaction() as conn:
+            taken = Vehicle.filter(library_id=library.id, slug=values["slug"])
+            if await taken.using_db(conn).exists():
+                raise Invalid({"slug": SLUG_TAKEN})
+            vehicle = await Vehicle.create(library=library, using_db=conn, **values)
+            await _audit_vehicle(conn, user, library, vehicle, "create", values)
+    except Invalid as exc:
+        return await _vehicle_page(request, library, None, entered, exc.fields)
+    staff.flash(request, f"Vehicle {vehicle.name} added.")
+    return RedirectResponse("/staff/bookmobile", status_code=303)
+
+
+def _vehicle_form(vehicle: Vehicle, factors: list[EmissionFactor]) -> dict[str, str]:
+    """The form filled from a vehicle; the factor on file it uses, if its figures match one."""
+    on_file = next(
+        (
+            f.slug
+            for f in factors
+            if (f.fuel, f.kg_co2e_per_km, f.source)
+            == (vehicle.fuel, vehicle.kg_co2e_per_km, vehicle.emission_factor_source)
+        ),
+        "",
+    )
+    return {
+        "name": vehicle.name,
+        "slug": vehicle.slug,
+        "registration": vehicle.registration,
+        "fuel": vehicle.fuel.value,
+        "emission_factor": on_file,
+        "kg_co2e_per_km": f"{vehicle.kg_co2e_per_km:g}",
+        "emission_factor_source": vehicle.emission_factor_source,
+        "average_speed_kmh": f"{vehicle.average_speed_kmh:g}",
+    }
+
+
+async def staff_edit_vehicle(request: Request) -> Response:
+    """Change a vehicle's name, registration, fuel, emission factor or speed."""
+    vehicle = await Vehicle.get_or_none(id=_id(request.path_params["id"], "vehicle"))
+    if vehicle is None:
+        raise NotFound("vehicle")
+    library = await Library.get(id=vehicle.library_id)  # type: ignore[attr-defined]
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    if request.method == "GET":
+        entered = _vehicle_form(vehicle, list(await EmissionFactor.all()))
+        return await _vehicle_page(request, library, vehicle, entered)
+    entered = await _entered(request)
+    body = _vehicle_payload(entered)
+    try:
+        values = await _vehicle_values(body)
+        async with in_transaction() as conn:
+            taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(
+                id=vehicle.id
+            )
+            if await taken.using_db(conn).exists():
+                raise Invalid({"slug": SLUG_TAKEN})
+            vehicle.update_from_dict(values)
+            await vehicle.save(using_db=conn)
+            await _audit_vehicle(conn, user, library, vehicle, "update", body)
+            # Emissions are computed when asked for; feeds show no vehicle data: no bump.
+    except Invalid as exc:
+        return await _vehicle_page(request, library, vehicle, entered, exc.fields)
+    staff.flash(request, f"Vehicle {vehicle.name} saved.")
+    return RedirectResponse("/staff/bookmobile", status_code=303)
+
+
 # Staff paths first: ``/{library}/bookmobile`` would match ``/staff/bookmobile``.
 routes: list[BaseRoute] = [
     Endpoint("/staff/bookmobile", staff.page(staff_routes), methods=["GET"]),
     Endpoint("/staff/bookmobile/import", staff.page(staff_import), methods=["POST"]),
+    Endpoint(
+        "/staff/bookmobile/vehicles/new", staff.page(staff_new_vehicle), methods=["GET", "POST"]
+    ),
+    Endpoint(
+        "/staff/bookmobile/vehicles/{id}/edit",
+        staff.page(staff_edit_vehicle),
+        methods=["GET", "POST"],
+    ),
     Endpoint("/staff/bookmobile/routes/{id}", staff.page(staff_route), methods=["GET"]),
     Endpoint(
         "/staff/bookmobile/routes/{id}/cancel-run",
