@@ -17,6 +17,17 @@ from outreach.settings import tortoise_config
 sqlite3.register_adapter(dt.time, dt.time.isoformat)
 
 
+def instant(value: object) -> dt.datetime:
+    """A stored instant as an aware UTC datetime.
+
+    Raw queries get ISO text from SQLite and datetimes (naive or aware) from asyncpg.
+    """
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 async def migrate(database_url: str) -> list[str]:
     """Apply every pending migration; return the names applied (needs no prior init)."""
     config = tortoise_config(database_url)

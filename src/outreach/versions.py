@@ -9,6 +9,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
+from outreach.db import instant
 from outreach.models import DataVersion
 
 PROGRAMME = "programme"
@@ -43,9 +44,4 @@ async def current_data_version(scope: str = PROGRAMME) -> tuple[int, dt.datetime
     _, rows = await connection.execute_query(_SELECT + placeholder, [scope])
     if not rows:
         return 0, EPOCH
-    version, changed_at = rows[0]["version"], rows[0]["changed_at"]
-    if isinstance(changed_at, str):  # SQLite hands back the stored text
-        changed_at = dt.datetime.fromisoformat(changed_at)
-    if changed_at.tzinfo is None:
-        changed_at = changed_at.replace(tzinfo=dt.UTC)
-    return int(version), changed_at.astimezone(dt.UTC)
+    return int(rows[0]["version"]), instant(rows[0]["changed_at"])

@@ -20,6 +20,7 @@ from dateutil.rrule import rrulestr
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach.bookmobile.distance import haversine_km
+from outreach.db import instant
 from outreach.models import (
     AuditEntry,
     Branch,
@@ -618,13 +619,6 @@ def _run_query(postgres: bool) -> str:
     """
 
 
-def _instant(value: object) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 async def _vehicle_runs(
     vehicle_id: int, using_db: BaseDBAsyncClient
 ) -> list[tuple[dt.datetime, dt.datetime, int]]:
@@ -632,7 +626,7 @@ async def _vehicle_runs(
     postgres = using_db.capabilities.dialect == "postgres"
     rows = await using_db.execute_query_dict(_run_query(postgres), [vehicle_id])
     return [
-        (_instant(row["first_start"]), _instant(row["last_end"]), int(row["event_id"]))
+        (instant(row["first_start"]), instant(row["last_end"]), int(row["event_id"]))
         for row in rows
     ]
 

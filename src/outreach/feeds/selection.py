@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from outreach.db import instant
 from outreach.feeds import sql
 from outreach.feeds.filters import FeedFilter, Scope
 from outreach.feeds.sql import Row
@@ -397,8 +398,8 @@ def _event_row(row: Row) -> EventRow:
         kind=EventKind(row["kind"]),
         title=sql.translated(row["title"]),
         description=sql.translated(row["description"]),
-        starts_at=sql.instant(row["starts_at"]),
-        ends_at=sql.instant(row["ends_at"]),
+        starts_at=instant(row["starts_at"]),
+        ends_at=instant(row["ends_at"]),
         timezone=row["timezone"],
         all_day=bool(row["all_day"]),
         rrule=row["rrule"],
@@ -410,7 +411,7 @@ def _event_row(row: Row) -> EventRow:
         format=EventFormat(row["format"]),
         status=EventStatus(row["status"]),
         revision=row["revision"],
-        updated_at=sql.instant(row["updated_at"]),
+        updated_at=instant(row["updated_at"]),
     )
 
 
@@ -460,7 +461,7 @@ async def load_series(event_ids: list[int]) -> list[Series]:
     ):
         overrides[row["event_id"]].append(
             OverrideRow(
-                original_start=sql.instant(row["original_start"]),
+                original_start=instant(row["original_start"]),
                 cancelled=bool(row["cancelled"]),
                 starts_at=sql.maybe_instant(row["starts_at"]),
                 ends_at=sql.maybe_instant(row["ends_at"]),
@@ -468,7 +469,7 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                 title=sql.translated(row["title"]),
                 note=row["note"],
                 revision=row["revision"],
-                updated_at=sql.instant(row["updated_at"]),
+                updated_at=instant(row["updated_at"]),
             )
         )
 
@@ -495,7 +496,7 @@ async def load_series(event_ids: list[int]) -> list[Series]:
             )
         visit_where, visit_params = db.among("event_id", list(routes))
         for row in await db.rows(_VISITS.format(events=visit_where), visit_params):
-            visits[(row["event_id"], row["stop_id"])].append(sql.instant(row["original_start"]))
+            visits[(row["event_id"], row["stop_id"])].append(instant(row["original_start"]))
 
     series: list[Series] = []
     # Many events share a library and a branch: one record each.
@@ -668,15 +669,15 @@ async def _pin_around_transitions(series: list[Series]) -> list[Series]:
     )
     extra: dict[int, list[Change]] = defaultdict(list)
     for row in rows:
-        key = (row["event_id"], row["stop_id"], sql.instant(row["original_start"]))
+        key = (row["event_id"], row["stop_id"], instant(row["original_start"]))
         if key not in wanted:
             continue
         index, nominal = wanted[key]
         extra[index].append(
             Change(
                 original_local=nominal,
-                starts_at=sql.instant(row["starts_at"]),
-                ends_at=sql.instant(row["ends_at"]),
+                starts_at=instant(row["starts_at"]),
+                ends_at=instant(row["ends_at"]),
                 room=None,
                 title={},
                 note="",

@@ -15,6 +15,7 @@ from typing import Any
 
 from tortoise import connections
 
+from outreach.db import instant
 from outreach.models import Translated
 
 UTC = dt.UTC
@@ -51,16 +52,6 @@ class Sql:
         # ``execute_query_dict`` would copy each into a dict first, at a cost that shows.
         _, result = await self.conn.execute_query(query, list(params))
         return list(result)
-
-
-def instant(value: Any) -> dt.datetime:
-    """A stored instant as an aware UTC datetime (SQLite gives ISO text, asyncpg datetimes)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def maybe_instant(value: Any) -> dt.datetime | None:

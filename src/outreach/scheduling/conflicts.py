@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from outreach.db import instant
 from outreach.scheduling.payload import MAX_DURATION
 
 # Advisory lock name spaces: the first key of pg_advisory_xact_lock(int, int).
@@ -104,20 +104,13 @@ def overlap_query(postgres: bool) -> str:
     """
 
 
-def _instant(value: Any) -> dt.datetime:
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflict]:
     """Occurrences of other events that collide with the (rebuilt) occurrences of one event."""
     rows = await conn.execute_query_dict(overlap_query(is_postgres(conn)), [event_id])
     conflicts: list[Conflict] = []
     seen: set[tuple[int, dt.datetime, int]] = set()
     for row in rows:
-        key = (int(row["event_id"]), _instant(row["starts_at"]), int(row["resource"]))
+        key = (int(row["event_id"]), instant(row["starts_at"]), int(row["resource"]))
         if key in seen:
             continue
         seen.add(key)
@@ -125,7 +118,7 @@ async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflic
             Conflict(
                 event_id=key[0],
                 starts_at=key[1],
-                ends_at=_instant(row["ends_at"]),
+                ends_at=instant(row["ends_at"]),
                 resource=_RESOURCES[key[2]],
                 resource_id=int(row["resource_id"]),
             )

@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
+from outreach.db import instant
 from outreach.models import (
     AgeBand,
     Attendance,
@@ -415,13 +416,8 @@ async def next_starts(event_ids: list[int]) -> dict[int, dt.datetime]:
     )
     starts = {}
     for row in rows:
-        value = row["next_start"]
         # SQLite hands aggregates back as text, PostgreSQL as datetimes.
-        if isinstance(value, str):
-            value = dt.datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        starts[row["event_id"]] = value
+        starts[row["event_id"]] = instant(row["next_start"])
     return starts
 
 
