@@ -206,7 +206,16 @@ async def build() -> Network:
                 if not cancelled and rng.random() < 0.4:
                     for band in rng.sample(BANDS, 2):
                         attendance.append(
-                            (begins, band, "on_site", rng.randrange(1, 30), now, event_id, None)
+                            (
+                                begins,
+                                band,
+                                "on_site",
+                                rng.randrange(1, 30),
+                                now,
+                                event_id,
+                                library.id,
+                                None,
+                            )
                         )
             if rng.random() < 0.9:
                 subjects: list[StrategyValue | Goal] = [*values, *goals]
@@ -234,7 +243,16 @@ async def build() -> Network:
     await insert("event_audience", ["audience", "event_id"], audiences)
     await insert(
         "attendance",
-        ["original_start", "age_band", "mode", "count", "recorded_at", "event_id", "stop_id"],
+        [
+            "original_start",
+            "age_band",
+            "mode",
+            "count",
+            "recorded_at",
+            "event_id",
+            "library_id",
+            "stop_id",
+        ],
         attendance,
     )
     await get_connection("default").execute_script("ANALYZE")

@@ -46,7 +46,10 @@ def _ensure_sqlite_directory(settings: settings_module.Settings) -> None:
 
 async def cmd_migrate(args: argparse.Namespace, settings: settings_module.Settings) -> int:
     _ensure_sqlite_directory(settings)
-    applied = await migrate(settings.database_url)
+    try:
+        applied = await migrate(settings.database_url, args.to)
+    except ValueError as exc:  # Tortoise: "Unknown migration target models.NAME"
+        raise CommandError(f"--to: no migration named {args.to!r}") from exc
     print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
     return 0
 
@@ -225,9 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(sync_handler=cmd_serve)
 
-    commands.add_parser("migrate", help="apply database migrations").set_defaults(
-        handler=cmd_migrate
+    migrate_parser = commands.add_parser("migrate", help="apply database migrations")
+    migrate_parser.add_argument(
+        "--to", metavar="NAME", help="migrate to this migration only (e.g. 0001_initial)"
     )
+    migrate_parser.set_defaults(handler=cmd_migrate)
 
     load = commands.add_parser("load-fixtures", help="load strategies and demo data (idempotent)")
     load.add_argument("--dir", help="fixtures directory (default: fixtures/)")

@@ -7,7 +7,7 @@ import sqlite3
 
 from tortoise import Tortoise
 from tortoise.connection import get_connection
-from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from outreach.settings import tortoise_config
 
@@ -28,8 +28,9 @@ def instant(value: object) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def migrate(database_url: str) -> list[str]:
-    """Apply every pending migration; return the names applied (needs no prior init)."""
+async def migrate(database_url: str, target: str | None = None) -> list[str]:
+    """Apply every pending migration, or those up to ``target`` (a migration's name, such
+    as ``0001_initial``); return the names applied (needs no prior init)."""
     config = tortoise_config(database_url)
     applied: list[str] = []
 
@@ -40,7 +41,8 @@ async def migrate(database_url: str) -> list[str]:
     await Tortoise.init(config=config, _create_db=False)
     try:
         executor = MigrationExecutor(get_connection("default"), config["apps"])
-        await executor.migrate(None, progress=progress)
+        targets = None if target is None else [MigrationTarget(app_label="models", name=target)]
+        await executor.migrate(targets, progress=progress)
     finally:
         await Tortoise.close_connections()
     return applied

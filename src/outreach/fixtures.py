@@ -1046,13 +1046,14 @@ class _Loader:
                         "age_band": age_band,
                         "mode": mode,
                     },
-                    values,
+                    {**values, "library_id": event.library_id},  # type: ignore[attr-defined]
                 )
             if fresh and wanted:
                 await Attendance.bulk_create(
                     [
                         Attendance(
                             event_id=event.pk,
+                            library_id=event.library_id,  # type: ignore[attr-defined]
                             original_start=original,
                             stop_id=None,
                             age_band=age_band,

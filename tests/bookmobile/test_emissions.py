@@ -66,6 +66,7 @@ async def _route_with_history(client: httpx.AsyncClient, bm: Bookmobiles) -> dic
     ]:
         await Attendance.create(
             event=event,
+            library_id=event.library_id,  # type: ignore[attr-defined]
             original_start=start,
             stop_id=stop_id,
             age_band=AgeBand.ADULTS,

@@ -79,6 +79,7 @@ async def make_event(
         for band, count in bands.items():
             await Attendance.create(
                 event=event,
+                library_id=event.library_id,  # type: ignore[attr-defined]
                 original_start=original,
                 age_band=band,
                 mode=AttendanceMode.ON_SITE,

@@ -289,6 +289,11 @@ class Attendance(Model):
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "models.Event", related_name="attendance", on_delete=fields.CASCADE
     )
+    # The event's library, copied (as on occurrences) so that reports read a library's
+    # attendance through an index instead of the whole table.
+    library: fields.ForeignKeyRelation[Library] = fields.ForeignKeyField(
+        "models.Library", related_name="attendance", on_delete=fields.CASCADE
+    )
     # Keyed like an override so that counts survive occurrence rebuilds.
     original_start: dt.datetime = fields.DatetimeField()
     stop: fields.ForeignKeyNullableRelation[Stop] = fields.ForeignKeyField(
@@ -302,6 +307,7 @@ class Attendance(Model):
     class Meta:
         table = "attendance"
         unique_together = (("event", "original_start", "stop", "age_band", "mode"),)
+        indexes = (Index(fields=("library_id", "original_start"), name="attendance_library_start"),)
         constraints = (CheckConstraint(check="count >= 0", name="attendance_count_not_negative"),)
 
 

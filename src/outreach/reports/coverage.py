@@ -32,11 +32,11 @@ report under ``conventions``:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
-import secrets
 from collections import defaultdict
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
@@ -47,7 +47,6 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outreach.models import (
-    Audience,
     Branch,
     Event,
     Goal,
@@ -64,8 +63,11 @@ from outreach.reports import queries
 from outreach.reports.footprint import footprint_section
 from outreach.reports.period import MAX_YEARS, Period, years_between
 from outreach.reports.queries import (
+    AUDIENCE_COLUMNS,
+    AUDIENCES,
     BAND_COLUMNS,
     BOOKMOBILE,
+    FIGURES,
     GOAL,
     IN_BRANCH,
     OFF_SITE,
@@ -77,7 +79,6 @@ from outreach.reports.sql import dialect, fetch
 from outreach.web.errors import Invalid, NotFound
 
 UNTAGGED_LISTED = 50
-AUDIENCES = [a.value for a in Audience]
 CONVENTIONS = {
     "session": "each occurrence is one session, counted in the period where it starts",
     "delivered": "not cancelled and begun before as_of; cancelled sessions are counted apart",
@@ -222,34 +223,30 @@ class Figures:
     branches: set[int] = field(default_factory=set)
     audiences: dict[str, int] = field(default_factory=dict)
 
-    def add(self, row: Mapping[str, Any], *, tags: int = 0) -> None:
-        """Add one grouped row; ``tags`` > 0 also adds its hours split ``tags`` ways."""
-        self.events += int(row["events"] or 0)
-        self.delivered += int(row["delivered"] or 0)
-        self.cancelled += int(row["cancelled"] or 0)
-        self.planned += int(row["planned"] or 0)
-        self.all_day += int(row["all_day"] or 0)
-        seconds = int(row["seconds"] or 0)
-        self.seconds += seconds
-        self.planned_seconds += int(row["planned_seconds"] or 0)
-        if tags:
-            self.split_seconds += Fraction(seconds, tags)
-        for band, column in BAND_COLUMNS.items():
-            self.bands[band] += int(row[column] or 0)
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Add one grouped row."""
+        self.add_vector(vector(row))
 
-    def merge(self, other: Figures, *, tags: int = 0) -> None:
-        """Add the sums of ``other``; ``tags`` > 0 also adds its hours split ``tags`` ways."""
-        self.events += other.events
-        self.delivered += other.delivered
-        self.cancelled += other.cancelled
-        self.planned += other.planned
-        self.all_day += other.all_day
-        self.seconds += other.seconds
-        self.planned_seconds += other.planned_seconds
-        if tags:
-            self.split_seconds += Fraction(other.seconds, tags)
-        for band, count in other.bands.items():
+    def add_vector(self, values: Sequence[int]) -> None:
+        """Add sums in the order of :data:`VECTOR`."""
+        (events, delivered, cancelled, planned, all_day, seconds, planned_seconds) = values[:7]
+        self.events += events
+        self.delivered += delivered
+        self.cancelled += cancelled
+        self.planned += planned
+        self.all_day += all_day
+        self.seconds += seconds
+        self.planned_seconds += planned_seconds
+        for band, count in zip(BAND_COLUMNS, values[7:], strict=True):
             self.bands[band] += count
+
+    @classmethod
+    def of(cls, vectors: Sequence[Sequence[int]]) -> Figures:
+        """The figures of the sum of ``vectors`` (summed column by column, in C)."""
+        figures = cls()
+        if vectors:
+            figures.add_vector([sum(column) for column in zip(*vectors, strict=True)])
+        return figures
 
     @property
     def attendance(self) -> int:
@@ -287,6 +284,20 @@ def _hours(seconds: int) -> float:
 
 def _percent(part: int, whole: int) -> float:
     return round(100 * part / whole, 2) if whole else 0.0
+
+
+# The figure columns of a grouped row, in the order :meth:`Figures.add_vector` reads them.
+VECTOR = ("events", *FIGURES)
+SECONDS = VECTOR.index("seconds")
+
+
+def vector(row: Mapping[str, Any]) -> list[int]:
+    """The figure columns of ``row`` (``NULL`` as 0)."""
+    return [row[column] or 0 for column in VECTOR]
+
+
+def _column_sums(vectors: Sequence[Sequence[int]], width: int) -> list[int]:
+    return [sum(column) for column in zip(*vectors, strict=True)] if vectors else [0] * width
 
 
 K = TypeVar("K", bound=Hashable)
@@ -370,6 +381,32 @@ def _applicable(targets: list[Target], period: Period) -> Target | None:
 # --- the report -----------------------------------------------------------------------
 
 
+async def _strategy_outline(
+    strategy: Strategy,
+) -> tuple[list[StrategyValue], list[Theme], list[Goal]]:
+    """The strategy's values, themes and goals in order, values and goals with their SDGs
+    and targets."""
+    values, themes, goals = await asyncio.gather(
+        StrategyValue.filter(strategy_id=strategy.id).order_by("position", "id"),
+        Theme.filter(strategy_id=strategy.id).order_by("position", "id"),
+        Goal.filter(strategy_id=strategy.id).order_by("position", "id"),
+    )
+    await asyncio.gather(
+        StrategyValue.fetch_for_list(values, "sdgs", "targets"),
+        Goal.fetch_for_list(goals, "sdgs", "targets"),
+    )
+    return values, themes, goals
+
+
+async def _figure_rows(statement: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows of the report's one statement (see :mod:`outreach.reports.queries`)."""
+    if dialect() != "postgres":
+        return await fetch(statement, params, plain=True)
+    async with in_transaction() as conn:
+        await conn.execute_script(queries.POSTGRES_SETTINGS)
+        return await fetch(statement, params, connection=conn, plain=True)
+
+
 async def build_coverage(
     request: CoverageRequest, *, as_of: dt.datetime | None = None
 ) -> dict[str, Any]:
@@ -387,11 +424,16 @@ async def build_coverage(
         "untagged_limit": UNTAGGED_LISTED,
         **{f"m{i}": instant for i, instant in enumerate(boundaries, start=1)},
     }
-    values = await StrategyValue.filter(strategy_id=strategy.id).order_by("position", "id")
-    themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
-    goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
-    await StrategyValue.fetch_for_list(values, "sdgs", "targets")
-    await Goal.fetch_for_list(goals, "sdgs", "targets")
+    statement = queries.coverage_sql(
+        dialect(), network=scope.network is not None, boundaries=len(boundaries)
+    )
+    # The strategy, the figures and the footprint are independent reads: on PostgreSQL
+    # they run at once on connections of the pool (SQLite runs them one after another).
+    (values, themes, goals), rows, footprint = await asyncio.gather(
+        _strategy_outline(strategy),
+        _figure_rows(statement, params),
+        footprint_section(scope.libraries, period.start, period.end),
+    )
     theme_codes = {t.id: t.code for t in themes}
     # What a tag of a value or goal also counts for: its theme and its SDGs.
     implied: dict[tuple[int, int], set[tuple[int, int]]] = {}
@@ -403,59 +445,68 @@ async def build_coverage(
             {(THEME, theme_id)} if theme_id is not None else set()
         )
 
-    tables = queries.Tables(secrets.token_hex(6))
-    network = scope.network is not None
-    # One connection and transaction: the temporary tables live only there, and the
-    # queries see one consistent state of the programme.
-    async with in_transaction() as conn:
-        name = dialect(conn)
-        for statement in tables.create():
-            await conn.execute_script(statement)
-        fill = queries.fill_occurrences(tables, name, network=network, boundaries=len(boundaries))
-        await fetch(fill, params, connection=conn)
-        await fetch(queries.fill_events(tables, name), params, connection=conn)
-        group_rows = await fetch(queries.groups_query(tables), {}, connection=conn)
-        audience_rows = await fetch(queries.audiences_query(tables), {}, connection=conn)
-        tag_branches = await fetch(queries.tag_branches_query(tables), {}, connection=conn)
-        month_rows = await fetch(queries.months_query(tables), {}, connection=conn)
-        branch_rows = await fetch(queries.branches_query(tables), {}, connection=conn)
-        untagged_rows = await fetch(queries.untagged_query(tables), params, connection=conn)
-        for statement in tables.drop():
-            await conn.execute_script(statement)
+    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        parts[str(row["part"])].append(row)
+    group_rows, kind_rows = parts[queries.GROUP], parts[queries.KIND]
+    month_rows = parts[queries.MONTH]
+    branch_rows, tag_branches = parts[queries.BRANCH], parts[queries.REACH]
+    untagged_rows = sorted(parts[queries.UNTAGGED], key=lambda r: (-r["delivered"], r["ref"]))
+    # What the figures name: SDGs, branches, untagged events; looked up at once.
+    sdg_numbers = sorted({sdg.number for item in [*values, *goals] for sdg in item.sdgs})
+    branch_ids = [int(r["ref"]) for r in branch_rows if r["ref"] is not None]
+    untagged_ids = [int(r["ref"]) for r in untagged_rows]
+    sdg_objects, branch_list, untagged_list = await asyncio.gather(
+        SustainableDevelopmentGoal.filter(number__in=sdg_numbers or [0]),
+        Branch.filter(id__in=branch_ids or [0]).prefetch_related("library"),
+        Event.filter(id__in=untagged_ids or [0]).only("id", "title"),
+    )
 
     def tags_of(sig: str) -> set[tuple[int, int]]:
         return {(VALUE if k[0] == "v" else GOAL, int(k[1:])) for k in sig.split(",") if k}
 
-    # Whole programme and its parts; every event is in exactly one group.
-    totals, tagged, untagged = Figures(), Figures(), Figures()
-    visibility = {"public": Figures(), "internal": Figures()}
-    places = {IN_BRANCH: Figures(), OFF_SITE: Figures(), BOOKMOBILE: Figures()}
-    by_signature: dict[str, Figures] = defaultdict(Figures)
+    # Every event is in exactly one signature group and one (visibility, place) group.
+    # Figures are summed as vectors (column by column), once per subject.
+    audience_columns = list(AUDIENCE_COLUMNS.values())
+    width = len(AUDIENCES)
+    kinds = [(str(r["visibility"]), int(r["place"]), vector(r)) for r in kind_rows]
+    totals = Figures.of([k[2] for k in kinds])
+    visibility = {
+        name: Figures.of([k[2] for k in kinds if k[0] == name])
+        for name in sorted({"public", "internal", *(k[0] for k in kinds)})
+    }
+    places = {
+        place: Figures.of([k[2] for k in kinds if k[1] == place])
+        for place in (IN_BRANCH, OFF_SITE, BOOKMOBILE)
+    }
+    # What each signature's events count for: its tags, and the themes and SDGs they imply.
+    subject_vectors: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    subject_audiences: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    split_parts: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    tagged_vectors: list[list[int]] = []
+    untagged_vectors: list[list[int]] = []
+    all_audiences: list[list[int]] = []
     for row in group_rows:
-        figures = Figures()
-        figures.add(row)
-        for part in (totals, visibility.setdefault(str(row["visibility"]), Figures())):
-            part.merge(figures)
-        places[int(row["place"])].merge(figures)
-        by_signature[str(row["sig"])].merge(figures)
-    # A signature's tags, and the themes and SDGs they imply: what its events count for.
-    served: dict[str, tuple[set[tuple[int, int]], set[tuple[int, int]]]] = {}
-    for sig in {*by_signature, *(str(row["sig"]) for row in audience_rows)}:
-        tags = tags_of(sig)
-        served[sig] = (tags, set().union(*(implied.get(tag, set()) for tag in tags)))
-    subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
-    for sig, figures in by_signature.items():
-        tags, others = served[sig]
-        (tagged if tags else untagged).merge(figures)
+        combined = vector(row)
+        reached = [row[c] or 0 for c in audience_columns]
+        all_audiences.append(reached)
+        tags = tags_of(str(row["sig"]))
+        (tagged_vectors if tags else untagged_vectors).append(combined)
         for key in tags:
-            subjects[key].merge(figures, tags=len(tags))
-        for key in others:
-            subjects[key].merge(figures)
-    for row in audience_rows:
-        audience, delivered = str(row["audience"]), int(row["delivered"] or 0)
-        tags, others = served[str(row["sig"])]
-        for figures in [totals, *(subjects[key] for key in tags | others)]:
-            figures.audiences[audience] = figures.audiences.get(audience, 0) + delivered
+            split_parts[key][len(tags)] += combined[SECONDS]
+        for key in tags.union(*(implied.get(tag, set()) for tag in tags)):
+            subject_vectors[key].append(combined)
+            subject_audiences[key].append(reached)
+    totals.audiences = dict(zip(AUDIENCES, _column_sums(all_audiences, width), strict=True))
+    tagged, untagged = Figures.of(tagged_vectors), Figures.of(untagged_vectors)
+    subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
+    for key, subject_vector in subject_vectors.items():
+        figures = subjects[key] = Figures.of(subject_vector)
+        sums = _column_sums(subject_audiences[key], width)
+        figures.audiences = dict(zip(AUDIENCES, sums, strict=True))
+        figures.split_seconds = sum(
+            (Fraction(seconds, n) for n, seconds in split_parts[key].items()), Fraction(0)
+        )
     for row in tag_branches:
         tag = (
             (GOAL, int(row["goal_id"]))
@@ -464,10 +515,10 @@ async def build_coverage(
         )
         if tag in implied:  # a tag of this strategy
             for key in {tag} | implied[tag]:
-                subjects[key].branches.add(int(row["branch_id"]))
+                subjects[key].branches.add(int(row["ref"]))
     branch_figures: dict[int | None, Figures] = {}
     for row in branch_rows:
-        branch_id = None if row["branch_id"] is None else int(row["branch_id"])
+        branch_id = None if row["ref"] is None else int(row["ref"])
         branch_figures.setdefault(branch_id, Figures()).add(row)
         if branch_id is not None and int(row["delivered"] or 0) > 0:
             totals.branches.add(branch_id)
@@ -524,13 +575,7 @@ async def build_coverage(
         if r["delivered"] == 0 and r["planned"] == 0
     ]
 
-    sdg_numbers = sorted(
-        {n for r in value_rows for n in r["sdgs"]} | {n for r in goal_rows for n in r["sdgs"]}
-    )
-    sdg_names = {
-        s.number: s.name
-        for s in await SustainableDevelopmentGoal.filter(number__in=sdg_numbers or [0])
-    }
+    sdg_names = {sdg.number: sdg.name for sdg in sdg_objects}
     sdg_rows = [
         {
             "number": number,
@@ -543,7 +588,7 @@ async def build_coverage(
     ]
 
     months = period.months()
-    month_figures = {int(r["month"]): r for r in month_rows}
+    month_figures = {int(r["ref"]): r for r in month_rows}
     month_series = []
     for index, month in enumerate(months):
         figures = Figures()
@@ -553,10 +598,7 @@ async def build_coverage(
             {"month": month.strftime("%Y-%m"), **figures.as_dict(totals, reach=False)}
         )
 
-    branch_ids = [b for b in branch_figures if b is not None]
-    branch_objects = {
-        b.id: b for b in await Branch.filter(id__in=branch_ids or [0]).prefetch_related("library")
-    }
+    branch_objects = {b.id: b for b in branch_list}
     branch_table = []
     for branch_id, figures in sorted(
         branch_figures.items(),
@@ -573,18 +615,15 @@ async def build_coverage(
             }
         )
 
-    untagged_ids = [int(r["event_id"]) for r in untagged_rows]
-    titles = {
-        e.id: e.title for e in await Event.filter(id__in=untagged_ids or [0]).only("id", "title")
-    }
+    titles = {e.id: e.title for e in untagged_list}
     untagged_events = []
     for row in untagged_rows:
         figures = Figures()
         figures.add(row)
         untagged_events.append(
             {
-                "id": int(row["event_id"]),
-                "title": titles.get(int(row["event_id"]), {}),
+                "id": int(row["ref"]),
+                "title": titles.get(int(row["ref"]), {}),
                 **figures.as_dict(totals, reach=False),
             }
         )
@@ -600,7 +639,6 @@ async def build_coverage(
         ],
     }
 
-    footprint = await footprint_section(scope.libraries, period.start, period.end)
     return {
         "scope": scope.describe(),
         "strategy": {

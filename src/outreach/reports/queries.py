@@ -1,42 +1,59 @@
-"""The SQL of the coverage report: two temporary tables, then small grouped queries.
+"""The SQL of the coverage report: one statement, two common table expressions.
 
-Reading a year of a network's occurrences once is the expensive part, so it happens once,
-into temporary tables of the report's own connection and transaction:
+Reading a year of a network's occurrences is the expensive part, so it happens once, in
+one statement that returns every grouped figure the report needs (one round trip, no
+temporary tables, so no catalogue writes and no statistics-less tables for PostgreSQL's
+planner to guess about):
 
 - ``occ``: one row per occurrence of the scope (a library, or every library of a network)
   that starts inside the period, draft events left out, classified once: delivered (took
   place before ``as_of``), planned (still to come) or cancelled; its month (a
   parameterised ``CASE`` over month boundaries the application computes in the reporting
-  zone, so no date functions are needed); its programme seconds (none for all-day
-  sessions) and its attendance by age band (delivered sessions only).
-- ``ev``: the same figures summed per event, with the event's visibility, where it
-  happened (in a branch, off-site, bookmobile) and its *signature*: the values and goals
-  of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged to nothing).
+  zone, so no date functions are needed); where it happened (in a branch, off-site, at a
+  bookmobile stop); its programme seconds (none for all-day sessions) and its attendance
+  by age band (delivered sessions only). Attendance is summed per session in a subquery
+  restricted to the scope's events, so neither database reads the whole attendance table.
+- ``ev``: the same figures summed per event, with the event's visibility, place, its
+  audiences as a bit mask (bit ``i``: ``AUDIENCES[i]``) and its *signature*: the values
+  and goals of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged
+  to nothing).
 
 Events with the same signature serve the same values, goals, themes and SDGs, so the
-queries group events by signature; the application maps the few hundred signatures to
+statement groups events by signature; the application maps the few hundred signatures to
 their subjects. Each event is in exactly one group, so event counts add up without
 ``DISTINCT``, an event with two goals of one theme counts once for the theme, and split
 hours are each group's hours divided by the number of its tags.
 
-Every figure column is already a count, so every query just sums. ``CROSS JOIN`` (with
-the join condition in ``WHERE``) makes SQLite read the small temporary table first and
-look the large one up by its index; PostgreSQL plans it like any inner join. Queries use named
-parameters (see :mod:`outreach.reports.sql`); table names are generated, never input.
+The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
+
+- ``group``: figures and delivered sessions per audience, per signature;
+- ``kind``: figures per (visibility, place);
+- ``month``: figures per month (``ref``: 0 is the period's first);
+- ``branch``: figures per branch (``ref``: the branch, ``NULL`` for none, such as
+  off-site visits);
+- ``reach``: the branches (``ref``) where a value or goal (of any strategy) had a
+  delivered session;
+- ``untagged``: the busiest events (``ref``) tagged to nothing in the strategy.
+
+Columns a part does not use are ``NULL``. Queries use named parameters (see
+:mod:`outreach.reports.sql`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from outreach.models import AgeBand
+from outreach.models import AgeBand, Audience
 from outreach.reports.sql import seconds_between
 
 # Kinds of subject the report counts for.
 VALUE, THEME, GOAL, SDG = 1, 2, 3, 4
 # Where an event happened.
 IN_BRANCH, OFF_SITE, BOOKMOBILE = 0, 1, 2
+# Parts of the result.
+GROUP, KIND, MONTH, BRANCH = "group", "kind", "month", "branch"
+REACH, UNTAGGED = "reach", "untagged"
 
+AUDIENCES = [a.value for a in Audience]
+AUDIENCE_COLUMNS = {audience: f"aud_{i}" for i, audience in enumerate(AUDIENCES)}
 BAND_COLUMNS = {
     AgeBand.AGES_0_5.value: "att_0_5",
     AgeBand.AGES_6_11.value: "att_6_11",
@@ -53,50 +70,47 @@ FIGURES = (
     "planned_seconds",
     *BAND_COLUMNS.values(),
 )
-_FIGURE_COLUMNS = ", ".join(f"{name} BIGINT NOT NULL" for name in FIGURES)
+# Every part's columns, in order.
+COLUMNS = ("part", "sig", "visibility", "place", "ref", "value_id", "goal_id", "events",
+           *FIGURES, *AUDIENCE_COLUMNS.values())  # fmt: skip
 
 
-def sums(alias: str) -> str:
-    """``SUM`` of every figure column of ``alias``."""
-    return ", ".join(f"SUM({alias}.{name}) AS {name}" for name in FIGURES)
+# Settings for the report's transaction on PostgreSQL (``SET LOCAL``: they end with it):
+# - a custom plan for every run: the driver prepares statements, and after five runs
+#   PostgreSQL may switch to a generic plan that cannot see whether ``:library`` is one
+#   library of fifty or ``:start`` a year or a week, and reads whole tables for one library;
+# - no JIT compilation: for this statement it costs more (over 100 ms) than it saves;
+# - memory for the network's sorts and hashes, which would otherwise spill to disk.
+POSTGRES_SETTINGS = (
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;"
+    " SET LOCAL work_mem = '64MB'"
+)
 
 
-@dataclass(frozen=True)
-class Tables:
-    """The names of one report's temporary tables."""
-
-    suffix: str
-
-    @property
-    def occ(self) -> str:
-        return f"coverage_occ_{self.suffix}"
-
-    @property
-    def ev(self) -> str:
-        return f"coverage_ev_{self.suffix}"
-
-    def create(self) -> list[str]:
-        return [
-            f"CREATE TEMPORARY TABLE {self.occ} (event_id INTEGER NOT NULL, branch_id INTEGER,"
-            f" month INTEGER NOT NULL, has_stop INTEGER NOT NULL, {_FIGURE_COLUMNS})",
-            f"CREATE INDEX {self.occ}_event ON {self.occ} (event_id)",
-            f"CREATE TEMPORARY TABLE {self.ev} (event_id INTEGER PRIMARY KEY,"
-            f" visibility VARCHAR(16) NOT NULL, place INTEGER NOT NULL, sig TEXT NOT NULL,"
-            f" {_FIGURE_COLUMNS})",
-        ]
-
-    def drop(self) -> list[str]:
-        return [f"DROP TABLE {name}" for name in (self.ev, self.occ)]
-
-
-def _scope_condition(column: str, *, network: bool) -> str:
+def _scope(column: str, *, network: bool) -> str:
     if network:
         return f"{column} IN (SELECT lib.id FROM library lib WHERE lib.network_id = :network)"
     return f"{column} = :library"
 
 
-def fill_occurrences(t: Tables, dialect_name: str, *, network: bool, boundaries: int) -> str:
-    """Fill ``occ``; ``:m1``…``:mN`` are the instants the second and later months start."""
+def _select(part: str, source: str, **columns: str) -> str:
+    """``SELECT`` of one part: ``columns`` by name, ``NULL`` for the others."""
+    listed = [f"'{part}' AS part"]
+    for name in COLUMNS[1:]:
+        # A typed NULL: PostgreSQL reads an untyped one as text in a union of NULLs.
+        missing = "CAST(NULL AS TEXT)" if name in ("sig", "visibility") else "CAST(NULL AS BIGINT)"
+        listed.append(f"{columns.get(name, missing)} AS {name}")
+    return f"SELECT {', '.join(listed)} {source}"
+
+
+def _sums(alias: str) -> dict[str, str]:
+    # BIGINT: PostgreSQL sums integers as NUMERIC, which the driver reads as Decimal.
+    return {name: f"CAST(SUM({alias}.{name}) AS BIGINT)" for name in FIGURES}
+
+
+def _occurrences(dialect_name: str, *, network: bool, boundaries: int) -> str:
+    """The ``occ`` expression; ``:m1``…``:mN`` are the instants the second and later months
+    start."""
     whens = " ".join(f"WHEN o.starts_at < :m{i} THEN {i - 1}" for i in range(1, boundaries + 1))
     month = f"CASE {whens} ELSE {boundaries} END" if boundaries else "0"
     seconds = seconds_between("o.starts_at", "o.ends_at", dialect_name)
@@ -104,114 +118,164 @@ def fill_occurrences(t: Tables, dialect_name: str, *, network: bool, boundaries:
     delivered = f"CASE WHEN {cancelled} OR o.starts_at >= :as_of THEN 0 ELSE 1 END"
     planned = f"CASE WHEN {cancelled} OR o.starts_at < :as_of THEN 0 ELSE 1 END"
     duration = f"CASE WHEN e.all_day THEN 0 ELSE {seconds} END"
-    bands = ", ".join(
-        f"{delivered} * COALESCE(SUM(CASE WHEN a.age_band = '{band}' THEN a.count END), 0)"
-        for band in BAND_COLUMNS
+    band_sums = ", ".join(
+        f"SUM(CASE WHEN a.age_band = '{band}' THEN a.count ELSE 0 END) AS {column}"
+        for band, column in BAND_COLUMNS.items()
     )
-    # Grouped by the occurrence (and its event, on which the other columns depend) only
-    # to sum its attendance rows, one per age band and mode.
+    # Attendance only counts for delivered sessions: the join condition says so once.
+    bands = ", ".join(f"COALESCE(att.{column}, 0) AS {column}" for column in BAND_COLUMNS.values())
     return f"""
-INSERT INTO {t.occ}
-SELECT o.event_id, o.branch_id, {month},
-       CASE WHEN o.stop_id IS NULL THEN 0 ELSE 1 END,
-       {delivered},
-       CASE WHEN {cancelled} THEN 1 ELSE 0 END,
-       {planned},
-       CASE WHEN e.all_day THEN {delivered} ELSE 0 END,
-       {delivered} * {duration},
-       {planned} * {duration},
-       {bands}
-FROM occurrence o
-JOIN event e ON e.id = o.event_id
-LEFT JOIN attendance a ON a.event_id = o.event_id AND a.original_start = o.original_start
-     AND COALESCE(a.stop_id, 0) = COALESCE(o.stop_id, 0)
-WHERE {_scope_condition("o.library_id", network=network)}
-  AND o.starts_at >= :start AND o.starts_at < :end
-  AND e.status <> 'draft'
-GROUP BY o.id, e.id
-"""
-
-
-def signature(dialect_name: str) -> str:
-    """The tags of event ``c.event_id`` in the strategy as text, e.g. ``g3,v1``."""
-    key = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
-    # The order inside a signature does not matter: the application reads it as a set.
-    joined = (
-        f"string_agg({key}, ',')" if dialect_name == "postgres" else f"group_concat({key}, ',')"
-    )
-    return f"""(SELECT COALESCE({joined}, '') FROM event_tag t
-        WHERE t.event_id = c.event_id
-          AND (t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
-               OR t.value_id IN (SELECT v.id FROM strategy_value v
-                                 WHERE v.strategy_id = :strategy)))"""
-
-
-def fill_events(t: Tables, dialect_name: str) -> str:
-    """Fill ``ev`` from ``occ``."""
-    return f"""
-INSERT INTO {t.ev}
-SELECT c.event_id, e.visibility,
-       CASE WHEN e.kind = 'bookmobile' OR MAX(c.has_stop) = 1 THEN {BOOKMOBILE}
+SELECT o.event_id AS event_id, o.branch_id AS branch_id, {month} AS month,
+       e.visibility AS visibility,
+       CASE WHEN e.kind = 'bookmobile' OR o.stop_id IS NOT NULL THEN {BOOKMOBILE}
             WHEN e.kind = 'outreach_visit'
                  OR (e.room_id IS NULL AND (e.lat IS NOT NULL OR e.place_name <> ''))
             THEN {OFF_SITE}
-            ELSE {IN_BRANCH} END,
-       {signature(dialect_name)},
-       {sums("c")}
-FROM {t.occ} c
-JOIN event e ON e.id = c.event_id
-GROUP BY c.event_id, e.id
+            ELSE {IN_BRANCH} END AS place,
+       {delivered} AS delivered,
+       CASE WHEN {cancelled} THEN 1 ELSE 0 END AS cancelled,
+       {planned} AS planned,
+       CASE WHEN e.all_day THEN {delivered} ELSE 0 END AS all_day,
+       {delivered} * {duration} AS seconds,
+       {planned} * {duration} AS planned_seconds,
+       {bands}
+FROM occurrence o
+JOIN event e ON e.id = o.event_id
+LEFT JOIN (SELECT a.event_id AS event_id, a.original_start AS original_start,
+                  COALESCE(a.stop_id, 0) AS stop_key, {band_sums}
+           FROM attendance a
+           WHERE {_scope("a.library_id", network=network)}
+           GROUP BY a.event_id, a.original_start, COALESCE(a.stop_id, 0)) att
+     ON att.event_id = o.event_id AND att.original_start = o.original_start
+    AND att.stop_key = COALESCE(o.stop_id, 0) AND {delivered} = 1
+WHERE {_scope("o.library_id", network=network)}
+  AND {_scope("e.library_id", network=network)}
+  AND o.starts_at >= :start AND o.starts_at < :end
+  AND e.status <> 'draft'
 """
 
 
-def groups_query(t: Tables) -> str:
-    """Figures per (signature, visibility, place): every event is in exactly one group."""
-    return (
-        f"SELECT ev.sig AS sig, ev.visibility AS visibility, ev.place AS place, "
-        f"COUNT(*) AS events, {sums('ev')} FROM {t.ev} ev "
-        "GROUP BY ev.sig, ev.visibility, ev.place"
+def which(column: str, event: str | None) -> str:
+    """``column`` is ``event``, or one of the sessions' events."""
+    return f"{column} IN (SELECT c.event_id FROM occ c)" if event is None else f"{column} = {event}"
+
+
+def _tagged(dialect_name: str, event: str | None = None) -> str:
+    """The ``tagged`` expression: each tagged event's values and goals in the strategy as
+    text, e.g. ``g3,v1``; of the sessions' events, or of ``event`` only."""
+    key = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
+    # The order inside a signature does not matter: the application reads it as a set.
+    # (An ordered aggregate would sort every event's tags: a sort per event.)
+    joined = (
+        f"string_agg({key}, ',')" if dialect_name == "postgres" else f"group_concat({key}, ',')"
     )
+    return f"""
+SELECT t.event_id AS event_id, {joined} AS sig
+FROM event_tag t
+WHERE {which("t.event_id", event)}
+  AND (t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
+       OR t.value_id IN (SELECT v.id FROM strategy_value v WHERE v.strategy_id = :strategy))
+GROUP BY t.event_id
+"""
 
 
-def audiences_query(t: Tables) -> str:
-    """Delivered sessions per (signature, audience)."""
-    return (
-        "SELECT ev.sig AS sig, ea.audience AS audience, SUM(ev.delivered) AS delivered "
-        f"FROM {t.ev} ev CROSS JOIN event_audience ea WHERE ea.event_id = ev.event_id "
-        "GROUP BY ev.sig, ea.audience"
+def _profiles(event: str | None = None) -> str:
+    """The ``profiles`` expression: each event's audiences as a bit mask; of the sessions'
+    events, or of ``event`` only."""
+    bits = " ".join(f"WHEN '{a}' THEN {1 << i}" for i, a in enumerate(AUDIENCES))
+    return f"""
+SELECT ea.event_id AS event_id, SUM(CASE ea.audience {bits} ELSE 0 END) AS aud
+FROM event_audience ea
+WHERE {which("ea.event_id", event)}
+GROUP BY ea.event_id
+"""
+
+
+def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
+    """The report's one statement (see the module docstring)."""
+    per_event = ", ".join(f"{sql} AS {name}" for name, sql in _sums("c").items())
+    if dialect_name == "sqlite":
+        # SQLite joins by nested loops anyway: an index look-up per event is its best plan.
+        sig = f"COALESCE((SELECT tg.sig FROM ({_tagged(dialect_name, 'x.event_id')}) tg), '')"
+        aud = f"COALESCE((SELECT pr.aud FROM ({_profiles('x.event_id')}) pr), 0)"
+        joins = ""
+    else:
+        sig, aud = "COALESCE(tg.sig, '')", "COALESCE(pr.aud, 0)"
+        joins = (
+            "LEFT JOIN tagged tg ON tg.event_id = x.event_id\n"
+            "LEFT JOIN profiles pr ON pr.event_id = x.event_id"
+        )
+    events = f"""
+SELECT x.event_id AS event_id, x.visibility AS visibility, x.place AS place,
+       {sig} AS sig, {aud} AS aud,
+       {", ".join(f"x.{name} AS {name}" for name in FIGURES)}
+FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.place) AS place,
+             {per_event}
+      FROM occ c GROUP BY c.event_id) x
+{joins}
+"""
+    audiences = {
+        column: f"CAST(SUM(CASE WHEN (ev.aud & {1 << i}) <> 0 THEN ev.delivered ELSE 0 END)"
+        " AS BIGINT)"
+        for i, column in enumerate(AUDIENCE_COLUMNS.values())
+    }
+    groups = _select(
+        GROUP,
+        "FROM ev GROUP BY ev.sig",
+        sig="ev.sig",
+        events="COUNT(*)",
+        **_sums("ev"),
+        **audiences,
     )
-
-
-def tag_branches_query(t: Tables) -> str:
-    """The branches where each value or goal (of any strategy) had a delivered session;
-    themes and SDGs reach the union of their goals' and values' branches."""
-    return (
-        "SELECT DISTINCT c.branch_id AS branch_id, tg.value_id AS value_id, "
-        f"tg.goal_id AS goal_id FROM {t.occ} c CROSS JOIN event_tag tg "
-        "WHERE tg.event_id = c.event_id AND c.delivered = 1 AND c.branch_id IS NOT NULL"
+    kinds = _select(
+        KIND,
+        "FROM ev GROUP BY ev.visibility, ev.place",
+        visibility="ev.visibility",
+        place="ev.place",
+        events="COUNT(*)",
+        **_sums("ev"),
     )
-
-
-def months_query(t: Tables) -> str:
-    """Figures per month (0: the period's first)."""
-    return (
-        f"SELECT c.month AS month, COUNT(DISTINCT c.event_id) AS events, {sums('c')} "
-        f"FROM {t.occ} c GROUP BY c.month"
+    months = _select(
+        MONTH,
+        "FROM occ c GROUP BY c.month",
+        ref="c.month",
+        events="COUNT(DISTINCT c.event_id)",
+        **_sums("c"),
     )
-
-
-def branches_query(t: Tables) -> str:
-    """Figures per branch (``NULL``: no branch, such as off-site visits)."""
-    return (
-        f"SELECT c.branch_id AS branch_id, COUNT(DISTINCT c.event_id) AS events, {sums('c')} "
-        f"FROM {t.occ} c GROUP BY c.branch_id"
+    branches = _select(
+        BRANCH,
+        "FROM occ c GROUP BY c.branch_id",
+        ref="c.branch_id",
+        events="COUNT(DISTINCT c.event_id)",
+        **_sums("c"),
     )
-
-
-def untagged_query(t: Tables) -> str:
-    """The events tagged to nothing in the strategy, busiest first."""
-    figures = ", ".join(f"ev.{name} AS {name}" for name in FIGURES)
+    # Themes and SDGs reach the union of their goals' and values' branches.
+    reach = _select(
+        REACH,
+        "FROM (SELECT DISTINCT c.event_id AS event_id, c.branch_id AS branch_id FROM occ c"
+        " WHERE c.delivered = 1 AND c.branch_id IS NOT NULL) r"
+        " JOIN event_tag t ON t.event_id = r.event_id"
+        " GROUP BY r.branch_id, t.value_id, t.goal_id",
+        ref="r.branch_id",
+        value_id="t.value_id",
+        goal_id="t.goal_id",
+    )
+    untagged = _select(
+        UNTAGGED,
+        "FROM (SELECT * FROM ev WHERE ev.sig = ''"
+        " ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit) u",
+        ref="u.event_id",
+        events="1",
+        **{name: f"u.{name}" for name in FIGURES},
+    )
+    parts = "\nUNION ALL\n".join([groups, kinds, months, branches, reach, untagged])
+    occurrences = _occurrences(dialect_name, network=network, boundaries=boundaries)
     return (
-        f"SELECT ev.event_id AS event_id, 1 AS events, {figures} FROM {t.ev} ev "
-        "WHERE ev.sig = '' ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit"
+        f"WITH occ AS ({occurrences}),\n"
+        + (
+            ""
+            if dialect_name == "sqlite"
+            else f"tagged AS ({_tagged(dialect_name)}),\nprofiles AS ({_profiles()}),\n"
+        )
+        + f"ev AS ({events})\n{parts}"
     )

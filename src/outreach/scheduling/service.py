@@ -708,7 +708,7 @@ async def record_attendance(
                 stop_id=stop,
                 age_band=band,
                 mode=mode,
-                defaults={"count": count, "recorded_at": now},
+                defaults={"count": count, "recorded_at": now, "library_id": event.library_id},  # type: ignore[attr-defined]
                 using_db=conn,
             )
             rows.append(row)

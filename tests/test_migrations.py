@@ -1,0 +1,115 @@
+"""Upgrading a database that already holds data, as an operator does: ``outreach migrate``.
+
+Each test migrates a private database of the backend to an earlier migration, writes rows
+as that schema stores them, runs the remaining migrations and reads the rows back.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from outreach.settings import sqlite_url
+from tests.conftest import POSTGRES_ENV, _asyncpg_dsn, _with_database
+from tests.test_cli import outreach
+
+LIBRARY = """INSERT INTO library (id, slug, name, timezone, default_language, languages, website)
+VALUES (7, 'kranj', '{"sl": "Kranj"}', 'Europe/Ljubljana', 'sl', '["sl"]', '')"""
+EVENT = """INSERT INTO event (id, library_id, kind, title, description, starts_at, ends_at,
+ timezone, all_day, exdates, place_name, place_address, format, online_url, visibility,
+ status, revision, created_at, updated_at)
+VALUES (3, 7, 'reading', '{"sl": "Pravljice"}', '{}', '2026-09-16 15:00:00+00:00',
+ '2026-09-16 16:00:00+00:00', 'Europe/Ljubljana', FALSE, '[]', '', '', 'in_person', '',
+ 'public', 'published', 1, '2026-09-01 00:00:00+00:00', '2026-09-01 00:00:00+00:00')"""
+ATTENDANCE = """INSERT INTO attendance (event_id, original_start, age_band, mode, count,
+ recorded_at) VALUES (3, '2026-09-16 15:00:00+00:00', '0-5', 'on_site', 12,
+ '2026-09-16 17:00:00+00:00')"""
+
+
+@pytest_asyncio.fixture
+async def empty_database(backend: str) -> AsyncIterator[tuple[str, str]]:
+    """(dialect, URL) of a new, empty database of the backend under test."""
+    if backend.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="outreach-migrate-") as tmp:
+            yield "sqlite", sqlite_url(Path(tmp) / "old.sqlite3")
+        return
+    base = os.environ[POSTGRES_ENV]
+    name = f"outreach_migrate_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(_asyncpg_dsn(base))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield "postgres", _with_database(base, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def _run(dialect: str, url: str, *statements: str) -> list[tuple[object, ...]]:
+    """Run ``statements`` on the database at ``url``; the rows of the last one."""
+    if dialect == "sqlite":
+        path = url.removeprefix("sqlite://").split("?")[0]
+        with sqlite3.connect(path) as conn:
+            rows: list[tuple[object, ...]] = []
+            for statement in statements:
+                rows = conn.execute(statement).fetchall()
+            return rows
+    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    try:
+        records = []
+        for statement in statements:
+            records = await conn.fetch(statement)
+        return [tuple(r) for r in records]
+    finally:
+        await conn.close()
+
+
+async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
+    empty_database: tuple[str, str],
+) -> None:
+    dialect, url = empty_database
+    code, out, err = await outreach(url, "migrate", "--to", "0001_initial")
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0001_initial\n", "")
+    await _run(dialect, url, LIBRARY, EVENT, ATTENDANCE)
+
+    code, out, err = await outreach(url, "migrate")
+
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0002_attendance_library\n", "")
+    rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
+    assert rows == [(3, 7, 12)]
+    # The SQLite rebuild of the table must not have dropped the unique constraint.
+    if dialect == "sqlite":
+        indexes = await _run(
+            dialect, url, "SELECT name, \"unique\" FROM pragma_index_list('attendance')"
+        )
+    else:
+        indexes = await _run(
+            dialect,
+            url,
+            "SELECT c.relname, i.indisunique::int FROM pg_index i"
+            " JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 'attendance'::regclass AND NOT i.indisprimary",
+        )
+    assert sorted(indexes) == [
+        ("attendance_library_start", 0),
+        ("uid_attendance_event_i_a02eef", 1),
+    ]
+    # A required column now: a row without its library is refused.
+    null_error = sqlite3.IntegrityError if dialect == "sqlite" else asyncpg.NotNullViolationError
+    with pytest.raises(null_error):
+        await _run(dialect, url, ATTENDANCE.replace("'0-5'", "'6-11'"))
+
+
+async def test_migrate_to_an_unknown_migration_is_refused(
+    empty_database: tuple[str, str],
+) -> None:
+    _, url = empty_database
+    code, out, err = await outreach(url, "migrate", "--to", "0099_nothing")
+    assert (code, out, err) == (2, "", "outreach: --to: no migration named '0099_nothing'\n")
