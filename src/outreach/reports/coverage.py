@@ -300,6 +300,13 @@ def _column_sums(vectors: Sequence[Sequence[int]], width: int) -> list[int]:
     return [sum(column) for column in zip(*vectors, strict=True)] if vectors else [0] * width
 
 
+def _with_events(cells: Sequence[Sequence[int]], counted: Mapping[str, Any]) -> Figures:
+    """The figures of ``cells`` (which count no events), with the events ``counted``."""
+    figures = Figures.of(cells)
+    figures.events = int(counted["events"] or 0)
+    return figures
+
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -449,7 +456,7 @@ async def build_coverage(
     for row in rows:
         parts[str(row["part"])].append(row)
     group_rows, kind_rows = parts[queries.GROUP], parts[queries.KIND]
-    month_rows = parts[queries.MONTH]
+    month_rows, cell_rows = parts[queries.MONTH], parts[queries.CELL]
     branch_rows, tag_branches = parts[queries.BRANCH], parts[queries.REACH]
     untagged_rows = sorted(parts[queries.UNTAGGED], key=lambda r: (-r["delivered"], r["ref"]))
     # What the figures name: SDGs, branches, untagged events; looked up at once.
@@ -516,11 +523,19 @@ async def build_coverage(
         if tag in implied:  # a tag of this strategy
             for key in {tag} | implied[tag]:
                 subjects[key].branches.add(int(row["ref"]))
+    # Months and branches: the sums of their cells, and their own event counts.
+    month_cells: dict[int, list[list[int]]] = defaultdict(list)
+    branch_cells: dict[int | None, list[list[int]]] = defaultdict(list)
+    for row in cell_rows:
+        cell = vector(row)
+        month_cells[int(row["ref"])].append(cell)
+        branch_cells[None if row["ref2"] is None else int(row["ref2"])].append(cell)
+    month_figures = {int(r["ref"]): _with_events(month_cells[int(r["ref"])], r) for r in month_rows}
     branch_figures: dict[int | None, Figures] = {}
     for row in branch_rows:
         branch_id = None if row["ref"] is None else int(row["ref"])
-        branch_figures.setdefault(branch_id, Figures()).add(row)
-        if branch_id is not None and int(row["delivered"] or 0) > 0:
+        branch_figures[branch_id] = figures = _with_events(branch_cells[branch_id], row)
+        if branch_id is not None and figures.delivered > 0:
             totals.branches.add(branch_id)
 
     split_keys = [k for k in subjects if k[0] in (VALUE, GOAL)]
@@ -588,12 +603,9 @@ async def build_coverage(
     ]
 
     months = period.months()
-    month_figures = {int(r["ref"]): r for r in month_rows}
     month_series = []
     for index, month in enumerate(months):
-        figures = Figures()
-        if index in month_figures:
-            figures.add(month_figures[index])
+        figures = month_figures.get(index) or Figures()
         month_series.append(
             {"month": month.strftime("%Y-%m"), **figures.as_dict(totals, reach=False)}
         )

@@ -28,9 +28,9 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
 
 - ``group``: figures and delivered sessions per audience, per signature;
 - ``kind``: figures per (visibility, place);
-- ``month``: figures per month (``ref``: 0 is the period's first);
-- ``branch``: figures per branch (``ref``: the branch, ``NULL`` for none, such as
-  off-site visits);
+- ``cell``: figures per month (``ref``: 0 is the period's first) and branch (``ref2``:
+  ``NULL`` for none, such as off-site visits);
+- ``month``, ``branch``: the number of events per month and per branch (``ref``);
 - ``reach``: the branches (``ref``) where a value or goal (of any strategy) had a
   delivered session;
 - ``untagged``: the busiest events (``ref``) tagged to nothing in the strategy.
@@ -49,7 +49,7 @@ VALUE, THEME, GOAL, SDG = 1, 2, 3, 4
 # Where an event happened.
 IN_BRANCH, OFF_SITE, BOOKMOBILE = 0, 1, 2
 # Parts of the result.
-GROUP, KIND, MONTH, BRANCH = "group", "kind", "month", "branch"
+GROUP, KIND, CELL, MONTH, BRANCH = "group", "kind", "cell", "month", "branch"
 REACH, UNTAGGED = "reach", "untagged"
 
 AUDIENCES = [a.value for a in Audience]
@@ -71,7 +71,7 @@ FIGURES = (
     *BAND_COLUMNS.values(),
 )
 # Every part's columns, in order.
-COLUMNS = ("part", "sig", "visibility", "place", "ref", "value_id", "goal_id", "events",
+COLUMNS = ("part", "sig", "visibility", "place", "ref", "ref2", "value_id", "goal_id", "events",
            *FIGURES, *AUDIENCE_COLUMNS.values())  # fmt: skip
 
 
@@ -155,12 +155,25 @@ WHERE {_scope("o.library_id", network=network)}
 """
 
 
-def which(column: str, event: str | None) -> str:
-    """``column`` is ``event``, or one of the sessions' events."""
-    return f"{column} IN (SELECT c.event_id FROM occ c)" if event is None else f"{column} = {event}"
+def which(column: str, event: str | None, network: bool = False) -> str:
+    """``column`` is ``event``; or one of the period's events of a library, looked up by
+    index one by one; or one of the network's events, read in one pass over the table.
+
+    (PostgreSQL has no statistics on ``occ``, so it would guess a network's tens of
+    thousands of events to be a few hundred and look each up; a library's few are best
+    looked up.)
+    """
+    if event is not None:
+        return f"{column} = {event}"
+    if not network:
+        return f"{column} IN (SELECT c.event_id FROM occ c)"
+    return (
+        f"{column} IN (SELECT se.id FROM event se"
+        f" WHERE {_scope('se.library_id', network=True)} AND se.status <> 'draft')"
+    )
 
 
-def _tagged(dialect_name: str, event: str | None = None) -> str:
+def _tagged(dialect_name: str, event: str | None = None, network: bool = False) -> str:
     """The ``tagged`` expression: each tagged event's values and goals in the strategy as
     text, e.g. ``g3,v1``; of the sessions' events, or of ``event`` only."""
     key = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
@@ -172,21 +185,21 @@ def _tagged(dialect_name: str, event: str | None = None) -> str:
     return f"""
 SELECT t.event_id AS event_id, {joined} AS sig
 FROM event_tag t
-WHERE {which("t.event_id", event)}
+WHERE {which("t.event_id", event, network)}
   AND (t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
        OR t.value_id IN (SELECT v.id FROM strategy_value v WHERE v.strategy_id = :strategy))
 GROUP BY t.event_id
 """
 
 
-def _profiles(event: str | None = None) -> str:
+def _profiles(event: str | None = None, network: bool = False) -> str:
     """The ``profiles`` expression: each event's audiences as a bit mask; of the sessions'
     events, or of ``event`` only."""
     bits = " ".join(f"WHEN '{a}' THEN {1 << i}" for i, a in enumerate(AUDIENCES))
     return f"""
 SELECT ea.event_id AS event_id, SUM(CASE ea.audience {bits} ELSE 0 END) AS aud
 FROM event_audience ea
-WHERE {which("ea.event_id", event)}
+WHERE {which("ea.event_id", event, network)}
 GROUP BY ea.event_id
 """
 
@@ -235,26 +248,35 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
         events="COUNT(*)",
         **_sums("ev"),
     )
+    # Figures per (month, branch), summed by the application into months and branches;
+    # events counted apart, each once per month and once per branch (a DISTINCT
+    # aggregate would sort every group).
+    cells = _select(
+        CELL,
+        "FROM occ c GROUP BY c.month, c.branch_id",
+        ref="c.month",
+        ref2="c.branch_id",
+        **_sums("c"),
+    )
     months = _select(
         MONTH,
-        "FROM occ c GROUP BY c.month",
-        ref="c.month",
-        events="COUNT(DISTINCT c.event_id)",
-        **_sums("c"),
+        "FROM (SELECT DISTINCT c.month AS month, c.event_id AS event_id FROM occ c) d"
+        " GROUP BY d.month",
+        ref="d.month",
+        events="COUNT(*)",
     )
     branches = _select(
         BRANCH,
-        "FROM occ c GROUP BY c.branch_id",
-        ref="c.branch_id",
-        events="COUNT(DISTINCT c.event_id)",
-        **_sums("c"),
+        "FROM (SELECT DISTINCT c.branch_id AS branch_id, c.event_id AS event_id FROM occ c) d"
+        " GROUP BY d.branch_id",
+        ref="d.branch_id",
+        events="COUNT(*)",
     )
     # Themes and SDGs reach the union of their goals' and values' branches.
     reach = _select(
         REACH,
-        "FROM (SELECT DISTINCT c.event_id AS event_id, c.branch_id AS branch_id FROM occ c"
-        " WHERE c.delivered = 1 AND c.branch_id IS NOT NULL) r"
-        " JOIN event_tag t ON t.event_id = r.event_id"
+        "FROM occ r JOIN event_tag t ON t.event_id = r.event_id"
+        " WHERE r.delivered = 1 AND r.branch_id IS NOT NULL"
         " GROUP BY r.branch_id, t.value_id, t.goal_id",
         ref="r.branch_id",
         value_id="t.value_id",
@@ -268,14 +290,15 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
         events="1",
         **{name: f"u.{name}" for name in FIGURES},
     )
-    parts = "\nUNION ALL\n".join([groups, kinds, months, branches, reach, untagged])
+    parts = "\nUNION ALL\n".join([groups, kinds, cells, months, branches, reach, untagged])
     occurrences = _occurrences(dialect_name, network=network, boundaries=boundaries)
     return (
         f"WITH occ AS ({occurrences}),\n"
         + (
             ""
             if dialect_name == "sqlite"
-            else f"tagged AS ({_tagged(dialect_name)}),\nprofiles AS ({_profiles()}),\n"
+            else f"tagged AS ({_tagged(dialect_name, network=network)}),\n"
+            f"profiles AS ({_profiles(network=network)}),\n"
         )
         + f"ev AS ({events})\n{parts}"
     )
