@@ -1,9 +1,9 @@
-"""The SQL of the coverage report: one statement, two common table expressions.
+"""The SQL of the coverage report: one statement.
 
-Reading a year of a network's occurrences is the expensive part, so it happens once, in
+Reading a period of a network's occurrences is the expensive part, so it happens once, in
 one statement that returns every grouped figure the report needs (one round trip, no
-temporary tables, so no catalogue writes and no statistics-less tables for PostgreSQL's
-planner to guess about):
+temporary tables: no catalogue writes, and no statistics-less tables for PostgreSQL's
+planner to guess about). Its common table expressions:
 
 - ``occ``: one row per occurrence of the scope (a library, or every library of a network)
   that starts inside the period, draft events left out, classified once: delivered (took
@@ -11,12 +11,13 @@ planner to guess about):
   parameterised ``CASE`` over month boundaries the application computes in the reporting
   zone, so no date functions are needed); where it happened (in a branch, off-site, at a
   bookmobile stop); its programme seconds (none for all-day sessions) and its attendance
-  by age band (delivered sessions only). Attendance is summed per session in a subquery
-  restricted to the scope's events, so neither database reads the whole attendance table.
+  by age band (delivered sessions only). Attendance is summed per session from the
+  scope's rows only (``attendance.library_id`` and its index), never the whole table.
 - ``ev``: the same figures summed per event, with the event's visibility, place, its
   audiences as a bit mask (bit ``i``: ``AUDIENCES[i]``) and its *signature*: the values
   and goals of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged
-  to nothing).
+  to nothing). PostgreSQL reads signatures and audiences set-wise (``tagged``,
+  ``profiles``); SQLite, which joins by nested loops anyway, by a look-up per event.
 
 Events with the same signature serve the same values, goals, themes and SDGs, so the
 statement groups events by signature; the application maps the few hundred signatures to
@@ -35,8 +36,8 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
   delivered session;
 - ``untagged``: the busiest events (``ref``) tagged to nothing in the strategy.
 
-Columns a part does not use are ``NULL``. Queries use named parameters (see
-:mod:`outreach.reports.sql`).
+Columns a part does not use are ``NULL``; sums are cast to ``BIGINT`` so both drivers
+return plain integers. Queries use named parameters (see :mod:`outreach.reports.sql`).
 """
 
 from __future__ import annotations
@@ -155,16 +156,14 @@ WHERE {_scope("o.library_id", network=network)}
 """
 
 
-def which(column: str, event: str | None, network: bool = False) -> str:
-    """``column`` is ``event``; or one of the period's events of a library, looked up by
-    index one by one; or one of the network's events, read in one pass over the table.
+def _events_of_scope(column: str, network: bool) -> str:
+    """``column`` is one of the period's events of a library, looked up by index one by
+    one, or one of the network's events, read in one pass over the table.
 
     (PostgreSQL has no statistics on ``occ``, so it would guess a network's tens of
     thousands of events to be a few hundred and look each up; a library's few are best
     looked up.)
     """
-    if event is not None:
-        return f"{column} = {event}"
     if not network:
         return f"{column} IN (SELECT c.event_id FROM occ c)"
     return (
@@ -173,33 +172,34 @@ def which(column: str, event: str | None, network: bool = False) -> str:
     )
 
 
-def _tagged(dialect_name: str, event: str | None = None, network: bool = False) -> str:
-    """The ``tagged`` expression: each tagged event's values and goals in the strategy as
-    text, e.g. ``g3,v1``; of the sessions' events, or of ``event`` only."""
-    key = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
-    # The order inside a signature does not matter: the application reads it as a set.
-    # (An ordered aggregate would sort every event's tags: a sort per event.)
-    joined = (
-        f"string_agg({key}, ',')" if dialect_name == "postgres" else f"group_concat({key}, ',')"
-    )
+_TAG_KEY = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
+_OF_STRATEGY = """(t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
+       OR t.value_id IN (SELECT v.id FROM strategy_value v WHERE v.strategy_id = :strategy))"""
+_AUDIENCE_BIT = (
+    "CASE ea.audience "
+    + " ".join(f"WHEN '{a}' THEN {1 << i}" for i, a in enumerate(AUDIENCES))
+    + " ELSE 0 END"
+)
+
+
+def _tagged(network: bool) -> str:
+    """The ``tagged`` expression (PostgreSQL): each tagged event's values and goals in the
+    strategy as text, e.g. ``g3,v1``. The order inside a signature does not matter: the
+    application reads it as a set (an ordered aggregate would sort every event's tags)."""
     return f"""
-SELECT t.event_id AS event_id, {joined} AS sig
+SELECT t.event_id AS event_id, string_agg({_TAG_KEY}, ',') AS sig
 FROM event_tag t
-WHERE {which("t.event_id", event, network)}
-  AND (t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
-       OR t.value_id IN (SELECT v.id FROM strategy_value v WHERE v.strategy_id = :strategy))
+WHERE {_events_of_scope("t.event_id", network)} AND {_OF_STRATEGY}
 GROUP BY t.event_id
 """
 
 
-def _profiles(event: str | None = None, network: bool = False) -> str:
-    """The ``profiles`` expression: each event's audiences as a bit mask; of the sessions'
-    events, or of ``event`` only."""
-    bits = " ".join(f"WHEN '{a}' THEN {1 << i}" for i, a in enumerate(AUDIENCES))
+def _profiles(network: bool) -> str:
+    """The ``profiles`` expression (PostgreSQL): each event's audiences as a bit mask."""
     return f"""
-SELECT ea.event_id AS event_id, SUM(CASE ea.audience {bits} ELSE 0 END) AS aud
+SELECT ea.event_id AS event_id, SUM({_AUDIENCE_BIT}) AS aud
 FROM event_audience ea
-WHERE {which("ea.event_id", event, network)}
+WHERE {_events_of_scope("ea.event_id", network)}
 GROUP BY ea.event_id
 """
 
@@ -209,8 +209,14 @@ def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
     per_event = ", ".join(f"{sql} AS {name}" for name, sql in _sums("c").items())
     if dialect_name == "sqlite":
         # SQLite joins by nested loops anyway: an index look-up per event is its best plan.
-        sig = f"COALESCE((SELECT tg.sig FROM ({_tagged(dialect_name, 'x.event_id')}) tg), '')"
-        aud = f"COALESCE((SELECT pr.aud FROM ({_profiles('x.event_id')}) pr), 0)"
+        sig = (
+            f"(SELECT COALESCE(group_concat({_TAG_KEY}, ','), '') FROM event_tag t"
+            f" WHERE t.event_id = x.event_id AND {_OF_STRATEGY})"
+        )
+        aud = (
+            f"(SELECT COALESCE(SUM({_AUDIENCE_BIT}), 0) FROM event_audience ea"
+            " WHERE ea.event_id = x.event_id)"
+        )
         joins = ""
     else:
         sig, aud = "COALESCE(tg.sig, '')", "COALESCE(pr.aud, 0)"
@@ -297,8 +303,7 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
         + (
             ""
             if dialect_name == "sqlite"
-            else f"tagged AS ({_tagged(dialect_name, network=network)}),\n"
-            f"profiles AS ({_profiles(network=network)}),\n"
+            else f"tagged AS ({_tagged(network)}),\nprofiles AS ({_profiles(network)}),\n"
         )
         + f"ev AS ({events})\n{parts}"
     )
