@@ -11,6 +11,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import asyncpg
@@ -56,19 +57,19 @@ async def _run(dialect: str, url: str, *statements: str) -> list[tuple[object, .
     """Run ``statements`` on the database at ``url``; the rows of the last one."""
     if dialect == "sqlite":
         path = url.removeprefix("sqlite://").split("?")[0]
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as lite, lite:
             rows: list[tuple[object, ...]] = []
             for statement in statements:
-                rows = conn.execute(statement).fetchall()
+                rows = lite.execute(statement).fetchall()
             return rows
-    conn = await asyncpg.connect(_asyncpg_dsn(url))
+    server = await asyncpg.connect(_asyncpg_dsn(url))
     try:
-        records = []
+        records: list[asyncpg.Record] = []
         for statement in statements:
-            records = await conn.fetch(statement)
+            records = await server.fetch(statement)
         return [tuple(r) for r in records]
     finally:
-        await conn.close()
+        await server.close()
 
 
 async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
