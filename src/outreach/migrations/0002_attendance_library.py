@@ -13,6 +13,18 @@ from tortoise.indexes import Index
 from tortoise.migrations import operations as ops
 
 
+def _library(*, null: bool) -> fields.ForeignKeyField:
+    return fields.ForeignKeyField(
+        "models.Library",
+        source_field="library_id",
+        db_constraint=True,
+        to_field="id",
+        related_name="attendance",
+        on_delete=OnDelete.CASCADE,
+        null=null,
+    )
+
+
 class Migration(migrations.Migration):
     dependencies = [("models", "0001_initial")]
 
@@ -22,15 +34,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Attendance",
             name="library",
-            field=fields.ForeignKeyField(
-                "models.Library",
-                source_field="library_id",
-                db_constraint=True,
-                to_field="id",
-                related_name="attendance",
-                on_delete=OnDelete.CASCADE,
-                null=True,
-            ),
+            field=_library(null=True),
         ),
         ops.RunSQL(
             "UPDATE attendance SET library_id ="
@@ -40,14 +44,7 @@ class Migration(migrations.Migration):
         ops.AlterField(
             model_name="Attendance",
             name="library",
-            field=fields.ForeignKeyField(
-                "models.Library",
-                source_field="library_id",
-                db_constraint=True,
-                to_field="id",
-                related_name="attendance",
-                on_delete=OnDelete.CASCADE,
-            ),
+            field=_library(null=False),
         ),
         ops.RunSQL(
             'CREATE UNIQUE INDEX IF NOT EXISTS "uid_attendance_event_i_a02eef" ON attendance'
