@@ -63,7 +63,6 @@ from outreach.reports import queries
 from outreach.reports.footprint import footprint_section
 from outreach.reports.period import MAX_YEARS, Period, years_between
 from outreach.reports.queries import (
-    AUDIENCE_COLUMNS,
     AUDIENCES,
     BAND_COLUMNS,
     BOOKMOBILE,
@@ -71,11 +70,12 @@ from outreach.reports.queries import (
     GOAL,
     IN_BRANCH,
     OFF_SITE,
+    REF,
     SDG,
     THEME,
     VALUE,
 )
-from outreach.reports.sql import dialect, fetch
+from outreach.reports.sql import dialect, fetch_rows
 from outreach.web.errors import Invalid, NotFound
 
 UNTAGGED_LISTED = 50
@@ -223,8 +223,8 @@ class Figures:
     branches: set[int] = field(default_factory=set)
     audiences: dict[str, int] = field(default_factory=dict)
 
-    def add(self, row: Mapping[str, Any]) -> None:
-        """Add one grouped row."""
+    def add(self, row: Sequence[Any]) -> None:
+        """Add one result row (see :mod:`outreach.reports.queries`)."""
         self.add_vector(vector(row))
 
     def add_vector(self, values: Sequence[int]) -> None:
@@ -291,19 +291,19 @@ VECTOR = ("events", *FIGURES)
 SECONDS = VECTOR.index("seconds")
 
 
-def vector(row: Mapping[str, Any]) -> list[int]:
-    """The figure columns of ``row`` (``NULL`` as 0)."""
-    return [row[column] or 0 for column in VECTOR]
+def vector(row: Sequence[Any]) -> list[int]:
+    """``events`` and the figure columns of a result row (``NULL`` as 0)."""
+    return [value or 0 for value in row[queries.FIGURE_SLICE]]
 
 
 def _column_sums(vectors: Sequence[Sequence[int]], width: int) -> list[int]:
     return [sum(column) for column in zip(*vectors, strict=True)] if vectors else [0] * width
 
 
-def _with_events(cells: Sequence[Sequence[int]], counted: Mapping[str, Any]) -> Figures:
+def _with_events(cells: Sequence[Sequence[int]], counted: Sequence[Any]) -> Figures:
     """The figures of ``cells`` (which count no events), with the events ``counted``."""
     figures = Figures.of(cells)
-    figures.events = int(counted["events"] or 0)
+    figures.events = int(counted[queries.EVENTS] or 0)
     return figures
 
 
@@ -405,13 +405,13 @@ async def _strategy_outline(
     return values, themes, goals
 
 
-async def _figure_rows(statement: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+async def _figure_rows(statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of the report's one statement (see :mod:`outreach.reports.queries`)."""
     if dialect() != "postgres":
-        return await fetch(statement, params, plain=True)
+        return await fetch_rows(statement, params)
     async with in_transaction() as conn:
         await conn.execute_script(queries.POSTGRES_SETTINGS)
-        return await fetch(statement, params, connection=conn, plain=True)
+        return await fetch_rows(statement, params, connection=conn)
 
 
 async def build_coverage(
@@ -452,17 +452,19 @@ async def build_coverage(
             {(THEME, theme_id)} if theme_id is not None else set()
         )
 
-    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    parts: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     for row in rows:
-        parts[str(row["part"])].append(row)
+        parts[row[queries.PART]].append(row)
     group_rows, kind_rows = parts[queries.GROUP], parts[queries.KIND]
     month_rows, cell_rows = parts[queries.MONTH], parts[queries.CELL]
     branch_rows, tag_branches = parts[queries.BRANCH], parts[queries.REACH]
-    untagged_rows = sorted(parts[queries.UNTAGGED], key=lambda r: (-r["delivered"], r["ref"]))
+    untagged_rows = sorted(
+        parts[queries.UNTAGGED], key=lambda r: (-r[queries.DELIVERED], r[queries.REF])
+    )
     # What the figures name: SDGs, branches, untagged events; looked up at once.
     sdg_numbers = sorted({sdg.number for item in [*values, *goals] for sdg in item.sdgs})
-    branch_ids = [int(r["ref"]) for r in branch_rows if r["ref"] is not None]
-    untagged_ids = [int(r["ref"]) for r in untagged_rows]
+    branch_ids = [int(r[REF]) for r in branch_rows if r[REF] is not None]
+    untagged_ids = [int(r[REF]) for r in untagged_rows]
     sdg_objects, branch_list, untagged_list = await asyncio.gather(
         SustainableDevelopmentGoal.filter(number__in=sdg_numbers or [0]),
         Branch.filter(id__in=branch_ids or [0]).prefetch_related("library"),
@@ -474,9 +476,8 @@ async def build_coverage(
 
     # Every event is in exactly one signature group and one (visibility, place) group.
     # Figures are summed as vectors (column by column), once per subject.
-    audience_columns = list(AUDIENCE_COLUMNS.values())
     width = len(AUDIENCES)
-    kinds = [(str(r["visibility"]), int(r["place"]), vector(r)) for r in kind_rows]
+    kinds = [(str(r[queries.VISIBILITY]), int(r[queries.PLACE]), vector(r)) for r in kind_rows]
     totals = Figures.of([k[2] for k in kinds])
     visibility = {
         name: Figures.of([k[2] for k in kinds if k[0] == name])
@@ -495,9 +496,9 @@ async def build_coverage(
     all_audiences: list[list[int]] = []
     for row in group_rows:
         combined = vector(row)
-        reached = [row[c] or 0 for c in audience_columns]
+        reached = [value or 0 for value in row[queries.AUDIENCE_SLICE]]
         all_audiences.append(reached)
-        tags = tags_of(str(row["sig"]))
+        tags = tags_of(str(row[queries.SIG]))
         (tagged_vectors if tags else untagged_vectors).append(combined)
         for key in tags:
             split_parts[key][len(tags)] += combined[SECONDS]
@@ -516,24 +517,24 @@ async def build_coverage(
         )
     for row in tag_branches:
         tag = (
-            (GOAL, int(row["goal_id"]))
-            if row["goal_id"] is not None
-            else (VALUE, int(row["value_id"]))
+            (GOAL, int(row[queries.GOAL_ID]))
+            if row[queries.GOAL_ID] is not None
+            else (VALUE, int(row[queries.VALUE_ID]))
         )
         if tag in implied:  # a tag of this strategy
             for key in {tag} | implied[tag]:
-                subjects[key].branches.add(int(row["ref"]))
+                subjects[key].branches.add(int(row[REF]))
     # Months and branches: the sums of their cells, and their own event counts.
     month_cells: dict[int, list[list[int]]] = defaultdict(list)
     branch_cells: dict[int | None, list[list[int]]] = defaultdict(list)
     for row in cell_rows:
         cell = vector(row)
-        month_cells[int(row["ref"])].append(cell)
-        branch_cells[None if row["ref2"] is None else int(row["ref2"])].append(cell)
-    month_figures = {int(r["ref"]): _with_events(month_cells[int(r["ref"])], r) for r in month_rows}
+        month_cells[int(row[REF])].append(cell)
+        branch_cells[None if row[queries.REF2] is None else int(row[queries.REF2])].append(cell)
+    month_figures = {int(r[REF]): _with_events(month_cells[int(r[REF])], r) for r in month_rows}
     branch_figures: dict[int | None, Figures] = {}
     for row in branch_rows:
-        branch_id = None if row["ref"] is None else int(row["ref"])
+        branch_id = None if row[REF] is None else int(row[REF])
         branch_figures[branch_id] = figures = _with_events(branch_cells[branch_id], row)
         if branch_id is not None and figures.delivered > 0:
             totals.branches.add(branch_id)
@@ -634,8 +635,8 @@ async def build_coverage(
         figures.add(row)
         untagged_events.append(
             {
-                "id": int(row["ref"]),
-                "title": titles.get(int(row["ref"]), {}),
+                "id": int(row[REF]),
+                "title": titles.get(int(row[REF]), {}),
                 **figures.as_dict(totals, reach=False),
             }
         )

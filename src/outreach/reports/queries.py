@@ -74,6 +74,12 @@ FIGURES = (
 # Every part's columns, in order.
 COLUMNS = ("part", "sig", "visibility", "place", "ref", "ref2", "value_id", "goal_id", "events",
            *FIGURES, *AUDIENCE_COLUMNS.values())  # fmt: skip
+# Positions in a result row (the application reads rows as tuples).
+PART, SIG, VISIBILITY, PLACE, REF, REF2, VALUE_ID, GOAL_ID, EVENTS = range(9)
+# ``events`` and the figures, then the delivered sessions per audience.
+FIGURE_SLICE = slice(EVENTS, EVENTS + 1 + len(FIGURES))
+AUDIENCE_SLICE = slice(FIGURE_SLICE.stop, FIGURE_SLICE.stop + len(AUDIENCES))
+DELIVERED = COLUMNS.index("delivered")
 
 
 # Settings for the report's transaction on PostgreSQL (``SET LOCAL``: they end with it):

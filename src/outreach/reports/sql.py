@@ -60,22 +60,12 @@ def _sqlite_value(value: Any) -> Any:
 
 
 async def fetch(
-    sql: str,
-    params: Mapping[str, Any],
-    *,
-    connection: BaseDBAsyncClient | None = None,
-    plain: bool = False,
+    sql: str, params: Mapping[str, Any], *, connection: BaseDBAsyncClient | None = None
 ) -> list[dict[str, Any]]:
-    """Run ``sql`` with named ``params``; rows as dicts, numbers as ``int``/``float``.
-
-    ``plain``: the statement already casts its sums to ``BIGINT``, so the rows are passed
-    on as the driver reads them (no ``Decimal`` to convert; saves a pass over every value).
-    """
+    """Run ``sql`` with named ``params``; rows as dicts, numbers as ``int``/``float``."""
     conn = connection or get_connection("default")
     text, values = positional(sql, params, dialect(conn))
     rows = await conn.execute_query_dict(text, values)
-    if plain:
-        return rows
     # PostgreSQL sums integers into NUMERIC; callers want plain numbers.
     return [
         {
@@ -84,6 +74,17 @@ async def fetch(
         }
         for r in rows
     ]
+
+
+async def fetch_rows(
+    sql: str, params: Mapping[str, Any], *, connection: BaseDBAsyncClient | None = None
+) -> list[tuple[Any, ...]]:
+    """Run ``sql`` with named ``params``; rows as tuples, values as the driver reads them
+    (for large results read by position; cast sums to ``BIGINT`` for plain integers)."""
+    conn = connection or get_connection("default")
+    text, values = positional(sql, params, dialect(conn))
+    _, rows = await conn.execute_query(text, values)
+    return [tuple(row) for row in rows]
 
 
 def seconds_between(start: str, end: str, dialect_name: str) -> str:
