@@ -81,7 +81,7 @@ async def seed(database_url: str, events: int) -> None:
         )
         today = dt.datetime.now(UTC).astimezone(TZ).date()
         kinds = [k for k in EventKind if k is not EventKind.STAFF_TRAINING]
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             for number in range(events):
                 day = today + dt.timedelta(days=number % 300 - 20)
                 start = dt.datetime.combine(day, dt.time(9 + number % 10), tzinfo=TZ)

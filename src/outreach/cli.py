@@ -145,7 +145,7 @@ async def cmd_users_add(args: argparse.Namespace, settings: settings_module.Sett
         raise CommandError("the password must have at least 10 characters")
 
     async def work() -> int:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             if await StaffUser.filter(email=args.email).using_db(conn).exists():
                 raise CommandError(f"a user with e-mail {args.email} exists already")
             user = await StaffUser.create(

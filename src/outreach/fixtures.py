@@ -124,7 +124,7 @@ async def load_fixtures(directory: Path) -> dict[str, int]:
     ``counts["changed"]`` counts the writes made (a row, a set of child rows, an
     occurrence rebuild): 0 when the database already holds exactly the fixtures.
     """
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         loader = _Loader(directory, conn)
         await loader.load()
         if loader.changed:

@@ -41,9 +41,23 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite://{path}?journal_mode=WAL&foreign_keys=ON&busy_timeout=5000"
 
 
+# The connection long reports read on, apart from the one the application writes on.
+REPORTS = "reports"
+
+
+def reader_url(database_url: str) -> str:
+    """The URL of the reports' connection: on SQLite a second connection to the same file
+    that may only read (in WAL mode it reads beside the writer instead of queueing behind
+    it, and a year's network report no longer holds up every request); on PostgreSQL a
+    second pool."""
+    if not database_url.startswith("sqlite"):
+        return database_url
+    return database_url + ("&" if "?" in database_url else "?") + "query_only=ON"
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": database_url, REPORTS: reader_url(database_url)},
         "apps": {
             "models": {
                 "models": MODEL_MODULES,

@@ -18,8 +18,11 @@ import json
 from typing import Any
 
 import pytest
+from tortoise import connections
+from tortoise.exceptions import OperationalError
 
 from outreach.reports import coverage_report, export_coverage
+from outreach.settings import REPORTS
 from outreach.web.errors import ApiError
 from tests.reports.builders import local
 from tests.reports.conftest import Programme
@@ -357,3 +360,13 @@ async def test_command_line_export(programme: Programme) -> None:
         "error": "the period ends before it starts",
         "fields": {"to": "the period ends before it starts"},
     }
+
+
+async def test_reports_read_on_their_own_connection(db: str) -> None:
+    # A long report must not queue every other request behind it on SQLite's one
+    # connection, and whatever it runs must not write.
+    reader, writer = connections.get(REPORTS), connections.get("default")
+    assert reader is not writer
+    if db.startswith("sqlite"):
+        with pytest.raises(OperationalError, match="readonly"):
+            await reader.execute_query("DELETE FROM sdg")

@@ -249,7 +249,7 @@ async def test_sqlite_transactions_take_the_write_lock_first(world: World, backe
     path = backend.removeprefix("sqlite://").split("?")[0]
     other = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await begin_write(conn)
             # Another process can no longer write, so our check cannot go stale.
             with pytest.raises(sqlite3.OperationalError, match="database is locked"):

@@ -41,7 +41,7 @@ async def import_stops_file(
     except ValueError as exc:
         raise ImportFailed(f"--depot {depot_slug}: {exc}") from None
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             return await import_timetable(
                 library, text, using_db=conn, depot=depot, base_url=base_url
             )

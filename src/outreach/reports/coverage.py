@@ -43,6 +43,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
@@ -54,7 +55,6 @@ from outreach.models import (
     Network,
     Strategy,
     StrategyValue,
-    SustainableDevelopmentGoal,
     Target,
     TargetMetric,
     Theme,
@@ -76,6 +76,7 @@ from outreach.reports.queries import (
     VALUE,
 )
 from outreach.reports.sql import dialect, fetch_rows
+from outreach.settings import REPORTS
 from outreach.web.errors import Invalid, NotFound
 
 UNTAGGED_LISTED = 50
@@ -406,10 +407,12 @@ async def _strategy_outline(
 
 
 async def _figure_rows(statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """The rows of the report's one statement (see :mod:`outreach.reports.queries`)."""
-    if dialect() != "postgres":
-        return await fetch_rows(statement, params)
-    async with in_transaction() as conn:
+    """The rows of the report's one statement (see :mod:`outreach.reports.queries`), read
+    on the reports' own connection."""
+    reader = connections.get(REPORTS)
+    if dialect(reader) != "postgres":
+        return await fetch_rows(statement, params, connection=reader)
+    async with in_transaction(REPORTS) as conn:
         await conn.execute_script(queries.POSTGRES_SETTINGS)
         return await fetch_rows(statement, params, connection=conn)
 
@@ -461,12 +464,13 @@ async def build_coverage(
     untagged_rows = sorted(
         parts[queries.UNTAGGED], key=lambda r: (-r[queries.DELIVERED], r[queries.REF])
     )
-    # What the figures name: SDGs, branches, untagged events; looked up at once.
-    sdg_numbers = sorted({sdg.number for item in [*values, *goals] for sdg in item.sdgs})
+    # What the figures name: SDGs (read with the strategy), branches and untagged events
+    # (looked up at once).
+    sdg_names = {sdg.number: sdg.name for item in [*values, *goals] for sdg in item.sdgs}
+    sdg_numbers = sorted(sdg_names)
     branch_ids = [int(r[REF]) for r in branch_rows if r[REF] is not None]
     untagged_ids = [int(r[REF]) for r in untagged_rows]
-    sdg_objects, branch_list, untagged_list = await asyncio.gather(
-        SustainableDevelopmentGoal.filter(number__in=sdg_numbers or [0]),
+    branch_list, untagged_list = await asyncio.gather(
         Branch.filter(id__in=branch_ids or [0]).prefetch_related("library"),
         Event.filter(id__in=untagged_ids or [0]).only("id", "title"),
     )
@@ -591,7 +595,6 @@ async def build_coverage(
         if r["delivered"] == 0 and r["planned"] == 0
     ]
 
-    sdg_names = {sdg.number: sdg.name for sdg in sdg_objects}
     sdg_rows = [
         {
             "number": number,

@@ -202,7 +202,7 @@ async def extend_horizon(horizon_end: dt.datetime | None = None) -> int:
     horizon = horizon_end or default_horizon_end()
     rebuilt = 0
     for event in await Event.filter(rrule__isnull=False).exclude(status=EventStatus.CANCELLED):
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await rebuild_occurrences(event, using_db=conn, horizon_end=horizon)
         rebuilt += 1
     if rebuilt:

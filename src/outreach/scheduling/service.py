@@ -383,7 +383,7 @@ async def create_event(library: Library, payload: object, *, user: StaffUser | N
     times = resolve_times(
         data, library_timezone=library.timezone, horizon_end=default_horizon_end()
     )
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         await begin_write(conn)
         refs = await _resolve(conn, library, data)
         await lock_resources(conn, await _resources(conn, None, refs))
@@ -421,7 +421,7 @@ async def update_event(event_id: int, payload: object, *, user: StaffUser | None
         raise_problems({"body": "must be a JSON object"})
     body = {k: v for k, v in payload.items() if k not in ("revision", "library")}
     fields = parse_fields(body, partial=True)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         await lock_event(conn, event_id)
         event = await load_event(event_id, conn)
         library = event.library
@@ -455,7 +455,7 @@ async def update_event(event_id: int, payload: object, *, user: StaffUser | None
 async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:
     """Cancel an event (DELETE): kept, with every occurrence cancelled."""
     _check_id(event_id)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         event = await lock_event(conn, event_id)
         if event.status != EventStatus.CANCELLED:
             now = dt.datetime.now(dt.UTC)
@@ -532,7 +532,7 @@ async def change_occurrence(
     """Move, re-room, retitle or cancel one occurrence by its original start (UTC)."""
     _check_id(event_id)
     original_start = original_start.astimezone(dt.UTC)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         await lock_event(conn, event_id)
         event = await load_event(event_id, conn)
         tz = zone(event.timezone)
@@ -683,7 +683,7 @@ async def record_attendance(
     if problems:
         raise_problems(problems)
     assert original_start is not None
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         await begin_write(conn)
         event = await Event.filter(id=event_id).using_db(conn).first()
         if event is None:

@@ -276,7 +276,7 @@ async def staff_cancel_run(request: Request) -> Response:
     raw_day, note = str(form.get("date", "")), str(form.get("note", ""))[:500]
     try:
         day = parse_date(raw_day)
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             count = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
     except ValueError as exc:
         return await _route_page_with_errors(request, route, library, {"date": str(exc)})
@@ -353,7 +353,7 @@ async def staff_apply(request: Request) -> Response:
     if errors:
         return await _route_page_with_errors(request, route, library, errors)
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
             await replace_stops(route, stops, using_db=conn, user=user)
     except TimetableError as exc:
@@ -383,7 +383,7 @@ async def staff_import(request: Request) -> Response:
         text = raw.decode("utf-8")
         if len(raw) > MAX_BODY:
             raise TimetableError({"file": f"must be at most {MAX_BODY} bytes"})
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             result = await import_timetable(
                 library,
                 text,
@@ -478,7 +478,7 @@ async def staff_new_vehicle(request: Request) -> Response:
     try:
         # The API's own checks, so that the form and the API refuse the same things.
         values = await _vehicle_values(_vehicle_payload(entered))
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             taken = Vehicle.filter(library_id=library.id, slug=values["slug"])
             if await taken.using_db(conn).exists():
                 raise Invalid({"slug": SLUG_TAKEN})
@@ -527,7 +527,7 @@ async def staff_edit_vehicle(request: Request) -> Response:
     body = _vehicle_payload(entered)
     try:
         values = await _vehicle_values(body)
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(
                 id=vehicle.id
             )

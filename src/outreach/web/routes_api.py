@@ -296,7 +296,7 @@ async def create_vehicle(request: Request) -> JSONResponse:
     library = await _library(body.get("library"))
     user = await require_library_role(request, library.id, EDITORS)
     values = await _vehicle_values(body)
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         if await Vehicle.filter(library_id=library.id, slug=values["slug"]).using_db(conn).exists():
             raise Invalid({"slug": "a vehicle of this library already has this slug"})
         vehicle = await Vehicle.create(library=library, using_db=conn, **values)
@@ -320,7 +320,7 @@ async def patch_vehicle(request: Request) -> JSONResponse:
             current.pop(name)
     values = await _vehicle_values({**current, **body})
     library = await Library.get(id=vehicle.library_id)  # type: ignore[attr-defined]
-    async with in_transaction() as conn:
+    async with in_transaction("default") as conn:
         taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(id=vehicle.id)
         if await taken.using_db(conn).exists():
             raise Invalid({"slug": "a vehicle of this library already has this slug"})
@@ -390,7 +390,7 @@ async def post_route(request: Request) -> JSONResponse:
     user = await require_library_role(request, library.id, EDITORS)
     try:
         data = await parse_route(library, body)
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
             route = await create_route(library, data, using_db=conn, user=user)
     except TimetableError as exc:
@@ -429,7 +429,7 @@ async def patch_route(request: Request) -> JSONResponse:
     old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
     try:
         data = await parse_route(library, merged)
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             # The event row first, then resources: the order every scheduling writer keeps.
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
@@ -458,7 +458,7 @@ async def put_stops(request: Request) -> JSONResponse:
         raise Invalid(errors)
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, vehicle.id)])
             await replace_stops(route, stops, using_db=conn, user=user)
@@ -484,7 +484,7 @@ async def post_cancel_run(request: Request) -> JSONResponse:
     if not isinstance(note, str) or len(note) > 500:
         raise Invalid({"note": "must be text of at most 500 characters"})
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             cancelled = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
     except TimetableError as exc:
         raise _timetable_error(exc) from None
@@ -669,7 +669,7 @@ async def post_import(request: Request) -> JSONResponse:
             raise Invalid({"depot": str(exc)}) from None
     vehicles = await Vehicle.filter(library_id=library.id).values_list("id", flat=True)
     try:
-        async with in_transaction() as conn:
+        async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, int(str(v))) for v in vehicles])
             result = await import_timetable(
                 library,
