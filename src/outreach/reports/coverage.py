@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import math
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
@@ -49,7 +50,6 @@ from tortoise.transactions import in_transaction
 
 from outreach.models import (
     Branch,
-    Event,
     Goal,
     Library,
     Network,
@@ -437,12 +437,13 @@ async def build_coverage(
     statement = queries.coverage_sql(
         dialect(), network=scope.network is not None, boundaries=len(boundaries)
     )
-    # The strategy, the figures and the footprint are independent reads: on PostgreSQL
-    # they run at once on connections of the pool (SQLite runs them one after another).
-    (values, themes, goals), rows, footprint = await asyncio.gather(
+    # The strategy, the figures, the branches and the footprint are independent reads and
+    # run at once: the figures on the reports' connection, the rest beside them.
+    (values, themes, goals), rows, footprint, branch_list = await asyncio.gather(
         _strategy_outline(strategy),
         _figure_rows(statement, params),
         footprint_section(scope.libraries, period.start, period.end),
+        Branch.filter(library_id__in=[lib.id for lib in scope.libraries] or [0]),
     )
     theme_codes = {t.id: t.code for t in themes}
     # What a tag of a value or goal also counts for: its theme and its SDGs.
@@ -464,22 +465,37 @@ async def build_coverage(
     untagged_rows = sorted(
         parts[queries.UNTAGGED], key=lambda r: (-r[queries.DELIVERED], r[queries.REF])
     )
-    # What the figures name: SDGs (read with the strategy), branches and untagged events
-    # (looked up at once).
+    # What the figures name: SDGs (read with the strategy), branches (read beside the
+    # figures; one held by another library's event is looked up) and untagged events
+    # (their titles come with the figures).
     sdg_names = {sdg.number: sdg.name for item in [*values, *goals] for sdg in item.sdgs}
     sdg_numbers = sorted(sdg_names)
-    branch_ids = [int(r[REF]) for r in branch_rows if r[REF] is not None]
-    untagged_ids = [int(r[REF]) for r in untagged_rows]
-    branch_list, untagged_list = await asyncio.gather(
-        Branch.filter(id__in=branch_ids or [0]).prefetch_related("library"),
-        Event.filter(id__in=untagged_ids or [0]).only("id", "title"),
-    )
+    branch_objects = {b.id: b for b in branch_list}
+    elsewhere = [r[REF] for r in branch_rows if r[REF] is not None and r[REF] not in branch_objects]
+    if elsewhere:
+        branch_objects.update({b.id: b for b in await Branch.filter(id__in=elsewhere)})
+    library_slugs = {lib.id: lib.slug for lib in scope.libraries}
+    missing_libraries = {
+        b.library_id
+        for b in branch_objects.values()
+        if b.library_id not in library_slugs  # type: ignore[attr-defined]
+    }
+    if missing_libraries:
+        library_slugs.update(
+            {lib.id: lib.slug for lib in await Library.filter(id__in=missing_libraries)}
+        )
 
-    def tags_of(sig: str) -> set[tuple[int, int]]:
-        return {(VALUE if k[0] == "v" else GOAL, int(k[1:])) for k in sig.split(",") if k}
+    # The subjects a tag counts for: itself, its theme and its SDGs; by signature token.
+    tag_of: dict[str, tuple[int, int]] = {}
+    counts_for: dict[str, frozenset[tuple[int, int]]] = {}
+    for tag, others in implied.items():
+        token = f"{'v' if tag[0] == VALUE else 'g'}{tag[1]}"
+        tag_of[token] = tag
+        counts_for[token] = frozenset({tag, *others})
 
     # Every event is in exactly one signature group and one (visibility, place) group.
-    # Figures are summed as vectors (column by column), once per subject.
+    # Figures are summed as vectors (column by column, in C), once per subject: a group
+    # row's figures and audiences are one slice of it.
     width = len(AUDIENCES)
     kinds = [(str(r[queries.VISIBILITY]), int(r[queries.PLACE]), vector(r)) for r in kind_rows]
     totals = Figures.of([k[2] for k in kinds])
@@ -491,31 +507,39 @@ async def build_coverage(
         place: Figures.of([k[2] for k in kinds if k[1] == place])
         for place in (IN_BRANCH, OFF_SITE, BOOKMOBILE)
     }
-    # What each signature's events count for: its tags, and the themes and SDGs they imply.
-    subject_vectors: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
-    subject_audiences: dict[tuple[int, int], list[list[int]]] = defaultdict(list)
+    block = slice(queries.EVENTS, queries.AUDIENCE_SLICE.stop)
+    figure_width = len(VECTOR)
+    subject_rows: dict[tuple[int, int], list[Sequence[int]]] = defaultdict(list)
     split_parts: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    tagged_vectors: list[list[int]] = []
-    untagged_vectors: list[list[int]] = []
-    all_audiences: list[list[int]] = []
+    tagged_groups: list[Sequence[int]] = []
+    untagged_groups: list[Sequence[int]] = []
     for row in group_rows:
-        combined = vector(row)
-        reached = [value or 0 for value in row[queries.AUDIENCE_SLICE]]
-        all_audiences.append(reached)
-        tags = tags_of(str(row[queries.SIG]))
-        (tagged_vectors if tags else untagged_vectors).append(combined)
-        for key in tags:
-            split_parts[key][len(tags)] += combined[SECONDS]
-        for key in tags.union(*(implied.get(tag, set()) for tag in tags)):
-            subject_vectors[key].append(combined)
-            subject_audiences[key].append(reached)
-    totals.audiences = dict(zip(AUDIENCES, _column_sums(all_audiences, width), strict=True))
-    tagged, untagged = Figures.of(tagged_vectors), Figures.of(untagged_vectors)
+        group_sums = row[block]
+        tokens = [t for t in str(row[queries.SIG]).split(",") if t in tag_of]
+        if not tokens:
+            untagged_groups.append(group_sums)
+            continue
+        tagged_groups.append(group_sums)
+        keys = counts_for[tokens[0]]
+        for token in tokens[1:]:
+            keys = keys | counts_for[token]
+        for token in tokens:
+            split_parts[tag_of[token]][len(tokens)] += group_sums[SECONDS]
+        for key in keys:
+            subject_rows[key].append(group_sums)
+
+    def of_rows(rows: Sequence[Sequence[int]]) -> Figures:
+        sums = _column_sums(rows, figure_width + width)
+        figures = Figures()
+        figures.add_vector(sums[:figure_width])
+        figures.audiences = dict(zip(AUDIENCES, sums[figure_width:], strict=True))
+        return figures
+
+    totals.audiences = of_rows([*tagged_groups, *untagged_groups]).audiences
+    tagged, untagged = of_rows(tagged_groups), of_rows(untagged_groups)
     subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
-    for key, subject_vector in subject_vectors.items():
-        figures = subjects[key] = Figures.of(subject_vector)
-        sums = _column_sums(subject_audiences[key], width)
-        figures.audiences = dict(zip(AUDIENCES, sums, strict=True))
+    for key, rows in subject_rows.items():
+        figures = subjects[key] = of_rows(rows)
         figures.split_seconds = sum(
             (Fraction(seconds, n) for n, seconds in split_parts[key].items()), Fraction(0)
         )
@@ -614,11 +638,13 @@ async def build_coverage(
             {"month": month.strftime("%Y-%m"), **figures.as_dict(totals, reach=False)}
         )
 
-    branch_objects = {b.id: b for b in branch_list}
     branch_table = []
     for branch_id, figures in sorted(
         branch_figures.items(),
-        key=lambda item: (item[0] is None, _branch_sort(branch_objects, item[0])),
+        key=lambda item: (
+            item[0] is None,
+            _branch_sort(branch_objects, library_slugs, item[0]),
+        ),
     ):
         branch = branch_objects.get(branch_id) if branch_id is not None else None
         branch_table.append(
@@ -626,12 +652,11 @@ async def build_coverage(
                 "id": branch_id,
                 "slug": branch.slug if branch else None,
                 "name": branch.name if branch else "No branch (off-site or online)",
-                "library": branch.library.slug if branch else None,
+                "library": library_slugs.get(branch.library_id) if branch else None,  # type: ignore[attr-defined]
                 **figures.as_dict(totals, reach=False),
             }
         )
 
-    titles = {e.id: e.title for e in untagged_list}
     untagged_events = []
     for row in untagged_rows:
         figures = Figures()
@@ -639,7 +664,7 @@ async def build_coverage(
         untagged_events.append(
             {
                 "id": int(row[REF]),
-                "title": titles.get(int(row[REF]), {}),
+                "title": json.loads(row[queries.TITLE]),
                 **figures.as_dict(totals, reach=False),
             }
         )
@@ -698,11 +723,13 @@ async def build_coverage(
     }
 
 
-def _branch_sort(branches: Mapping[int, Branch], branch_id: int | None) -> tuple[str, str]:
+def _branch_sort(
+    branches: Mapping[int, Branch], library_slugs: Mapping[int, str], branch_id: int | None
+) -> tuple[str, str]:
     branch = branches.get(branch_id) if branch_id is not None else None
     if branch is None:
         return ("", "")
-    return (branch.library.slug, branch.name)
+    return (library_slugs.get(branch.library_id, ""), branch.name)  # type: ignore[attr-defined]
 
 
 async def coverage_report(

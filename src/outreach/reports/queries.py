@@ -34,7 +34,8 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
 - ``month``, ``branch``: the number of events per month and per branch (``ref``);
 - ``reach``: the branches (``ref``) where a value or goal (of any strategy) had a
   delivered session;
-- ``untagged``: the busiest events (``ref``) tagged to nothing in the strategy.
+- ``untagged``: the busiest events (``ref``, with their ``title`` as JSON text) tagged to
+  nothing in the strategy.
 
 Columns a part does not use are ``NULL``; sums are cast to ``BIGINT`` so both drivers
 return plain integers. Queries use named parameters (see :mod:`outreach.reports.sql`).
@@ -72,10 +73,10 @@ FIGURES = (
     *BAND_COLUMNS.values(),
 )
 # Every part's columns, in order.
-COLUMNS = ("part", "sig", "visibility", "place", "ref", "ref2", "value_id", "goal_id", "events",
-           *FIGURES, *AUDIENCE_COLUMNS.values())  # fmt: skip
+COLUMNS = ("part", "sig", "visibility", "title", "place", "ref", "ref2", "value_id", "goal_id",
+           "events", *FIGURES, *AUDIENCE_COLUMNS.values())  # fmt: skip
 # Positions in a result row (the application reads rows as tuples).
-PART, SIG, VISIBILITY, PLACE, REF, REF2, VALUE_ID, GOAL_ID, EVENTS = range(9)
+PART, SIG, VISIBILITY, TITLE, PLACE, REF, REF2, VALUE_ID, GOAL_ID, EVENTS = range(10)
 # ``events`` and the figures, then the delivered sessions per audience.
 FIGURE_SLICE = slice(EVENTS, EVENTS + 1 + len(FIGURES))
 AUDIENCE_SLICE = slice(FIGURE_SLICE.stop, FIGURE_SLICE.stop + len(AUDIENCES))
@@ -105,7 +106,8 @@ def _select(part: str, source: str, **columns: str) -> str:
     listed = [f"'{part}' AS part"]
     for name in COLUMNS[1:]:
         # A typed NULL: PostgreSQL reads an untyped one as text in a union of NULLs.
-        missing = "CAST(NULL AS TEXT)" if name in ("sig", "visibility") else "CAST(NULL AS BIGINT)"
+        text = name in ("sig", "visibility", "title")
+        missing = "CAST(NULL AS TEXT)" if text else "CAST(NULL AS BIGINT)"
         listed.append(f"{columns.get(name, missing)} AS {name}")
     return f"SELECT {', '.join(listed)} {source}"
 
@@ -304,8 +306,10 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
     untagged = _select(
         UNTAGGED,
         "FROM (SELECT * FROM ev WHERE ev.sig = ''"
-        " ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit) u",
+        " ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit) u"
+        " JOIN event ue ON ue.id = u.event_id",
         ref="u.event_id",
+        title="CAST(ue.title AS TEXT)",
         events="1",
         **{name: f"u.{name}" for name in FIGURES},
     )
