@@ -46,7 +46,6 @@ from zoneinfo import ZoneInfo
 
 from tortoise import connections
 from tortoise.expressions import Q
-from tortoise.transactions import in_transaction
 
 from outreach.models import (
     Branch,
@@ -408,13 +407,8 @@ async def _strategy_outline(
 
 async def _figure_rows(statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """The rows of the report's one statement (see :mod:`outreach.reports.queries`), read
-    on the reports' own connection."""
-    reader = connections.get(REPORTS)
-    if dialect(reader) != "postgres":
-        return await fetch_rows(statement, params, connection=reader)
-    async with in_transaction(REPORTS) as conn:
-        await conn.execute_script(queries.POSTGRES_SETTINGS)
-        return await fetch_rows(statement, params, connection=conn)
+    on the reports' own connection (one statement: one consistent snapshot)."""
+    return await fetch_rows(statement, params, connection=connections.get(REPORTS))
 
 
 async def build_coverage(

@@ -83,18 +83,6 @@ AUDIENCE_SLICE = slice(FIGURE_SLICE.stop, FIGURE_SLICE.stop + len(AUDIENCES))
 DELIVERED = COLUMNS.index("delivered")
 
 
-# Settings for the report's transaction on PostgreSQL (``SET LOCAL``: they end with it):
-# - a custom plan for every run: the driver prepares statements, and after five runs
-#   PostgreSQL may switch to a generic plan that cannot see whether ``:library`` is one
-#   library of fifty or ``:start`` a year or a week, and reads whole tables for one library;
-# - no JIT compilation: for this statement it costs more (over 100 ms) than it saves;
-# - memory for the network's sorts and hashes, which would otherwise spill to disk.
-POSTGRES_SETTINGS = (
-    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL jit = off;"
-    " SET LOCAL work_mem = '64MB'"
-)
-
-
 def _scope(column: str, *, network: bool) -> str:
     if network:
         return f"{column} IN (SELECT lib.id FROM library lib WHERE lib.network_id = :network)"
