@@ -175,9 +175,8 @@ async def resolve_request(
         if lib is None:
             raise NotFound("library")
         scope = Scope(libraries=[lib], library=lib)
-        owners = Q(library_id=lib.id)
-        if lib.network_id is not None:  # type: ignore[attr-defined]
-            owners |= Q(network_id=lib.network_id)  # type: ignore[attr-defined]
+        owner_libraries = {lib.id}
+        owner_networks = {lib.network_id} - {None}  # type: ignore[attr-defined]
         owner_name = f"library {lib.slug}"
     else:
         assert network is not None
@@ -185,16 +184,20 @@ async def resolve_request(
         if net is None:
             raise NotFound("network")
         scope = Scope(libraries=await Library.filter(network_id=net.id).order_by("id"), network=net)
-        owners = Q(network_id=net.id)
+        owner_libraries, owner_networks = set(), {net.id}
         owner_name = f"network {net.slug}"
     period = Period(start, end, scope.zone)
     if strategy is not None:
         chosen = await Strategy.get_or_none(_by_key(strategy))
         if chosen is None:
             raise NotFound("strategy")
-        if not await Strategy.filter(owners, id=chosen.id).exists():
+        if not (
+            chosen.library_id in owner_libraries  # type: ignore[attr-defined]
+            or chosen.network_id in owner_networks  # type: ignore[attr-defined]
+        ):
             raise Invalid({"strategy": f"this strategy does not belong to {owner_name}"})
     else:
+        owners = Q(library_id__in=owner_libraries or [0]) | Q(network_id__in=owner_networks or [0])
         candidates = await Strategy.filter(owners).order_by("-period_start", "id")
         if not candidates:
             raise Invalid({"strategy": f"{owner_name} has no strategy"})
