@@ -424,15 +424,14 @@ async def _audit(
     route: Route,
     changes: dict[str, Any],
 ) -> None:
-    await AuditEntry.create(
-        at=dt.datetime.now(dt.UTC),
+    await AuditEntry.record(
+        using_db,
         user=user,
-        library=library,
+        library_id=library.id,
         action=action,
         entity="route",
-        entity_id=str(route.id),
+        entity_id=route.id,
         changes=changes,
-        using_db=using_db,
     )
 
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
@@ -103,3 +104,27 @@ class AuditEntry(Model):
     class Meta:
         table = "audit_entry"
         indexes = (("entity", "entity_id"),)
+
+    @classmethod
+    async def record(
+        cls,
+        using_db: BaseDBAsyncClient,
+        *,
+        user: StaffUser | None,
+        library_id: int | None,
+        action: str,
+        entity: str,
+        entity_id: int | str,
+        changes: dict[str, Any],
+    ) -> AuditEntry:
+        """One entry, stamped now (UTC), written in the caller's transaction."""
+        return await cls.create(
+            at=dt.datetime.now(dt.UTC),
+            user=user,
+            library_id=library_id,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            changes=changes,
+            using_db=using_db,
+        )

@@ -360,15 +360,14 @@ async def _audit(
     action: str,
     changes: dict[str, Any],
 ) -> None:
-    await AuditEntry.create(
-        at=dt.datetime.now(dt.UTC),
+    await AuditEntry.record(
+        conn,
         user=user,
         library_id=event.library_id,  # type: ignore[attr-defined]
         action=action,
         entity="event",
-        entity_id=str(event.id),
+        entity_id=event.id,
         changes=changes,
-        using_db=conn,
     )
 
 

@@ -339,15 +339,14 @@ async def _audit_vehicle(
     action: str,
     changes: dict[str, Any],
 ) -> None:
-    await AuditEntry.create(
-        at=dt.datetime.now(dt.UTC),
+    await AuditEntry.record(
+        conn,
         user=user,
-        library=library,
+        library_id=library.id,
         action=action,
         entity="vehicle",
-        entity_id=str(vehicle.id),
+        entity_id=vehicle.id,
         changes={k: v.value if isinstance(v, Fuel) else v for k, v in changes.items()},
-        using_db=conn,
     )
 
 
