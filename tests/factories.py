@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from outreach.models import (
+    ApiToken,
     Branch,
     Goal,
     Library,
@@ -18,7 +19,7 @@ from outreach.models import (
     StrategyValue,
     Theme,
 )
-from outreach.security import hash_password
+from outreach.security import hash_password, new_token
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -26,16 +27,18 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 async def make_library(
     slug: str = "testlib",
     *,
+    name: dict[str, str] | None = None,
     timezone: str = "Europe/Ljubljana",
     language: str = "sl",
+    languages: list[str] | None = None,
     network: Network | None = None,
 ) -> Library:
     return await Library.create(
         slug=slug,
-        name={language: f"Knjižnica {slug}", "en": f"{slug} Library"},
+        name=name or {language: f"Knjižnica {slug}", "en": f"{slug} Library"},
         timezone=timezone,
         default_language=language,
-        languages=[language, "en"],
+        languages=languages or [language, "en"],
         network=network,
     )
 
@@ -91,11 +94,15 @@ async def make_strategy(
 async def make_user(
     email: str,
     *,
-    password: str = "correct horse battery",
+    password: str | None = "correct horse battery",
     roles: list[tuple[RoleName, Library | Network]] | None = None,
 ) -> StaffUser:
+    """A staff user with ``roles``; ``password=None``: none that signs in (tests that use
+    API tokens skip the deliberately slow hashing)."""
     user = await StaffUser.create(
-        email=email, name=email.split("@")[0], password_hash=hash_password(password)
+        email=email,
+        name=email.split("@")[0],
+        password_hash="-" if password is None else hash_password(password),
     )
     for role, scope in roles or []:
         if isinstance(scope, Network):
@@ -103,3 +110,15 @@ async def make_user(
         else:
             await Role.create(user=user, role=role, library=scope)
     return user
+
+
+async def make_token(user: StaffUser) -> str:
+    """A new API token of ``user``: the secret a client sends."""
+    token = new_token()
+    await ApiToken.create(user=user, name="test", prefix=token.prefix, token_hash=token.digest)
+    return token.secret
+
+
+async def make_token_user(email: str, roles: list[tuple[RoleName, Library | Network]]) -> str:
+    """A staff user with ``roles`` who uses the API, and their token's secret."""
+    return await make_token(await make_user(email, password=None, roles=roles))

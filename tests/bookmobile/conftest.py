@@ -9,17 +9,14 @@ from typing import Any
 import pytest_asyncio
 
 from outreach.models import (
-    ApiToken,
     Branch,
     EmissionFactor,
     Fuel,
     Library,
-    Role,
     RoleName,
-    StaffUser,
     Vehicle,
 )
-from outreach.security import new_token
+from tests.factories import make_token_user
 
 DIESEL = 0.5
 ELECTRIC = 0.2
@@ -38,15 +35,6 @@ class Bookmobiles:
 
     def auth(self, who: str = "editor") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
-
-
-async def make_user_token(email: str, roles: list[tuple[RoleName, Library]]) -> str:
-    user = await StaffUser.create(email=email, name=email.split("@")[0], password_hash="x")
-    for role, library in roles:
-        await Role.create(user=user, library=library, role=role)
-    token = new_token()
-    await ApiToken.create(user=user, name="test", prefix=token.prefix, token_hash=token.digest)
-    return token.secret
 
 
 @pytest_asyncio.fixture
@@ -108,9 +96,9 @@ async def bm(db: str) -> Bookmobiles:
         emission_factor_source="Test diesel factor",
     )
     tokens = {
-        "editor": await make_user_token("editor@mb.si", [(RoleName.EDITOR, library)]),
-        "director": await make_user_token("director@mb.si", [(RoleName.DIRECTOR, library)]),
-        "outsider": await make_user_token("editor@kr.si", [(RoleName.EDITOR, other)]),
+        "editor": await make_token_user("editor@mb.si", [(RoleName.EDITOR, library)]),
+        "director": await make_token_user("director@mb.si", [(RoleName.DIRECTOR, library)]),
+        "outsider": await make_token_user("editor@kr.si", [(RoleName.EDITOR, other)]),
     }
     return Bookmobiles(library, depot, vehicle, other, other_vehicle, tokens)
 

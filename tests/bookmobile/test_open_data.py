@@ -38,7 +38,7 @@ from outreach.models import (
     Stop,
     Vehicle,
 )
-from tests.bookmobile.conftest import make_user_token
+from tests.factories import make_token_user
 
 SOMERSET_CSV = Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv"
 LONDON = ZoneInfo("Europe/London")
@@ -116,7 +116,7 @@ async def somerset(db: str) -> Library:
 
 
 async def _token(library: Library) -> dict[str, str]:
-    secret = await make_user_token("editor@somerset.gov.uk", [(RoleName.EDITOR, library)])
+    secret = await make_token_user("editor@somerset.gov.uk", [(RoleName.EDITOR, library)])
     return {"Authorization": f"Bearer {secret}"}
 
 

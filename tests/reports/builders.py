@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from outreach.models import (
-    ApiToken,
     Attendance,
     AttendanceMode,
     Event,
@@ -21,13 +20,12 @@ from outreach.models import (
     Library,
     Network,
     OccurrenceOverride,
-    Role,
     RoleName,
     StaffUser,
     StrategyValue,
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
-from outreach.security import new_token
+from tests.factories import make_token, make_user
 
 # Tortoise's SQLite client adapts dates and datetimes but not times (Stop.arrival).
 sqlite3.register_adapter(dt.time, dt.time.isoformat)
@@ -92,16 +90,9 @@ async def make_event(
 
 async def make_staff(email: str, role: RoleName, scope: Library | Network) -> StaffUser:
     """A staff user with one role (no real password: these tests use tokens)."""
-    user = await StaffUser.create(email=email, name=email.split("@")[0], password_hash="-")
-    if isinstance(scope, Network):
-        await Role.create(user=user, role=role, network=scope)
-    else:
-        await Role.create(user=user, role=role, library=scope)
-    return user
+    return await make_user(email, password=None, roles=[(role, scope)])
 
 
 async def token_for(user: StaffUser) -> dict[str, str]:
     """Authorization headers with a fresh API token of ``user``."""
-    token = new_token()
-    await ApiToken.create(user=user, name="test", prefix=token.prefix, token_hash=token.digest)
-    return {"Authorization": f"Bearer {token.secret}"}
+    return {"Authorization": f"Bearer {await make_token(user)}"}

@@ -11,7 +11,6 @@ import pytest_asyncio
 from tortoise.contrib.test import truncate_all_models
 
 from outreach.models import (
-    ApiToken,
     AuditEntry,
     Branch,
     DataVersion,
@@ -21,7 +20,6 @@ from outreach.models import (
     Goal,
     Library,
     Network,
-    Role,
     RoleName,
     Room,
     StaffUser,
@@ -30,7 +28,7 @@ from outreach.models import (
     Vehicle,
 )
 from outreach.models.bookmobile import Route
-from outreach.security import new_token
+from tests import factories
 
 WEEKDAY_HOURS = {
     "mon": [["08:00", "20:00"]],
@@ -68,12 +66,8 @@ class World:
 
 
 async def make_user(email: str, roles: list[tuple[RoleName, Library]]) -> tuple[StaffUser, str]:
-    user = await StaffUser.create(email=email, name=email.split("@")[0], password_hash="x")
-    for role, library in roles:
-        await Role.create(user=user, library=library, role=role)
-    token = new_token()
-    await ApiToken.create(user=user, name="test", prefix=token.prefix, token_hash=token.digest)
-    return user, token.secret
+    user = await factories.make_user(email, password=None, roles=[*roles])
+    return user, await factories.make_token(user)
 
 
 async def make_event(library: Library, **values: Any) -> Event:
