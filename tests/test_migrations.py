@@ -82,7 +82,12 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     code, out, err = await outreach(url, "migrate")
 
-    assert (code, out, err) == (0, "applied 1 migration(s): models.0002_attendance_library\n", "")
+    assert (code, out, err) == (
+        0,
+        "applied 2 migration(s): models.0002_attendance_library,"
+        " models.0003_attendance_unique_session\n",
+        "",
+    )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
     assert rows == [(3, 7, 12)]
     # The SQLite rebuild of the table must not have dropped the unique constraint.
@@ -100,8 +105,19 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
         )
     assert sorted(indexes) == [
         ("attendance_library_start", 0),
+        ("attendance_one_count", 1),
         ("uid_attendance_event_i_a02eef", 1),
     ]
+    # The same session (no bookmobile stop), band and mode cannot be counted twice.
+    duplicate = sqlite3.IntegrityError if dialect == "sqlite" else asyncpg.UniqueViolationError
+    with pytest.raises(duplicate):
+        await _run(
+            dialect,
+            url,
+            ATTENDANCE.replace("(event_id,", "(library_id, event_id,").replace(
+                "VALUES (3,", "VALUES (7, 3,"
+            ),
+        )
     # A required column now: a row without its library is refused.
     null_error = sqlite3.IntegrityError if dialect == "sqlite" else asyncpg.NotNullViolationError
     with pytest.raises(null_error):
