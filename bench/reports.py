@@ -57,8 +57,8 @@ from outreach.models import (
     Theme,
 )
 from outreach.reports import coverage_report
-from outreach.reports.sql import dialect, fetch
 from outreach.settings import sqlite_url, tortoise_config
+from outreach.sql import dialect, fetch
 
 LIBRARIES = 50
 EVENTS_PER_LIBRARY = 2_000

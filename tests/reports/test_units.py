@@ -12,7 +12,7 @@ from outreach.models import Target, TargetMetric
 from outreach.reports.charts import audience_grid, goal_bars
 from outreach.reports.coverage import Figures, allocate_hundredths, target_status
 from outreach.reports.period import Period, years_between
-from outreach.reports.sql import positional
+from outreach.sql import positional
 
 UTC = dt.UTC
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,9 +16,9 @@ from tortoise import connections
 
 from outreach.db import instant
 from outreach.models import Translated
+from outreach.sql import dialect, numbered
 
 UTC = dt.UTC
-_PLACEHOLDER = re.compile(r"\?")
 
 # A row read by column name: sqlite3.Row or asyncpg's Record (not copied into a dict).
 Row = Any
@@ -30,7 +29,8 @@ class Sql:
 
     def __init__(self) -> None:
         self.conn = connections.get("default")
-        self.postgres = self.conn.capabilities.dialect == "postgres"
+        self.dialect = dialect(self.conn)
+        self.postgres = self.dialect == "postgres"
 
     def among(self, column: str, values: Sequence[int]) -> tuple[str, list[object]]:
         """``column`` is one of ``values``: one parameter, however long the list.
@@ -45,9 +45,7 @@ class Sql:
         return f"{column} IN (SELECT value FROM json_each(?))", [json.dumps(ids)]
 
     async def rows(self, query: str, params: Sequence[object] = ()) -> list[Row]:
-        if self.postgres:
-            numbers = iter(range(1, len(params) + 1))
-            query = _PLACEHOLDER.sub(lambda _: f"${next(numbers)}", query)
+        query = numbered(query, self.dialect)
         # ``execute_query`` hands back the driver's rows, which both read by column name;
         # ``execute_query_dict`` would copy each into a dict first, at a cost that shows.
         _, result = await self.conn.execute_query(query, list(params))

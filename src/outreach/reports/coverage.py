@@ -74,8 +74,8 @@ from outreach.reports.queries import (
     THEME,
     VALUE,
 )
-from outreach.reports.sql import dialect, fetch_rows
 from outreach.settings import REPORTS
+from outreach.sql import dialect, fetch_rows
 from outreach.web.errors import Invalid, NotFound
 
 UNTAGGED_LISTED = 50

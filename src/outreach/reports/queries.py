@@ -38,13 +38,13 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
   nothing in the strategy.
 
 Columns a part does not use are ``NULL``; sums are cast to ``BIGINT`` so both drivers
-return plain integers. Queries use named parameters (see :mod:`outreach.reports.sql`).
+return plain integers. Queries use named parameters (see :mod:`outreach.sql`).
 """
 
 from __future__ import annotations
 
 from outreach.models import AgeBand, Audience
-from outreach.reports.sql import seconds_between
+from outreach.sql import seconds_between
 
 # Kinds of subject the report counts for.
 VALUE, THEME, GOAL, SDG = 1, 2, 3, 4

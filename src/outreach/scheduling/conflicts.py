@@ -19,6 +19,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach.db import instant
 from outreach.scheduling.payload import MAX_DURATION
+from outreach.sql import dialect, is_postgres, positional
 
 # Advisory lock name spaces: the first key of pg_advisory_xact_lock(int, int).
 ROOM, STAFF, VEHICLE = 1, 2, 3
@@ -35,10 +36,6 @@ class Conflict:
     ends_at: dt.datetime
     resource: str
     resource_id: int
-
-
-def is_postgres(conn: BaseDBAsyncClient) -> bool:
-    return conn.capabilities.dialect == "postgres"
 
 
 async def begin_write(conn: BaseDBAsyncClient) -> None:
@@ -65,7 +62,13 @@ async def lock_resources(conn: BaseDBAsyncClient, resources: Iterable[tuple[int,
     if is_postgres(conn):
         # Sorted, so that two writers wanting the same resources never deadlock.
         for kind, ident in sorted(set(resources)):
-            await conn.execute_query("SELECT pg_advisory_xact_lock($1, $2)", [kind, ident])
+            await conn.execute_query(
+                *positional(
+                    "SELECT pg_advisory_xact_lock(:kind, :ident)",
+                    {"kind": kind, "ident": ident},
+                    "postgres",
+                )
+            )
     else:
         await begin_write(conn)
 
@@ -76,12 +79,10 @@ def overlap_query(postgres: bool) -> str:
     # which bounds the index range scan on (room_id, starts_at) from below.
     if postgres:
         lower = f"n.starts_at - INTERVAL '{days} days'"
-        event = "$1"
     else:
         lower = f"strftime('%Y-%m-%d %H:%M:%S', n.starts_at, '-{days} days')"
-        event = "?1"  # numbered: the query names the event three times
     overlap = f"o.starts_at < n.ends_at AND o.ends_at > n.starts_at AND o.starts_at > {lower}"
-    mine = f"n.event_id = {event} AND NOT n.cancelled"
+    mine = "n.event_id = :event AND NOT n.cancelled"
     return f"""
         SELECT o.event_id, o.starts_at, o.ends_at, {ROOM} AS resource, o.room_id AS resource_id
         FROM occurrence n JOIN occurrence o ON o.room_id = n.room_id AND {overlap}
@@ -106,7 +107,9 @@ def overlap_query(postgres: bool) -> str:
 
 async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflict]:
     """Occurrences of other events that collide with the (rebuilt) occurrences of one event."""
-    rows = await conn.execute_query_dict(overlap_query(is_postgres(conn)), [event_id])
+    name = dialect(conn)
+    text, values = positional(overlap_query(name == "postgres"), {"event": event_id}, name)
+    rows = await conn.execute_query_dict(text, values)
     conflicts: list[Conflict] = []
     seen: set[tuple[int, dt.datetime, int]] = set()
     for row in rows:

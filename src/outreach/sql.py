@@ -1,9 +1,15 @@
-"""Raw SQL that runs unchanged on SQLite and PostgreSQL.
+"""Raw SQL that runs unchanged on SQLite and PostgreSQL: the one place that knows each
+driver's placeholders.
 
-Queries are written once with named parameters (``:name``); :func:`fetch` rewrites them
-to the placeholders of the connection (``?`` for Tortoise's SQLite client, ``$1`` for
-asyncpg) and converts values where the two drivers disagree. Write no ``:word`` inside a
-string literal and no PostgreSQL ``::`` cast: the rewrite would not tell them apart.
+Where the ORM costs more than the work (feeds, conflict checks, reports, the data
+version), queries are written once, with either
+
+- named parameters (``:name``): :func:`positional` rewrites them for the connection (``?``
+  for Tortoise's SQLite client, ``$1`` for asyncpg; a name used twice is one asyncpg
+  parameter) and converts values where the two drivers disagree; :func:`fetch` and
+  :func:`fetch_rows` run them. Write no ``:word`` inside a string literal and no
+  PostgreSQL ``::`` cast: the rewrite would not tell them apart;
+- or ``?`` in order (:func:`numbered`), for queries assembled from fragments.
 """
 
 from __future__ import annotations
@@ -24,6 +30,22 @@ def dialect(connection: BaseDBAsyncClient | None = None) -> str:
     """``"postgres"`` or ``"sqlite"``: the dialect of ``connection`` (default connection)."""
     conn = connection or get_connection("default")
     return str(conn.capabilities.dialect)
+
+
+def is_postgres(connection: BaseDBAsyncClient | None = None) -> bool:
+    return dialect(connection) == "postgres"
+
+
+_QUESTION = re.compile(r"\?")
+
+
+def numbered(sql: str, dialect_name: str) -> str:
+    """``sql`` written with ``?`` in order, for ``dialect_name`` (``$1``, ``$2``… for
+    asyncpg)."""
+    if dialect_name != "postgres":
+        return sql
+    numbers = iter(range(1, sql.count("?") + 1))
+    return _QUESTION.sub(lambda _: f"${next(numbers)}", sql)
 
 
 def positional(sql: str, params: Mapping[str, Any], dialect_name: str) -> tuple[str, list[Any]]:
