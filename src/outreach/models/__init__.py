@@ -14,6 +14,7 @@ from outreach.models.organisations import (
 )
 from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffUser
 from outreach.models.programme import (
+    ATTENDANCE_COLUMNS,
     AgeBand,
     Attendance,
     AttendanceMode,
@@ -41,6 +42,7 @@ from outreach.models.strategy import (
 )
 
 __all__ = [
+    "ATTENDANCE_COLUMNS",
     "AgeBand",
     "ApiToken",
     "Attendance",
