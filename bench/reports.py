@@ -44,7 +44,6 @@ from tortoise.connection import get_connection
 
 from outreach.db import migrate
 from outreach.models import (
-    ATTENDANCE_COLUMNS,
     Branch,
     Goal,
     Library,
@@ -202,28 +201,24 @@ async def build() -> Network:
             for w in range(weeks):
                 begins = start + dt.timedelta(weeks=w)
                 cancelled = status == "cancelled" or rng.random() < 0.05
-                counted = dict.fromkeys(BANDS, 0)
+                occurrences.append(
+                    (begins, begins, begins + dt.timedelta(minutes=minutes), cancelled,
+                     branch_id, event_id, library.id, room.id if room else None, None, None)
+                )  # fmt: skip
                 if not cancelled and rng.random() < 0.4:
                     for band in rng.sample(BANDS, 2):
-                        counted[band] = rng.randrange(1, 30)
                         attendance.append(
                             (
                                 begins,
                                 band,
                                 "on_site",
-                                counted[band],
+                                rng.randrange(1, 30),
                                 now,
                                 event_id,
                                 library.id,
                                 None,
                             )
                         )
-                # Each occurrence carries its session's counts (as count_attendance keeps them).
-                occurrences.append(
-                    (begins, begins, begins + dt.timedelta(minutes=minutes), cancelled,
-                     branch_id, event_id, library.id, room.id if room else None, None, None,
-                     *(counted[band] for band in ATTENDANCE_COLUMNS))
-                )  # fmt: skip
             if rng.random() < 0.9:
                 subjects: list[StrategyValue | Goal] = [*values, *goals]
                 for subject in rng.sample(subjects, rng.randrange(1, 4)):
@@ -243,7 +238,7 @@ async def build() -> Network:
     await insert(
         "occurrence",
         ["original_start", "starts_at", "ends_at", "cancelled", "branch_id", "event_id",
-         "library_id", "room_id", "stop_id", "vehicle_id", *ATTENDANCE_COLUMNS.values()],
+         "library_id", "room_id", "stop_id", "vehicle_id"],
         occurrences,
     )  # fmt: skip
     await insert("event_tag", ["primary", "event_id", "goal_id", "value_id"], tags)

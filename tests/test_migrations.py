@@ -30,9 +30,6 @@ EVENT = """INSERT INTO event (id, library_id, kind, title, description, starts_a
 VALUES (3, 7, 'reading', '{"sl": "Pravljice"}', '{}', '2026-09-16 15:00:00+00:00',
  '2026-09-16 16:00:00+00:00', 'Europe/Ljubljana', FALSE, '[]', '', '', 'in_person', '',
  'public', 'published', 1, '2026-09-01 00:00:00+00:00', '2026-09-01 00:00:00+00:00')"""
-OCCURRENCE = """INSERT INTO occurrence (event_id, library_id, original_start, starts_at,
- ends_at, cancelled) VALUES (3, 7, '2026-09-16 15:00:00+00:00', '2026-09-16 15:00:00+00:00',
- '2026-09-16 16:00:00+00:00', FALSE)"""
 ATTENDANCE = """INSERT INTO attendance (event_id, original_start, age_band, mode, count,
  recorded_at) VALUES (3, '2026-09-16 15:00:00+00:00', '0-5', 'on_site', 12,
  '2026-09-16 17:00:00+00:00')"""
@@ -75,27 +72,24 @@ async def _run(dialect: str, url: str, *statements: str) -> list[tuple[object, .
         await server.close()
 
 
-async def test_attendance_upgrade_keeps_every_count(
+async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
     empty_database: tuple[str, str],
 ) -> None:
     dialect, url = empty_database
     code, out, err = await outreach(url, "migrate", "--to", "0001_initial")
     assert (code, out, err) == (0, "applied 1 migration(s): models.0001_initial\n", "")
-    await _run(dialect, url, LIBRARY, EVENT, OCCURRENCE, ATTENDANCE)
+    await _run(dialect, url, LIBRARY, EVENT, ATTENDANCE)
 
     code, out, err = await outreach(url, "migrate")
 
     assert (code, out, err) == (
         0,
-        "applied 3 migration(s): models.0002_attendance_library,"
-        " models.0003_attendance_unique_session, models.0004_occurrence_attendance\n",
+        "applied 2 migration(s): models.0002_attendance_library,"
+        " models.0003_attendance_unique_session\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
     assert rows == [(3, 7, 12)]
-    # The session's occurrence carries the count it already had.
-    bands = "att_0_5, att_6_11, att_12_18, att_19, att_unknown"
-    assert await _run(dialect, url, f"SELECT {bands} FROM occurrence") == [(12, 0, 0, 0, 0)]
     # The SQLite rebuild of the table must not have dropped the unique constraint.
     if dialect == "sqlite":
         indexes = await _run(

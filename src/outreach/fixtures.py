@@ -60,7 +60,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.models.bookmobile import Route, Vehicle
-from outreach.scheduling.occurrences import count_attendance, rebuild_occurrences
+from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_utc, zone
 from outreach.security import verify_password
 from outreach.versions import bump_data_version
@@ -1065,8 +1065,6 @@ class _Loader:
                     using_db=self.conn,
                 )
                 self.changed += 1
-        if entries:
-            await count_attendance(event.pk, using_db=self.conn)
 
 
 # -- reading values ----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from outreach.models import Attendance, AuditEntry, Occurrence
+from outreach.models import Attendance, AuditEntry
 from outreach.scheduling.recurrence import to_utc, zone
 from outreach.scheduling.serialise import utc_iso
 from outreach.versions import current_data_version
@@ -185,39 +185,3 @@ async def test_attendance_needs_a_role(
     assert (await client.get(path, headers=world.auth("outsider"))).status_code == 403
     assert (await client.post(path, json=body, headers=world.auth("director"))).status_code == 403
     assert await Attendance.all().count() == 0
-
-
-async def test_each_occurrence_carries_its_sessions_counts(
-    world: World, client: httpx.AsyncClient, starts: list[str]
-) -> None:
-    event_id = await _event(client, world)
-    headers = world.auth("editor")
-    for counts in (
-        [{"age_band": "0-5", "mode": "on_site", "count": 12}],
-        # Online viewers of the same session add to its band; a second band has its column.
-        [
-            {"age_band": "0-5", "mode": "online", "count": 3},
-            {"age_band": "unknown", "mode": "on_site", "count": 2},
-        ],
-    ):
-        body = {"original_start": starts[1], "counts": counts}
-        response = await client.post(
-            f"/api/events/{event_id}/attendance", json=body, headers=headers
-        )
-        assert response.status_code == 201, response.text
-
-    async def bands() -> list[tuple[int, ...]]:
-        rows = await Occurrence.filter(event_id=event_id).order_by("original_start")
-        return [(r.att_0_5, r.att_6_11, r.att_12_18, r.att_19, r.att_unknown) for r in rows]
-
-    held = [(0, 0, 0, 0, 0), (15, 0, 0, 0, 2), (0, 0, 0, 0, 0), (0, 0, 0, 0, 0)]
-    assert await bands() == held
-    # Rebuilding the occurrences (an edit of the event's rule) keeps them.
-    response = await client.patch(
-        f"/api/events/{event_id}",
-        json={"rrule": "FREQ=WEEKLY;COUNT=5", "revision": 1},
-        headers=headers,
-    )
-    assert response.status_code == 200, response.text
-    held.append((0, 0, 0, 0, 0))
-    assert await bands() == held

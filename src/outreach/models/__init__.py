@@ -14,7 +14,6 @@ from outreach.models.organisations import (
 )
 from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffUser
 from outreach.models.programme import (
-    ATTENDANCE_COLUMNS,
     AgeBand,
     Attendance,
     AttendanceMode,
@@ -42,7 +41,6 @@ from outreach.models.strategy import (
 )
 
 __all__ = [
-    "ATTENDANCE_COLUMNS",
     "AgeBand",
     "ApiToken",
     "Attendance",

@@ -56,16 +56,6 @@ class AgeBand(StrEnum):
     UNKNOWN = "unknown"
 
 
-# The column of ``occurrence`` that holds each band's count of the session.
-ATTENDANCE_COLUMNS = {
-    AgeBand.AGES_0_5.value: "att_0_5",
-    AgeBand.AGES_6_11.value: "att_6_11",
-    AgeBand.AGES_12_18.value: "att_12_18",
-    AgeBand.ADULTS.value: "att_19",
-    AgeBand.UNKNOWN.value: "att_unknown",
-}
-
-
 class EventFormat(StrEnum):
     IN_PERSON = "in_person"
     ONLINE = "online"
@@ -277,14 +267,6 @@ class Occurrence(Model):
     stop: fields.ForeignKeyNullableRelation[Stop] = fields.ForeignKeyField(
         "models.Stop", related_name="occurrences", null=True, on_delete=fields.CASCADE
     )
-    # How many came, by age band (all modes): a copy of the session's ``attendance`` rows,
-    # which stay the record, kept by ``scheduling.occurrences.count_attendance`` whenever
-    # either changes, so that reports read one table.
-    att_0_5 = fields.IntField(default=0, db_default=0)
-    att_6_11 = fields.IntField(default=0, db_default=0)
-    att_12_18 = fields.IntField(default=0, db_default=0)
-    att_19 = fields.IntField(default=0, db_default=0)
-    att_unknown = fields.IntField(default=0, db_default=0)
 
     class Meta:
         table = "occurrence"
@@ -307,8 +289,8 @@ class Attendance(Model):
     event: fields.ForeignKeyRelation[Event] = fields.ForeignKeyField(
         "models.Event", related_name="attendance", on_delete=fields.CASCADE
     )
-    # The event's library, copied (as on occurrences) so that a library's attendance is
-    # found through an index (``attendance_library_start``) instead of the whole table.
+    # The event's library, copied (as on occurrences) so that reports read a library's
+    # attendance through an index instead of the whole table.
     library: fields.ForeignKeyRelation[Library] = fields.ForeignKeyField(
         "models.Library", related_name="attendance", on_delete=fields.CASCADE
     )

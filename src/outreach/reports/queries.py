@@ -11,8 +11,8 @@ planner to guess about). Its common table expressions:
   parameterised ``CASE`` over month boundaries the application computes in the reporting
   zone, so no date functions are needed); where it happened (in a branch, off-site, at a
   bookmobile stop); its programme seconds (none for all-day sessions) and its attendance
-  by age band (delivered sessions only; each occurrence carries its session's counts,
-  copied from ``attendance``, so no join is needed).
+  by age band (delivered sessions only). Attendance is summed per session from the
+  scope's rows only (``attendance.library_id`` and its index), never the whole table.
 - ``ev``: the same figures summed per event, with the event's visibility, place, its
   audiences as a bit mask (bit ``i``: ``AUDIENCES[i]``) and its *signature*: the values
   and goals of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged
@@ -43,7 +43,7 @@ return plain integers. Queries use named parameters (see :mod:`outreach.sql`).
 
 from __future__ import annotations
 
-from outreach.models import ATTENDANCE_COLUMNS, Audience
+from outreach.models import AgeBand, Audience
 from outreach.sql import seconds_between
 
 # Kinds of subject the report counts for.
@@ -56,8 +56,13 @@ REACH, UNTAGGED = "reach", "untagged"
 
 AUDIENCES = [a.value for a in Audience]
 AUDIENCE_COLUMNS = {audience: f"aud_{i}" for i, audience in enumerate(AUDIENCES)}
-# Each age band's count of a session: a column of ``occurrence`` and of every part.
-BAND_COLUMNS = ATTENDANCE_COLUMNS
+BAND_COLUMNS = {
+    AgeBand.AGES_0_5.value: "att_0_5",
+    AgeBand.AGES_6_11.value: "att_6_11",
+    AgeBand.AGES_12_18.value: "att_12_18",
+    AgeBand.ADULTS.value: "att_19",
+    AgeBand.UNKNOWN.value: "att_unknown",
+}
 FIGURES = (
     "delivered",
     "cancelled",
@@ -117,8 +122,12 @@ def _occurrences(dialect_name: str, *, network: bool, boundaries: int) -> str:
     planned_seconds = (
         f"CASE WHEN e.all_day OR {cancelled} OR o.starts_at < :as_of THEN 0 ELSE {seconds} END"
     )
-    # Attendance counts for delivered sessions only.
-    bands = ", ".join(f"{delivered} * o.{column} AS {column}" for column in BAND_COLUMNS.values())
+    band_sums = ", ".join(
+        f"SUM(CASE WHEN a.age_band = '{band}' THEN a.count ELSE 0 END) AS {column}"
+        for band, column in BAND_COLUMNS.items()
+    )
+    # Attendance only counts for delivered sessions: the join condition says so once.
+    bands = ", ".join(f"COALESCE(att.{column}, 0) AS {column}" for column in BAND_COLUMNS.values())
     return f"""
 SELECT o.event_id AS event_id, o.branch_id AS branch_id, {month} AS month,
        e.visibility AS visibility,
@@ -136,6 +145,13 @@ SELECT o.event_id AS event_id, o.branch_id AS branch_id, {month} AS month,
        {bands}
 FROM occurrence o
 JOIN event e ON e.id = o.event_id
+LEFT JOIN (SELECT a.event_id AS event_id, a.original_start AS original_start,
+                  COALESCE(a.stop_id, 0) AS stop_key, {band_sums}
+           FROM attendance a
+           WHERE {_scope("a.library_id", network=network)}
+           GROUP BY a.event_id, a.original_start, COALESCE(a.stop_id, 0)) att
+     ON att.event_id = o.event_id AND att.original_start = o.original_start
+    AND att.stop_key = COALESCE(o.stop_id, 0) AND {delivered} = 1
 WHERE {_scope("o.library_id", network=network)}
   AND {_scope("e.library_id", network=network)}
   AND o.starts_at >= :start AND o.starts_at < :end

@@ -11,14 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from outreach import settings as settings_module
 from outreach.models import (
-    ATTENDANCE_COLUMNS,
-    Attendance,
     Event,
     EventStatus,
     Occurrence,
@@ -37,7 +34,6 @@ from outreach.scheduling.recurrence import (
     to_utc,
     zone,
 )
-from outreach.sql import dialect, positional
 from outreach.versions import bump_data_version
 
 
@@ -194,39 +190,7 @@ async def rebuild_occurrences(
     await Occurrence.filter(event_id=event.id).using_db(using_db).delete()
     if rows:
         await Occurrence.bulk_create(rows, batch_size=500, using_db=using_db)
-        if await Attendance.filter(event_id=event.id).using_db(using_db).exists():
-            await count_attendance(event.id, using_db=using_db)
     return len(rows)
-
-
-# Each band's count of a session: the sum over its attendance rows (all modes).
-_BAND_COUNTS = ", ".join(
-    f"{column} = COALESCE((SELECT SUM(a.count) FROM attendance a"
-    " WHERE a.event_id = occurrence.event_id AND a.original_start = occurrence.original_start"
-    " AND COALESCE(a.stop_id, 0) = COALESCE(occurrence.stop_id, 0)"
-    f" AND a.age_band = '{band}'), 0)"
-    for band, column in ATTENDANCE_COLUMNS.items()
-)
-
-
-async def count_attendance(
-    event_id: int,
-    original_start: dt.datetime | None = None,
-    *,
-    using_db: BaseDBAsyncClient | None = None,
-) -> None:
-    """Copy the attendance of an event's sessions (or of the one starting originally at
-    ``original_start``) onto their occurrences; call it in the transaction that wrote
-    either."""
-    conn = using_db or connections.get("default")
-    where = "event_id = :event"
-    params: dict[str, object] = {"event": event_id}
-    if original_start is not None:
-        where += " AND original_start = :original"
-        params["original"] = original_start
-    await conn.execute_query(
-        *positional(f"UPDATE occurrence SET {_BAND_COUNTS} WHERE {where}", params, dialect(conn))
-    )
 
 
 async def extend_horizon(horizon_end: dt.datetime | None = None) -> int:

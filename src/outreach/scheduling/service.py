@@ -50,11 +50,7 @@ from outreach.scheduling.conflicts import (
     find_conflicts,
     lock_resources,
 )
-from outreach.scheduling.occurrences import (
-    count_attendance,
-    default_horizon_end,
-    rebuild_occurrences,
-)
+from outreach.scheduling.occurrences import default_horizon_end, rebuild_occurrences
 from outreach.scheduling.payload import (
     MAX_DURATION,
     MAX_TITLE,
@@ -715,7 +711,6 @@ async def record_attendance(
                 using_db=conn,
             )
             rows.append(row)
-        await count_attendance(event_id, original_start, using_db=conn)
         await _audit(
             conn,
             user,
