@@ -29,6 +29,7 @@ from outreach.bookmobile.timetable import (
     parse_stops,
     replace_stops,
 )
+from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
 from outreach.feeds.build import BuiltFeed
 from outreach.feeds.selection import Window, load_series, today
@@ -55,8 +56,6 @@ from outreach.web.routes_api import (
     MAX_BODY,
     MAX_TOLERANCE,
     READERS,
-    _audit_vehicle,
-    _vehicle_values,
     next_visits,
     optimise_route,
     routing_client,
@@ -415,7 +414,6 @@ VEHICLE_FORM = (
     "emission_factor_source",
     "average_speed_kmh",
 )
-SLUG_TAKEN = "a vehicle of this library already has this slug"
 
 
 def _vehicle_payload(entered: dict[str, str]) -> dict[str, Any]:
@@ -477,13 +475,7 @@ async def staff_new_vehicle(request: Request) -> Response:
         return await _vehicle_page(request, library, None, entered)
     try:
         # The API's own checks, so that the form and the API refuse the same things.
-        values = await _vehicle_values(_vehicle_payload(entered))
-        async with in_transaction("default") as conn:
-            taken = Vehicle.filter(library_id=library.id, slug=values["slug"])
-            if await taken.using_db(conn).exists():
-                raise Invalid({"slug": SLUG_TAKEN})
-            vehicle = await Vehicle.create(library=library, using_db=conn, **values)
-            await _audit_vehicle(conn, user, library, vehicle, "create", values)
+        vehicle = await save_vehicle(library, user, _vehicle_payload(entered))
     except Invalid as exc:
         return await _vehicle_page(request, library, None, entered, exc.fields)
     staff.flash(request, f"Vehicle {vehicle.name} added.")
@@ -526,17 +518,7 @@ async def staff_edit_vehicle(request: Request) -> Response:
     entered = await _entered(request)
     body = _vehicle_payload(entered)
     try:
-        values = await _vehicle_values(body)
-        async with in_transaction("default") as conn:
-            taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(
-                id=vehicle.id
-            )
-            if await taken.using_db(conn).exists():
-                raise Invalid({"slug": SLUG_TAKEN})
-            vehicle.update_from_dict(values)
-            await vehicle.save(using_db=conn)
-            await _audit_vehicle(conn, user, library, vehicle, "update", body)
-            # Emissions are computed when asked for; feeds show no vehicle data: no bump.
+        await save_vehicle(library, user, body, vehicle=vehicle, changes=body)
     except Invalid as exc:
         return await _vehicle_page(request, library, vehicle, entered, exc.fields)
     staff.flash(request, f"Vehicle {vehicle.name} saved.")

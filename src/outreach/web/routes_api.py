@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,17 +33,14 @@ from outreach.bookmobile.timetable import (
     time_to_minutes,
     update_route,
 )
+from outreach.bookmobile.vehicles import save_vehicle
 from outreach.models import (
-    AuditEntry,
-    EmissionFactor,
     Event,
     EventStatus,
-    Fuel,
     Library,
     Occurrence,
     RoleName,
     Route,
-    StaffUser,
     Stop,
     Vehicle,
     Visibility,
@@ -217,90 +213,12 @@ async def get_vehicle(request: Request) -> JSONResponse:
     return JSONResponse(vehicle_json(vehicle))
 
 
-VEHICLE_FIELDS = (
-    "slug",
-    "name",
-    "registration",
-    "fuel",
-    "kg_co2e_per_km",
-    "emission_factor_source",
-    "emission_factor",
-    "average_speed_kmh",
-)
-
-
-async def _vehicle_values(body: dict[str, Any]) -> dict[str, Any]:
-    """Checked vehicle fields; the factor is one on file (by slug) or a figure and source."""
-    errors: dict[str, str] = {}
-    for field in body:
-        if field not in (*VEHICLE_FIELDS, "library"):
-            errors[field] = "is not a vehicle field"
-    slug = body.get("slug")
-    if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
-        errors["slug"] = "must be 1 to 64 lower-case letters, digits and '-'"
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors["name"] = "is required (at most 200 characters)"
-    registration: Any = body.get("registration", "")
-    if not isinstance(registration, str) or len(registration) > 32:
-        errors["registration"] = "must be text of at most 32 characters"
-    speed = body.get("average_speed_kmh", 40.0)
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 5 <= speed <= 130:
-        errors["average_speed_kmh"] = "must be a number between 5 and 130"
-    values: dict[str, Any] = {}
-    if body.get("emission_factor") is not None:
-        factor = await EmissionFactor.get_or_none(slug=str(body["emission_factor"]))
-        if factor is None:
-            errors["emission_factor"] = "no emission factor with this slug"
-        else:
-            values["fuel"] = factor.fuel
-            values["kg_co2e_per_km"] = factor.kg_co2e_per_km
-            values["emission_factor_source"] = factor.source
-            if "fuel" in body and body["fuel"] != factor.fuel.value:
-                errors["fuel"] = f"the emission factor is for {factor.fuel.value}"
-    else:
-        raw_factor, raw_source = body.get("kg_co2e_per_km"), body.get("emission_factor_source")
-        try:
-            values["fuel"] = Fuel(str(body.get("fuel")))
-        except ValueError:
-            errors["fuel"] = "must be one of " + ", ".join(f.value for f in Fuel)
-        if (
-            isinstance(raw_factor, bool)
-            or not isinstance(raw_factor, int | float)
-            or not math.isfinite(raw_factor)
-            or not 0 <= raw_factor <= 10
-        ):
-            errors["kg_co2e_per_km"] = "must be a number of kg CO2e per km between 0 and 10"
-        else:
-            values["kg_co2e_per_km"] = float(raw_factor)
-        if not isinstance(raw_source, str) or not raw_source.strip() or len(raw_source) > 500:
-            errors["emission_factor_source"] = "must name where the figure comes from"
-        else:
-            values["emission_factor_source"] = raw_source.strip()
-    if errors:
-        raise Invalid(errors)
-    assert isinstance(name, str)
-    assert isinstance(registration, str)
-    return {
-        **values,
-        "slug": slug,
-        "name": name.strip(),
-        "registration": registration.strip(),
-        "average_speed_kmh": float(speed),
-    }
-
-
 async def create_vehicle(request: Request) -> JSONResponse:
     """A vehicle with its emission factor: a factor on file by slug, or a figure and source."""
     body = await _json_body(request)
     library = await _library(body.get("library"))
     user = await require_library_role(request, library.id, EDITORS)
-    values = await _vehicle_values(body)
-    async with in_transaction("default") as conn:
-        if await Vehicle.filter(library_id=library.id, slug=values["slug"]).using_db(conn).exists():
-            raise Invalid({"slug": "a vehicle of this library already has this slug"})
-        vehicle = await Vehicle.create(library=library, using_db=conn, **values)
-        await _audit_vehicle(conn, user, library, vehicle, "create", values)
+    vehicle = await save_vehicle(library, user, body)
     return JSONResponse(vehicle_json(vehicle), status_code=201)
 
 
@@ -318,36 +236,9 @@ async def patch_vehicle(request: Request) -> JSONResponse:
     if "emission_factor" in body:
         for name in ("fuel", "kg_co2e_per_km", "emission_factor_source"):
             current.pop(name)
-    values = await _vehicle_values({**current, **body})
     library = await Library.get(id=vehicle.library_id)  # type: ignore[attr-defined]
-    async with in_transaction("default") as conn:
-        taken = Vehicle.filter(library_id=library.id, slug=values["slug"]).exclude(id=vehicle.id)
-        if await taken.using_db(conn).exists():
-            raise Invalid({"slug": "a vehicle of this library already has this slug"})
-        vehicle.update_from_dict(values)
-        await vehicle.save(using_db=conn)
-        await _audit_vehicle(conn, user, library, vehicle, "update", body)
-        # Emissions are computed when asked for; feeds show no vehicle data: nothing to bump.
+    await save_vehicle(library, user, {**current, **body}, vehicle=vehicle, changes=body)
     return JSONResponse(vehicle_json(vehicle))
-
-
-async def _audit_vehicle(
-    conn: Any,
-    user: StaffUser,
-    library: Library,
-    vehicle: Vehicle,
-    action: str,
-    changes: dict[str, Any],
-) -> None:
-    await AuditEntry.record(
-        conn,
-        user=user,
-        library_id=library.id,
-        action=action,
-        entity="vehicle",
-        entity_id=vehicle.id,
-        changes={k: v.value if isinstance(v, Fuel) else v for k, v in changes.items()},
-    )
 
 
 # -- routes --------------------------------------------------------------------------------
