@@ -113,24 +113,14 @@ async def save_vehicle(
             await vehicle.save(using_db=conn)
             action = "update"
         # Emissions are computed when asked for; feeds show no vehicle data: nothing to bump.
-        await _audit(conn, user, library, vehicle, action, values if changes is None else changes)
+        logged = values if changes is None else changes
+        await AuditEntry.record(
+            conn,
+            user=user,
+            library_id=library.id,
+            action=action,
+            entity="vehicle",
+            entity_id=vehicle.id,
+            changes={k: v.value if isinstance(v, Fuel) else v for k, v in logged.items()},
+        )
     return vehicle
-
-
-async def _audit(
-    conn: Any,
-    user: StaffUser,
-    library: Library,
-    vehicle: Vehicle,
-    action: str,
-    changes: dict[str, Any],
-) -> None:
-    await AuditEntry.record(
-        conn,
-        user=user,
-        library_id=library.id,
-        action=action,
-        entity="vehicle",
-        entity_id=vehicle.id,
-        changes={k: v.value if isinstance(v, Fuel) else v for k, v in changes.items()},
-    )
