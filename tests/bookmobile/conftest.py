@@ -16,7 +16,7 @@ from outreach.models import (
     RoleName,
     Vehicle,
 )
-from tests.factories import make_token_user
+from tests.factories import make_branch, make_library, make_token_user
 
 DIESEL = 0.5
 ELECTRIC = 0.2
@@ -39,28 +39,26 @@ class Bookmobiles:
 
 @pytest_asyncio.fixture
 async def bm(db: str) -> Bookmobiles:
-    library = await Library.create(
-        slug="mb",
+    library = await make_library(
+        "mb",
         name={"sl": "Mariborska knjižnica", "en": "Maribor Library"},
         timezone="Europe/Ljubljana",
-        default_language="sl",
+        language="sl",
         languages=["sl", "en"],
     )
-    depot = await Branch.create(
-        library=library,
-        slug="rotovz",
+    depot = await make_branch(
+        library,
+        "rotovz",
         name="Rotovž",
         address="Rotovški trg 2",
         city="Maribor",
         lat=46.5575,
         lon=15.6467,
+        postcode="",
+        opening_hours={},
     )
-    other = await Library.create(
-        slug="kr",
-        name={"sl": "Kranj"},
-        timezone="Europe/Ljubljana",
-        default_language="sl",
-        languages=["sl"],
+    other = await make_library(
+        "kr", name={"sl": "Kranj"}, timezone="Europe/Ljubljana", language="sl", languages=["sl"]
     )
     await EmissionFactor.create(
         slug="diesel-test",

@@ -44,6 +44,7 @@ from outreach.models import (
 from outreach.models.bookmobile import Fuel, Route
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.settings import Settings
+from tests.factories import make_branch, make_library
 
 UTC = dt.UTC
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
@@ -123,77 +124,81 @@ async def build_programme() -> Programme:
     network = await Network.create(
         slug="alpe-adria", name={"en": "Alpe–Adria–Baltic libraries"}, default_language="en"
     )
-    ljubljana = await Library.create(
-        slug="ljubljana",
+    ljubljana = await make_library(
+        "ljubljana",
         name={"sl": "Mestna knjižnica Ljubljana", "en": "Ljubljana City Library"},
         timezone="Europe/Ljubljana",
-        default_language="sl",
+        language="sl",
         languages=["sl", "en"],
         network=network,
     )
-    helsinki = await Library.create(
-        slug="helsinki",
+    helsinki = await make_library(
+        "helsinki",
         name={"fi": "Helsingin kaupunginkirjasto", "en": "Helsinki City Library"},
         timezone="Europe/Helsinki",
-        default_language="fi",
+        language="fi",
         languages=["fi", "sv", "en"],
         network=network,
     )
-    skopje = await Library.create(
-        slug="skopje",
+    skopje = await make_library(
+        "skopje",
         name={"mk": "Градска библиотека Браќа Миладиновци", "en": "Skopje City Library"},
         timezone="Europe/Skopje",
-        default_language="mk",
+        language="mk",
         languages=["mk", "en"],
         network=network,
     )
-    solo = await Library.create(
-        slug="solo",
+    solo = await make_library(
+        "solo",
         name={"en": "Solo Library"},
         timezone="Europe/Ljubljana",
-        default_language="en",
+        language="en",
         languages=["en"],
     )
-    branch = await Branch.create(
-        library=ljubljana,
-        slug="center",
+    branch = await make_branch(
+        ljubljana,
+        "center",
         name="Knjižnica Otona Župančiča",
         address="Kersnikova ulica 2",
         postcode="1000",
         city="Ljubljana",
         lat=46.0530,
         lon=14.5040,
+        opening_hours={},
     )
     room = await Room.create(branch=branch, slug="pravljicna", name="Pravljična soba", capacity=30)
-    other_branch = await Branch.create(
-        library=ljubljana,
-        slug="siska",
+    other_branch = await make_branch(
+        ljubljana,
+        "siska",
         name="Knjižnica Šiška",
         address="Trg komandanta Staneta 7",
         postcode="1000",
         city="Ljubljana",
         lat=46.0690,
         lon=14.4890,
+        opening_hours={},
     )
-    helsinki_branch = await Branch.create(
-        library=helsinki,
-        slug="oodi",
+    helsinki_branch = await make_branch(
+        helsinki,
+        "oodi",
         name="Oodi",
         address="Töölönlahdenkatu 4",
         postcode="00100",
         city="Helsinki",
         lat=60.1739,
         lon=24.9381,
+        opening_hours={},
     )
-    skopje_branch = await Branch.create(
-        library=skopje,
-        slug="centar",
+    skopje_branch = await make_branch(
+        skopje,
+        "centar",
         name="Централна библиотека",
         address="Бул. Партизански одреди 22",
         postcode="1000",
         city="Скопје",
         lat=41.9981,
         lon=21.4254,
+        opening_hours={},
     )
     strategy = await Strategy.create(
         slug="mklj-2021",

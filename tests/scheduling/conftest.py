@@ -109,43 +109,48 @@ async def world(module_world: World) -> AsyncIterator[World]:
 
 async def _make_world() -> World:
     network = await Network.create(slug="net", name={"en": "Network"}, default_language="sl")
-    ljubljana = await Library.create(
-        slug="mkl",
+    ljubljana = await factories.make_library(
+        "mkl",
         name={"sl": "MKL"},
         timezone="Europe/Ljubljana",
-        default_language="sl",
+        language="sl",
         languages=["sl", "en"],
         network=network,
     )
-    helsinki = await Library.create(
-        slug="helmet",
+    helsinki = await factories.make_library(
+        "helmet",
         name={"fi": "Helmet"},
         timezone="Europe/Helsinki",
-        default_language="fi",
+        language="fi",
         languages=["fi", "sv"],
         network=network,
     )
-    other = await Library.create(
-        slug="skopje",
-        name={"mk": "Скопје"},
-        timezone="Europe/Skopje",
-        default_language="mk",
-        languages=["mk"],
+    other = await factories.make_library(
+        "skopje", name={"mk": "Скопје"}, timezone="Europe/Skopje", language="mk", languages=["mk"]
     )
-    branch = await Branch.create(
-        library=ljubljana,
-        slug="center",
+    branch = await factories.make_branch(
+        ljubljana,
+        "center",
         name="Center",
         address="Kersnikova 2",
         city="Ljubljana",
         lat=46.05,
         lon=14.50,
         opening_hours=WEEKDAY_HOURS,
+        postcode="",
     )
     room = await Room.create(branch=branch, slug="pravljicna", name="Pravljična soba", capacity=30)
     hall = await Room.create(branch=branch, slug="dvorana", name="Dvorana", capacity=120)
-    other_branch = await Branch.create(
-        library=other, slug="main", name="Main", address="Ul. 1", city="Skopje", lat=42.0, lon=21.4
+    other_branch = await factories.make_branch(
+        other,
+        "main",
+        name="Main",
+        address="Ul. 1",
+        city="Skopje",
+        lat=42.0,
+        lon=21.4,
+        postcode="",
+        opening_hours={},
     )
     other_room = await Room.create(branch=other_branch, slug="hall", name="Hall", capacity=50)
     editor, editor_token = await make_user("editor@mkl.si", [(RoleName.EDITOR, ljubljana)])

@@ -32,6 +32,7 @@ from outreach.models import (
 from outreach.scheduling import service
 from outreach.security import hash_password
 from outreach.web.staff import PAGE_SIZE
+from tests.factories import make_branch, make_library
 
 PASSWORD = "correct horse battery staple"
 # Hashing once keeps the tests fast: Argon2 is slow on purpose.
@@ -57,30 +58,31 @@ class Staff:
 @pytest_asyncio.fixture
 async def staff(db: str) -> Staff:
     network = await Network.create(slug="net", name={"en": "Network"}, default_language="sl")
-    library = await Library.create(
-        slug="mkl",
+    library = await make_library(
+        "mkl",
         name={"sl": "Mestna knjižnica Ljubljana", "en": "Ljubljana City Library"},
         timezone="Europe/Ljubljana",
-        default_language="sl",
+        language="sl",
         languages=["sl", "en"],
         network=network,
     )
-    other = await Library.create(
-        slug="skopje",
+    other = await make_library(
+        "skopje",
         name={"mk": "Браќа Миладиновци", "en": "Braka Miladinovci"},
         timezone="Europe/Skopje",
-        default_language="mk",
+        language="mk",
         languages=["mk", "sq"],
     )
-    branch = await Branch.create(
-        library=library,
-        slug="center",
+    branch = await make_branch(
+        library,
+        "center",
         name="Knjižnica Otona Župančiča",
         address="Kersnikova 2",
         city="Ljubljana",
         lat=46.05,
         lon=14.50,
         opening_hours=HOURS,
+        postcode="",
     )
     room = await Room.create(branch=branch, slug="pravljicna", name="Pravljična soba", capacity=30)
     hall = await Room.create(branch=branch, slug="dvorana", name="Dvorana", capacity=120)
