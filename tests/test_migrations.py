@@ -84,8 +84,8 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 2 migration(s): models.0002_attendance_library,"
-        " models.0003_attendance_unique_session\n",
+        "applied 3 migration(s): models.0002_attendance_library,"
+        " models.0003_attendance_unique_session, models.0004_staff_session_epoch\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")

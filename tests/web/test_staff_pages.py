@@ -11,6 +11,7 @@ import httpx
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
 
 from outreach.models import (
     Attendance,
@@ -201,6 +202,34 @@ async def test_login_returns_to_the_page_asked_for_and_logout_forgets_the_sessio
     assert logout.status_code == 303
     assert logout.headers["location"] == "/staff/login"
     assert (await client.get("/staff/events")).status_code == 303
+
+
+async def test_signing_out_revokes_every_copy_of_the_session(
+    staff: Staff, client: httpx.AsyncClient, app: Starlette
+) -> None:
+    await sign_in(client, "urednica@mklj.si")
+    cookie = client.cookies["outreach_session"]
+    # The same cookie in another browser (a shared computer, a stolen copy).
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=str(client.base_url)
+    ) as copy:
+        copy.cookies.set("outreach_session", cookie)
+        report = "/api/reports/coverage?library=mkl&from=2025-01-01&to=2025-12-31"
+        assert (await copy.get("/staff/")).status_code == 200
+        assert (await copy.get(report)).status_code != 401
+        events = await client.get("/staff/events")
+        await client.post("/staff/logout", data={"csrf_token": csrf_of(events.text)})
+        # The copy no longer signs anyone in: pages send it to the login, the API refuses it.
+        page = await copy.get("/staff/")
+        assert (page.status_code, page.headers["location"]) == (
+            303,
+            "/staff/login?next=%2Fstaff%2F",
+        )
+        assert (await copy.get(report)).status_code == 401
+    # Signing in again works, with a new cookie.
+    await sign_in(client, "urednica@mklj.si")
+    assert (await client.get("/staff/")).status_code == 200
+    assert client.cookies["outreach_session"] != cookie
 
 
 async def test_login_refuses_redirects_to_other_sites(

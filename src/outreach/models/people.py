@@ -30,6 +30,9 @@ class StaffUser(Model):
     password_hash = fields.CharField(max_length=200)
     is_active = fields.BooleanField(default=True)
     created_at: dt.datetime = fields.DatetimeField(auto_now_add=True)
+    # Signed session cookies name the epoch they were issued in; signing out moves it on,
+    # so every copy of every earlier cookie of this user stops working.
+    session_epoch = fields.IntField(default=0, db_default=0)
 
     roles: fields.ReverseRelation[Role]
     tokens: fields.ReverseRelation[ApiToken]

@@ -49,9 +49,11 @@ async def authenticate(request: Request) -> StaffUser | None:
             user = await _from_token(secret.strip())
     elif "session" in request.scope:
         user_id = request.session.get("user_id")
-        if isinstance(user_id, int):
+        # Sessions issued before epochs existed count as epoch 0.
+        epoch = request.session.get("epoch", 0)
+        if isinstance(user_id, int) and isinstance(epoch, int):
             _check_api_csrf(request)
-            user = await StaffUser.filter(id=user_id, is_active=True).first()
+            user = await StaffUser.filter(id=user_id, is_active=True, session_epoch=epoch).first()
     setattr(request.state, _STATE_KEY, user)
     return user
 

@@ -227,12 +227,18 @@ async def login(request: Request) -> Response:
     # A fresh session (and CSRF token) so that nothing planted before sign-in survives it.
     request.session.clear()
     request.session["user_id"] = user.id
+    request.session["epoch"] = user.session_epoch
     csrf.rotate_csrf_token(request)
     return RedirectResponse(next_url, status_code=303)
 
 
 async def logout(request: Request) -> Response:
-    """Forget the session."""
+    """Sign out: the cookie is a signed copy anyone holding it could replay, so clearing it
+    is not enough; moving the user's session epoch on revokes every copy of it (and of the
+    user's other sessions: signing out signs out everywhere)."""
+    user_id, epoch = request.session.get("user_id"), request.session.get("epoch", 0)
+    if isinstance(user_id, int) and isinstance(epoch, int):
+        await StaffUser.filter(id=user_id, session_epoch=epoch).update(session_epoch=epoch + 1)
     request.session.clear()
     return RedirectResponse("/staff/login", status_code=303)
 
