@@ -15,6 +15,7 @@ version), queries are written once, with either
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
 from decimal import Decimal
@@ -50,12 +51,25 @@ def numbered(sql: str, dialect_name: str) -> str:
 
 def positional(sql: str, params: Mapping[str, Any], dialect_name: str) -> tuple[str, list[Any]]:
     """``sql`` with ``:name`` rewritten for ``dialect_name``, and its argument list."""
+    text, order = _rewritten(sql, dialect_name)
+    missing = [name for name in order if name not in params]
+    if missing:
+        raise KeyError(f"no value for SQL parameter :{missing[0]}")
+    values = [params[name] for name in order]
+    if dialect_name == "sqlite":
+        values = [_sqlite_value(v) for v in values]
+    return text, values
+
+
+@functools.lru_cache(maxsize=256)
+def _rewritten(sql: str, dialect_name: str) -> tuple[str, tuple[str, ...]]:
+    """The rewritten text and the names its placeholders take, in order; the same few
+    statements run again and again (the data version on every feed request, a report's
+    long statement), so each is rewritten once."""
     order: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in params:
-            raise KeyError(f"no value for SQL parameter :{name}")
         if dialect_name == "postgres":
             # asyncpg numbers its parameters, so a repeated name reuses its number.
             if name not in order:
@@ -64,11 +78,7 @@ def positional(sql: str, params: Mapping[str, Any], dialect_name: str) -> tuple[
         order.append(name)
         return "?"
 
-    text = _NAMED.sub(replace, sql)
-    values = [params[name] for name in order]
-    if dialect_name == "sqlite":
-        values = [_sqlite_value(v) for v in values]
-    return text, values
+    return _NAMED.sub(replace, sql), tuple(order)
 
 
 def _sqlite_value(value: Any) -> Any:
