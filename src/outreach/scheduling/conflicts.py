@@ -62,13 +62,7 @@ async def lock_resources(conn: BaseDBAsyncClient, resources: Iterable[tuple[int,
     if is_postgres(conn):
         # Sorted, so that two writers wanting the same resources never deadlock.
         for kind, ident in sorted(set(resources)):
-            await conn.execute_query(
-                *positional(
-                    "SELECT pg_advisory_xact_lock(:kind, :ident)",
-                    {"kind": kind, "ident": ident},
-                    "postgres",
-                )
-            )
+            await conn.execute_query("SELECT pg_advisory_xact_lock($1, $2)", [kind, ident])
     else:
         await begin_write(conn)
 
