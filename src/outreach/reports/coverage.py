@@ -247,8 +247,7 @@ class Figures:
     def of(cls, vectors: Sequence[Sequence[int]]) -> Figures:
         """The figures of the sum of ``vectors`` (summed column by column, in C)."""
         figures = cls()
-        if vectors:
-            figures.add_vector([sum(column) for column in zip(*vectors, strict=True)])
+        figures.add_vector(_column_sums(vectors, len(VECTOR)))
         return figures
 
     @property
@@ -532,8 +531,8 @@ async def build_coverage(
         figures.audiences = dict(zip(AUDIENCES, sums[figure_width:], strict=True))
         return figures
 
-    totals.audiences = of_rows([*tagged_groups, *untagged_groups]).audiences
     tagged, untagged = of_rows(tagged_groups), of_rows(untagged_groups)
+    totals.audiences = {a: tagged.audiences[a] + untagged.audiences[a] for a in AUDIENCES}
     subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
     for key, rows in subject_rows.items():
         figures = subjects[key] = of_rows(rows)
