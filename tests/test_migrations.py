@@ -84,8 +84,9 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 3 migration(s): models.0002_attendance_library,"
-        " models.0003_attendance_unique_session, models.0004_staff_session_epoch\n",
+        "applied 4 migration(s): models.0002_attendance_library,"
+        " models.0003_attendance_unique_session, models.0004_staff_session_epoch,"
+        " models.0005_event_profile\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
@@ -122,6 +123,52 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
     null_error = sqlite3.IntegrityError if dialect == "sqlite" else asyncpg.NotNullViolationError
     with pytest.raises(null_error):
         await _run(dialect, url, ATTENDANCE.replace("'0-5'", "'6-11'"))
+
+
+STRATEGY = """INSERT INTO strategy (id, slug, library_id, name, source_language, period_start,
+ period_end, vision, mission, source_document)
+VALUES (5, 'kranj-2025', 7, '{"sl": "Strategija"}', 'sl', '2025-01-01', '2029-12-31', '{}',
+ '{}', '')"""
+VALUE = """INSERT INTO strategy_value (id, strategy_id, code, position, name, description)
+VALUES (11, 5, 'V1', 1, '{"sl": "Trajnostni razvoj"}', '{}')"""
+THEME = """INSERT INTO theme (id, strategy_id, code, position, name, description)
+VALUES (2, 5, 'A', 1, '{"sl": "Bralna kultura"}', '{}')"""
+GOAL = """INSERT INTO goal (id, strategy_id, theme_id, code, position, name, description, internal)
+VALUES ({id}, 5, 2, 'A{id}', {id}, '{{"sl": "Cilj"}}', '{{}}', FALSE)"""
+TAG = """INSERT INTO event_tag (event_id, value_id, goal_id, "primary")
+VALUES (3, {value}, {goal}, FALSE)"""
+AUDIENCE = "INSERT INTO event_audience (event_id, audience) VALUES (3, '{audience}')"
+PROFILE = "SELECT tag_keys, audience_mask FROM event WHERE id = 3"
+
+
+async def test_events_gain_a_profile_the_database_keeps(
+    empty_database: tuple[str, str],
+) -> None:
+    """Migration 0005 fills each event's tag and audience copies, and its triggers keep
+    them equal to the rows whatever writes them."""
+    dialect, url = empty_database
+    await outreach(url, "migrate", "--to", "0004_staff_session_epoch")
+    await _run(
+        dialect, url, LIBRARY, EVENT, STRATEGY, VALUE, THEME, GOAL.format(id=9),
+        GOAL.format(id=10), TAG.format(value="NULL", goal=10), TAG.format(value=11, goal="NULL"),
+        AUDIENCE.format(audience="6-11"), AUDIENCE.format(audience="seniors"),
+    )  # fmt: skip
+
+    code, out, err = await outreach(url, "migrate")
+
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0005_event_profile\n", "")
+    # Tokens sorted as text; audience bits in the order of Audience: 6-11 is 2, seniors 64.
+    assert await _run(dialect, url, PROFILE) == [(",s5:g10,s5:v11,", 66)]
+    assert await _run(
+        dialect, url, "UPDATE event_tag SET goal_id = 9 WHERE goal_id = 10",
+        "UPDATE event_audience SET audience = '0-5' WHERE audience = 'seniors'", PROFILE,
+    ) == [(",s5:g9,s5:v11,", 3)]  # fmt: skip
+    assert await _run(
+        dialect, url, TAG.format(value="NULL", goal=10), AUDIENCE.format(audience="staff"), PROFILE
+    ) == [(",s5:g10,s5:g9,s5:v11,", 131)]
+    assert await _run(
+        dialect, url, "DELETE FROM event_tag", "DELETE FROM event_audience", PROFILE
+    ) == [("", 0)]
 
 
 async def test_migrate_to_an_unknown_migration_is_refused(

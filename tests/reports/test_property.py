@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest_asyncio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from outreach.models import (
@@ -49,12 +49,14 @@ class Setting:
     branches: list[Branch]
     strategy: Strategy
     subjects: list[StrategyValue | Goal]
+    foreign: Goal  # a goal of the library's previous strategy
 
 
 @pytest_asyncio.fixture
 async def setting(db: str) -> Setting:
     """A library with two branches and a strategy: two values, two themes, four goals (one
-    without a theme), SDGs mapped so that some events reach one SDG twice."""
+    without a theme), SDGs mapped so that some events reach one SDG twice; and a goal of
+    the library's previous strategy, which this strategy's report must ignore."""
     library = await make_library("rnd")
     branches = [await make_branch(library, "one"), await make_branch(library, "two")]
     strategy = await Strategy.create(
@@ -86,7 +88,16 @@ async def setting(db: str) -> Setting:
     await values[0].sdgs.add(sdg4)
     await goals[0].sdgs.add(sdg4, sdg5)
     await goals[2].sdgs.add(sdg5)
-    return Setting(library, branches, strategy, [*values, *goals])
+    previous = await Strategy.create(
+        slug="rnd-old",
+        library=library,
+        name={"sl": "Prej"},
+        source_language="sl",
+        period_start=dt.date(2020, 1, 1),
+        period_end=dt.date(2024, 12, 31),
+    )
+    foreign = await Goal.create(strategy=previous, code="X1", position=1, name={"sl": "X1"})
+    return Setting(library, branches, strategy, [*values, *goals], foreign)
 
 
 events = st.fixed_dictionaries(
@@ -110,7 +121,7 @@ events = st.fixed_dictionaries(
         ),
         "branch": st.sampled_from([None, 0, 1]),
         "place": st.booleans(),
-        "tags": st.sets(st.integers(0, 5), max_size=4),
+        "tags": st.sets(st.integers(0, 6), max_size=4),  # 6: the previous strategy's goal
         "audiences": st.sets(st.sampled_from(AUDIENCES), max_size=3),
         "cancel": st.sets(st.integers(0, 3), max_size=2),
         "attendance": st.dictionaries(
@@ -118,6 +129,24 @@ events = st.fixed_dictionaries(
         ),
     }
 )
+
+
+SPEC: dict[str, Any] = {
+    "day": 10,
+    "hour": 17,
+    "minutes": 60,
+    "count": 2,
+    "kind": EventKind.WORKSHOP,
+    "all_day": False,
+    "internal": False,
+    "status": EventStatus.PUBLISHED,
+    "branch": 0,
+    "place": False,
+    "tags": set(),
+    "audiences": {"6-11"},
+    "cancel": set(),
+    "attendance": {(0, "6-11"): 12},
+}
 
 
 async def build(setting: Setting, spec: dict[str, Any]) -> None:
@@ -142,7 +171,7 @@ async def build(setting: Setting, spec: dict[str, Any]) -> None:
         ends_at=end.astimezone(dt.UTC),
         rrule=f"FREQ=WEEKLY;COUNT={spec['count']}" if spec["count"] > 1 else None,
         branch=None if spec["branch"] is None else setting.branches[spec["branch"]],
-        tags=[setting.subjects[i] for i in sorted(spec["tags"])],
+        tags=[[*setting.subjects, setting.foreign][i] for i in sorted(spec["tags"])],
         audiences=sorted(spec["audiences"]),
         cancel=[originals[i] for i in spec["cancel"] if i < len(originals)],
         attendance={
@@ -231,7 +260,8 @@ async def reference(setting: Setting, as_of: dt.datetime) -> dict[str, Any]:
     by_id = {(type(s), s.id): s for s in setting.subjects}
     for tag in await EventTag.all():
         key = (Goal, tag.goal_id) if tag.goal_id else (StrategyValue, tag.value_id)  # type: ignore[attr-defined]
-        tagged[tag.event_id].append(by_id[key])  # type: ignore[attr-defined]
+        if key in by_id:  # a tag of this strategy
+            tagged[tag.event_id].append(by_id[key])  # type: ignore[attr-defined]
 
     def sessions_of(events_in: set[int]) -> list[Session]:
         return [s for s in sessions if s.event.id in events_in]
@@ -292,7 +322,7 @@ async def reference(setting: Setting, as_of: dt.datetime) -> dict[str, Any]:
         p: count(s for s in sessions if place_of(s.event, s.occurrence) == p)
         for p in ("in_branch", "off_site", "bookmobile")
     }
-    untagged = count(s for s in sessions if not tagged.get(s.event.id))
+    untagged_sessions = [s for s in sessions if not tagged.get(s.event.id)]
     gaps = {code for code, row in rows.items() if row["delivered"] == 0 and row["planned"] == 0}
     return {
         "totals": {**count(sessions), **reach(sessions, audiences)},
@@ -307,7 +337,8 @@ async def reference(setting: Setting, as_of: dt.datetime) -> dict[str, Any]:
         "branches": branches,
         "visibility": visibility,
         "places": places,
-        "untagged": untagged,
+        "untagged": count(untagged_sessions),
+        "untagged_events": {s.event.id for s in untagged_sessions},
         "gaps": gaps,
     }
 
@@ -322,6 +353,8 @@ def same(row: dict[str, Any], expected: dict[str, Any]) -> None:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(programme=st.lists(events, max_size=6), as_of_day=st.integers(-5, 100))
+# Always tried: events tagged only to the previous strategy, and to both.
+@example(programme=[SPEC | {"tags": {6}}, SPEC | {"tags": {0, 6}, "day": 20}], as_of_day=90)
 async def test_sql_figures_equal_a_python_count(
     setting: Setting, programme: list[dict[str, Any]], as_of_day: int
 ) -> None:
@@ -332,7 +365,9 @@ async def test_sql_figures_equal_a_python_count(
         FIRST + dt.timedelta(days=as_of_day), dt.time(12), tzinfo=ZONE
     ).astimezone(dt.UTC)
 
-    report = await coverage_report(library="rnd", start=FIRST, end=LAST, as_of=as_of)
+    report = await coverage_report(
+        library="rnd", strategy="rnd", start=FIRST, end=LAST, as_of=as_of
+    )
     expected = await reference(setting, as_of)
 
     same(report["totals"], expected["totals"])
@@ -357,4 +392,6 @@ async def test_sql_figures_equal_a_python_count(
     for name, row in report["outreach"].items():
         same(row, expected["places"][name])
     same(report["untagged"], expected["untagged"])
+    listed = {e["id"] for e in report["untagged"]["events_listed"]}
+    assert listed == expected["untagged_events"]
     assert {g["code"] for g in report["gaps"]} == expected["gaps"]

@@ -79,7 +79,13 @@ class AttendanceMode(StrEnum):
 
 
 class Event(Model):
-    """A programme item, one-off or recurring, whose rule is the source of truth."""
+    """A programme item, one-off or recurring, whose rule is the source of truth.
+
+    The table has two more columns that are not fields here: ``tag_keys`` and
+    ``audience_mask``, copies of the event's tags and audiences that triggers keep for the
+    coverage report (migration ``0005_event_profile``). The ORM never writes them, so a
+    ``save()`` cannot put back a copy read before the tags changed.
+    """
 
     id = fields.IntField(primary_key=True)
     library: fields.ForeignKeyRelation[Library] = fields.ForeignKeyField(

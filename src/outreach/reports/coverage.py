@@ -423,7 +423,7 @@ async def build_coverage(
     boundaries = period.month_boundaries()
     params: dict[str, Any] = {
         **scope.params(),
-        "strategy": strategy.id,
+        "strategy_tokens": queries.tokens_pattern(strategy.id),
         "start": period.start,
         "end": period.end,
         "as_of": as_of,
@@ -485,7 +485,7 @@ async def build_coverage(
     tag_of: dict[str, tuple[int, int]] = {}
     counts_for: dict[str, frozenset[tuple[int, int]]] = {}
     for tag, others in implied.items():
-        token = f"{'v' if tag[0] == VALUE else 'g'}{tag[1]}"
+        token = queries.token(strategy.id, *tag)
         tag_of[token] = tag
         counts_for[token] = frozenset({tag, *others})
 

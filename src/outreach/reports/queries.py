@@ -13,17 +13,19 @@ planner to guess about). Its common table expressions:
   bookmobile stop); its programme seconds (none for all-day sessions) and its attendance
   by age band (delivered sessions only). Attendance is summed per session from the
   scope's rows only (``attendance.library_id`` and its index), never the whole table.
-- ``ev``: the same figures summed per event, with the event's visibility, place, its
-  audiences as a bit mask (bit ``i``: ``AUDIENCES[i]``) and its *signature*: the values
-  and goals of the strategy it is tagged with, as text such as ``g3,v1`` (empty: tagged
-  to nothing). PostgreSQL reads signatures and audiences set-wise (``tagged``,
-  ``profiles``); SQLite, which joins by nested loops anyway, by a look-up per event.
+- ``ev``: the same figures summed per event, with the event's visibility, place,
+  audiences as a bit mask (bit ``i``: ``AUDIENCES[i]``) and its *signature*: its tags as
+  text such as ``,s1:g3,s1:v1,`` (empty: tagged to nothing). Both are columns the database
+  keeps on ``event`` (``audience_mask``, ``tag_keys``; migration ``0005_event_profile``),
+  so the statement reads them with the event instead of looking up every event's tags
+  and audiences.
 
 Events with the same signature serve the same values, goals, themes and SDGs, so the
 statement groups events by signature; the application maps the few hundred signatures to
-their subjects. Each event is in exactly one group, so event counts add up without
+the strategy's subjects (a signature may name values and goals of other strategies too;
+they are ignored). Each event is in exactly one group, so event counts add up without
 ``DISTINCT``, an event with two goals of one theme counts once for the theme, and split
-hours are each group's hours divided by the number of its tags.
+hours are each group's hours divided by the number of its tags in the strategy.
 
 The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
 
@@ -35,7 +37,8 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
 - ``reach``: the branches (``ref``) where a value or goal (of any strategy) had a
   delivered session;
 - ``untagged``: the busiest events (``ref``, with their ``title`` as JSON text) tagged to
-  nothing in the strategy.
+  nothing in the strategy (their signature has no token of it: ``:strategy_tokens`` is
+  the ``LIKE`` pattern ``%,s<id>:%``).
 
 Columns a part does not use are ``NULL``; sums are cast to ``BIGINT`` so both drivers
 return plain integers. Queries use named parameters (see :mod:`outreach.sql`).
@@ -81,6 +84,16 @@ PART, SIG, VISIBILITY, TITLE, PLACE, REF, REF2, VALUE_ID, GOAL_ID, EVENTS = rang
 FIGURE_SLICE = slice(EVENTS, EVENTS + 1 + len(FIGURES))
 AUDIENCE_SLICE = slice(FIGURE_SLICE.stop, FIGURE_SLICE.stop + len(AUDIENCES))
 DELIVERED = COLUMNS.index("delivered")
+
+
+def token(strategy_id: int, kind: int, pk: int) -> str:
+    """A value's or goal's token in a signature (see ``event.tag_keys``): ``s1:g3``."""
+    return f"s{strategy_id}:{'v' if kind == VALUE else 'g'}{pk}"
+
+
+def tokens_pattern(strategy_id: int) -> str:
+    """The ``LIKE`` pattern of a signature holding a token of the strategy."""
+    return f"%,s{strategy_id}:%"
 
 
 def _scope(column: str, *, network: bool) -> str:
@@ -130,7 +143,7 @@ def _occurrences(dialect_name: str, *, network: bool, boundaries: int) -> str:
     bands = ", ".join(f"COALESCE(att.{column}, 0) AS {column}" for column in BAND_COLUMNS.values())
     return f"""
 SELECT o.event_id AS event_id, o.branch_id AS branch_id, {month} AS month,
-       e.visibility AS visibility,
+       e.visibility AS visibility, e.tag_keys AS sig, e.audience_mask AS aud,
        CASE WHEN e.kind = 'bookmobile' OR o.stop_id IS NOT NULL THEN {BOOKMOBILE}
             WHEN e.kind = 'outreach_visit'
                  OR (e.room_id IS NULL AND (e.lat IS NOT NULL OR e.place_name <> ''))
@@ -159,83 +172,16 @@ WHERE {_scope("o.library_id", network=network)}
 """
 
 
-def _events_of_scope(column: str, network: bool) -> str:
-    """``column`` is one of the period's events of a library, looked up by index one by
-    one, or one of the network's events, read in one pass over the table.
-
-    (PostgreSQL has no statistics on ``occ``, so it would guess a network's tens of
-    thousands of events to be a few hundred and look each up; a library's few are best
-    looked up.)
-    """
-    if not network:
-        return f"{column} IN (SELECT c.event_id FROM occ c)"
-    return (
-        f"{column} IN (SELECT se.id FROM event se"
-        f" WHERE {_scope('se.library_id', network=True)} AND se.status <> 'draft')"
-    )
-
-
-_TAG_KEY = "CASE WHEN t.goal_id IS NULL THEN 'v' || t.value_id ELSE 'g' || t.goal_id END"
-_OF_STRATEGY = """(t.goal_id IN (SELECT g.id FROM goal g WHERE g.strategy_id = :strategy)
-       OR t.value_id IN (SELECT v.id FROM strategy_value v WHERE v.strategy_id = :strategy))"""
-_AUDIENCE_BIT = (
-    "CASE ea.audience "
-    + " ".join(f"WHEN '{a}' THEN {1 << i}" for i, a in enumerate(AUDIENCES))
-    + " ELSE 0 END"
-)
-
-
-def _tagged(network: bool) -> str:
-    """The ``tagged`` expression (PostgreSQL): each tagged event's values and goals in the
-    strategy as text, e.g. ``g3,v1``. The order inside a signature does not matter: the
-    application reads it as a set (an ordered aggregate would sort every event's tags)."""
-    return f"""
-SELECT t.event_id AS event_id, string_agg({_TAG_KEY}, ',') AS sig
-FROM event_tag t
-WHERE {_events_of_scope("t.event_id", network)} AND {_OF_STRATEGY}
-GROUP BY t.event_id
-"""
-
-
-def _profiles(network: bool) -> str:
-    """The ``profiles`` expression (PostgreSQL): each event's audiences as a bit mask."""
-    return f"""
-SELECT ea.event_id AS event_id, SUM({_AUDIENCE_BIT}) AS aud
-FROM event_audience ea
-WHERE {_events_of_scope("ea.event_id", network)}
-GROUP BY ea.event_id
-"""
-
-
 def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
     """The report's one statement (see the module docstring)."""
     per_event = ", ".join(f"{sql} AS {name}" for name, sql in _sums("c").items())
-    if dialect_name == "sqlite":
-        # SQLite joins by nested loops anyway: an index look-up per event is its best plan.
-        sig = (
-            f"(SELECT COALESCE(group_concat({_TAG_KEY}, ','), '') FROM event_tag t"
-            f" WHERE t.event_id = x.event_id AND {_OF_STRATEGY})"
-        )
-        aud = (
-            f"(SELECT COALESCE(SUM({_AUDIENCE_BIT}), 0) FROM event_audience ea"
-            " WHERE ea.event_id = x.event_id)"
-        )
-        joins = ""
-    else:
-        sig, aud = "COALESCE(tg.sig, '')", "COALESCE(pr.aud, 0)"
-        joins = (
-            "LEFT JOIN tagged tg ON tg.event_id = x.event_id\n"
-            "LEFT JOIN profiles pr ON pr.event_id = x.event_id"
-        )
-    events = f"""
-SELECT x.event_id AS event_id, x.visibility AS visibility, x.place AS place,
-       {sig} AS sig, {aud} AS aud,
-       {", ".join(f"x.{name} AS {name}" for name in FIGURES)}
-FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.place) AS place,
-             {per_event}
-      FROM occ c GROUP BY c.event_id) x
-{joins}
-"""
+    # An event's own columns are the same on each of its rows: SQLite reads them off any
+    # row of the group (a documented "bare column"), PostgreSQL needs an aggregate.
+    own = ", ".join(
+        f"c.{name} AS {name}" if dialect_name == "sqlite" else f"MAX(c.{name}) AS {name}"
+        for name in ("visibility", "place", "sig", "aud")
+    )
+    events = f"SELECT c.event_id AS event_id, {own}, {per_event} FROM occ c GROUP BY c.event_id"
     audiences = {
         column: f"CAST(SUM(CASE WHEN (ev.aud & {1 << i}) <> 0 THEN ev.delivered ELSE 0 END)"
         " AS BIGINT)"
@@ -293,7 +239,7 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
     )
     untagged = _select(
         UNTAGGED,
-        "FROM (SELECT * FROM ev WHERE ev.sig = ''"
+        "FROM (SELECT * FROM ev WHERE ev.sig NOT LIKE :strategy_tokens"
         " ORDER BY ev.delivered DESC, ev.event_id LIMIT :untagged_limit) u"
         " JOIN event ue ON ue.id = u.event_id",
         ref="u.event_id",
@@ -303,12 +249,4 @@ FROM (SELECT c.event_id AS event_id, MAX(c.visibility) AS visibility, MAX(c.plac
     )
     parts = "\nUNION ALL\n".join([groups, kinds, cells, months, branches, reach, untagged])
     occurrences = _occurrences(dialect_name, network=network, boundaries=boundaries)
-    return (
-        f"WITH occ AS ({occurrences}),\n"
-        + (
-            ""
-            if dialect_name == "sqlite"
-            else f"tagged AS ({_tagged(network)}),\nprofiles AS ({_profiles(network)}),\n"
-        )
-        + f"ev AS ({events})\n{parts}"
-    )
+    return f"WITH occ AS ({occurrences}),\nev AS ({events})\n{parts}"
