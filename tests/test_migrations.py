@@ -84,9 +84,9 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 4 migration(s): models.0002_attendance_library,"
+        "applied 5 migration(s): models.0002_attendance_library,"
         " models.0003_attendance_unique_session, models.0004_staff_session_epoch,"
-        " models.0005_event_profile\n",
+        " models.0005_event_profile, models.0006_occurrence_library_sessions\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
@@ -156,7 +156,12 @@ async def test_events_gain_a_profile_the_database_keeps(
 
     code, out, err = await outreach(url, "migrate")
 
-    assert (code, out, err) == (0, "applied 1 migration(s): models.0005_event_profile\n", "")
+    assert (code, out, err) == (
+        0,
+        "applied 2 migration(s): models.0005_event_profile,"
+        " models.0006_occurrence_library_sessions\n",
+        "",
+    )
     # Tokens sorted as text; audience bits in the order of Audience: 6-11 is 2, seniors 64.
     assert await _run(dialect, url, PROFILE) == [(",s5:g10,s5:v11,", 66)]
     assert await _run(

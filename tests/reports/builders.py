@@ -47,10 +47,12 @@ async def make_event(
     tags: Sequence[Goal | StrategyValue] = (),
     audiences: Sequence[str] = (),
     cancel: Sequence[dt.datetime] = (),
+    move: dict[dt.datetime, dt.timedelta] | None = None,
     attendance: dict[dt.datetime, dict[str, int]] | None = None,
     **values: Any,
 ) -> Event:
-    """An event with tags, audiences, cancelled occurrences and attendance, materialised."""
+    """An event with tags, audiences, cancelled and moved occurrences (by original start)
+    and attendance, materialised."""
     values.setdefault("kind", EventKind.WORKSHOP)
     values.setdefault("title", {"sl": "Dogodek", "en": "Event"})
     values.setdefault("timezone", library.timezone)
@@ -72,6 +74,14 @@ async def make_event(
     for original in cancel:
         await OccurrenceOverride.create(
             event=event, original_start=original, cancelled=True, updated_at=NOW
+        )
+    for original, shift in (move or {}).items():
+        await OccurrenceOverride.create(
+            event=event,
+            original_start=original,
+            starts_at=original + shift,
+            ends_at=original + shift + (event.ends_at - event.starts_at),
+            updated_at=NOW,
         )
     for original, bands in (attendance or {}).items():
         for band, count in bands.items():

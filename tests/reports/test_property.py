@@ -124,6 +124,8 @@ events = st.fixed_dictionaries(
         "tags": st.sets(st.integers(0, 6), max_size=4),  # 6: the previous strategy's goal
         "audiences": st.sets(st.sampled_from(AUDIENCES), max_size=3),
         "cancel": st.sets(st.integers(0, 3), max_size=2),
+        # Sessions moved by some days, possibly into or out of the period.
+        "move": st.dictionaries(st.integers(0, 3), st.integers(-20, 20), max_size=2),
         "attendance": st.dictionaries(
             st.tuples(st.integers(0, 3), st.sampled_from(BANDS)), st.integers(0, 40), max_size=4
         ),
@@ -145,6 +147,7 @@ SPEC: dict[str, Any] = {
     "tags": set(),
     "audiences": {"6-11"},
     "cancel": set(),
+    "move": {},
     "attendance": {(0, "6-11"): 12},
 }
 
@@ -174,6 +177,11 @@ async def build(setting: Setting, spec: dict[str, Any]) -> None:
         tags=[[*setting.subjects, setting.foreign][i] for i in sorted(spec["tags"])],
         audiences=sorted(spec["audiences"]),
         cancel=[originals[i] for i in spec["cancel"] if i < len(originals)],
+        move={
+            originals[i]: dt.timedelta(days=days)
+            for i, days in spec["move"].items()
+            if i < len(originals) and i not in spec["cancel"]
+        },
         attendance={
             originals[i]: {band: n for (j, band), n in spec["attendance"].items() if j == i}
             for i in {j for j, _ in spec["attendance"]}
@@ -355,6 +363,10 @@ def same(row: dict[str, Any], expected: dict[str, Any]) -> None:
 @given(programme=st.lists(events, max_size=6), as_of_day=st.integers(-5, 100))
 # Always tried: events tagged only to the previous strategy, and to both.
 @example(programme=[SPEC | {"tags": {6}}, SPEC | {"tags": {0, 6}, "day": 20}], as_of_day=90)
+# Always tried: a session moved into the period from before it, with its attendance.
+@example(
+    programme=[SPEC | {"day": -5, "move": {0: 10}, "attendance": {(0, "19+"): 7}}], as_of_day=90
+)
 async def test_sql_figures_equal_a_python_count(
     setting: Setting, programme: list[dict[str, Any]], as_of_day: int
 ) -> None:

@@ -277,7 +277,12 @@ class Occurrence(Model):
     class Meta:
         table = "occurrence"
         indexes = (
-            Index(fields=("library_id", "starts_at"), name="occurrence_library_start"),
+            # original_start too: a report reads the period's first and last original
+            # start from the index alone.
+            Index(
+                fields=("library_id", "starts_at", "original_start"),
+                name="occurrence_library_sessions",
+            ),
             Index(fields=("room_id", "starts_at"), name="occurrence_room_start"),
             Index(fields=("vehicle_id", "starts_at"), name="occurrence_vehicle_start"),
             Index(fields=("event_id", "original_start"), name="occurrence_event_original"),
