@@ -36,6 +36,7 @@ import asyncio
 import datetime as dt
 import json
 import math
+import struct
 from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -298,6 +299,24 @@ def vector(row: Sequence[Any]) -> list[int]:
     return [value or 0 for value in row[queries.FIGURE_SLICE]]
 
 
+# A group row (events, figures, delivered sessions per audience) packed into one integer,
+# 64 bits a column, so that adding two packed rows adds every column at once: a subject's
+# figures are one addition per group row instead of one per column (SIMD within a Python
+# integer). Columns are non-negative and their totals far below 2**64 (they are sums of
+# one period's sessions), so no column carries into the next; a negative value raises.
+_PACKED = struct.Struct(f">{len(VECTOR) + len(AUDIENCES)}Q")
+
+
+def pack(values: Sequence[int]) -> int:
+    """``values`` (``len(VECTOR) + len(AUDIENCES)`` of them) as one summable integer."""
+    return int.from_bytes(_PACKED.pack(*values))
+
+
+def unpack(packed: int) -> tuple[int, ...]:
+    """The columns of a packed row, or of a sum of packed rows."""
+    return _PACKED.unpack(packed.to_bytes(_PACKED.size))
+
+
 def _column_sums(vectors: Sequence[Sequence[int]], width: int) -> list[int]:
     return [sum(column) for column in zip(*vectors, strict=True)] if vectors else [0] * width
 
@@ -490,9 +509,7 @@ async def build_coverage(
         counts_for[token] = frozenset({tag, *others})
 
     # Every event is in exactly one signature group and one (visibility, place) group.
-    # Figures are summed as vectors (column by column, in C), once per subject: a group
-    # row's figures and audiences are one slice of it.
-    width = len(AUDIENCES)
+    # A subject's figures and audiences are the sum of the packed rows of its groups.
     kinds = [(str(r[queries.VISIBILITY]), int(r[queries.PLACE]), vector(r)) for r in kind_rows]
     totals = Figures.of([k[2] for k in kinds])
     visibility = {
@@ -504,38 +521,37 @@ async def build_coverage(
         for place in (IN_BRANCH, OFF_SITE, BOOKMOBILE)
     }
     block = slice(queries.EVENTS, queries.AUDIENCE_SLICE.stop)
-    figure_width = len(VECTOR)
-    subject_rows: dict[tuple[int, int], list[Sequence[int]]] = defaultdict(list)
+    seconds_column = queries.EVENTS + SECONDS
+    subject_rows: dict[tuple[int, int], list[int]] = defaultdict(list)
     split_parts: dict[tuple[int, int], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    tagged_groups: list[Sequence[int]] = []
-    untagged_groups: list[Sequence[int]] = []
+    tagged_sums = untagged_sums = 0
     for row in group_rows:
-        group_sums = row[block]
+        sums = pack(row[block])
         tokens = [t for t in str(row[queries.SIG]).split(",") if t in tag_of]
         if not tokens:
-            untagged_groups.append(group_sums)
+            untagged_sums += sums
             continue
-        tagged_groups.append(group_sums)
+        tagged_sums += sums
         keys = counts_for[tokens[0]]
         for token in tokens[1:]:
             keys = keys | counts_for[token]
         for token in tokens:
-            split_parts[tag_of[token]][len(tokens)] += group_sums[SECONDS]
+            split_parts[tag_of[token]][len(tokens)] += row[seconds_column]
         for key in keys:
-            subject_rows[key].append(group_sums)
+            subject_rows[key].append(sums)
 
-    def of_rows(rows: Sequence[Sequence[int]]) -> Figures:
-        sums = _column_sums(rows, figure_width + width)
+    def of_sums(packed: int) -> Figures:
+        sums = unpack(packed)
         figures = Figures()
-        figures.add_vector(sums[:figure_width])
-        figures.audiences = dict(zip(AUDIENCES, sums[figure_width:], strict=True))
+        figures.add_vector(sums[: len(VECTOR)])
+        figures.audiences = dict(zip(AUDIENCES, sums[len(VECTOR) :], strict=True))
         return figures
 
-    tagged, untagged = of_rows(tagged_groups), of_rows(untagged_groups)
+    tagged, untagged = of_sums(tagged_sums), of_sums(untagged_sums)
     totals.audiences = {a: tagged.audiences[a] + untagged.audiences[a] for a in AUDIENCES}
     subjects: dict[tuple[int, int], Figures] = defaultdict(Figures)
-    for key, rows in subject_rows.items():
-        figures = subjects[key] = of_rows(rows)
+    for key, packed_rows in subject_rows.items():
+        figures = subjects[key] = of_sums(sum(packed_rows))
         figures.split_seconds = sum(
             (Fraction(seconds, n) for n, seconds in split_parts[key].items()), Fraction(0)
         )

@@ -50,6 +50,8 @@ return plain integers. Queries use named parameters (see :mod:`outreach.sql`).
 
 from __future__ import annotations
 
+import functools
+
 from outreach.models import AgeBand, Audience
 from outreach.sql import seconds_between
 
@@ -178,8 +180,9 @@ WHERE {_scope("o.library_id", network=network)}
 """
 
 
+@functools.lru_cache(maxsize=64)
 def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
-    """The report's one statement (see the module docstring)."""
+    """The report's one statement (see the module docstring); built once per shape."""
     per_event = ", ".join(f"{sql} AS {name}" for name, sql in _sums("c").items())
     # An event's own columns are the same on each of its rows: SQLite reads them off any
     # row of the group (a documented "bare column"), PostgreSQL needs an aggregate.
