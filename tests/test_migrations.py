@@ -6,6 +6,7 @@ as that schema stores them, runs the remaining migrations and reads the rows bac
 
 from __future__ import annotations
 
+import importlib
 import os
 import sqlite3
 import tempfile
@@ -18,6 +19,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from outreach.reports.queries import AUDIENCES
 from outreach.settings import sqlite_url
 from tests.conftest import POSTGRES_ENV, _asyncpg_dsn, _with_database
 from tests.test_cli import outreach
@@ -174,6 +176,13 @@ async def test_events_gain_a_profile_the_database_keeps(
     assert await _run(
         dialect, url, "DELETE FROM event_tag", "DELETE FROM event_audience", PROFILE
     ) == [("", 0)]
+
+
+def test_the_profile_triggers_know_every_audience() -> None:
+    """Reports read bit ``i`` of ``audience_mask`` as ``AUDIENCES[i]``: a new audience needs
+    a migration that teaches the triggers its bit."""
+    profile = importlib.import_module("outreach.migrations.0005_event_profile")
+    assert tuple(AUDIENCES) == profile.AUDIENCE_BITS
 
 
 async def test_migrate_to_an_unknown_migration_is_refused(

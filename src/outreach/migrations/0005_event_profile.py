@@ -13,10 +13,13 @@ on the benchmark). Two columns on ``event`` now hold them:
 
 Triggers on ``event_tag`` and ``event_audience`` recompute them whenever a row is added,
 changed or removed, whoever writes (the scheduling service, the fixtures loader, bulk
-loads, cascades), so the copy cannot drift from the rows. They are deliberately not model
-fields: ``Event.save()`` would write back a copy read before the tags changed. A later
-migration that rebuilds ``event`` on SQLite must carry the columns over;
-``tests/test_migrations.py`` and ``tests/reports/test_event_profile.py`` fail if it does not.
+loads, cascades), so the copy cannot drift from the rows. (The scheduling service takes
+the event's row lock before it rewrites tags and audiences, so two writers of one event
+are serialised and each recomputation sees the rows its transaction wrote.)
+
+They are deliberately not model fields: ``Event.save()`` would write back a copy read
+before the tags changed. A later migration that rebuilds ``event`` on SQLite must carry
+the columns over; ``tests/test_migrations.py`` and the report tests fail if it does not.
 
 The SQL is written out here, not imported, so that this migration keeps doing what it did
 when the application changes.
