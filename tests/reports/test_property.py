@@ -33,7 +33,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.reports import coverage_report
-from tests.factories import make_branch, make_library
+from tests.factories import make_branch, make_library, make_strategy
 from tests.reports.builders import make_event
 
 ZONE = ZoneInfo("Europe/Ljubljana")
@@ -88,15 +88,8 @@ async def setting(db: str) -> Setting:
     await values[0].sdgs.add(sdg4)
     await goals[0].sdgs.add(sdg4, sdg5)
     await goals[2].sdgs.add(sdg5)
-    previous = await Strategy.create(
-        slug="rnd-old",
-        library=library,
-        name={"sl": "Prej"},
-        source_language="sl",
-        period_start=dt.date(2020, 1, 1),
-        period_end=dt.date(2024, 12, 31),
-    )
-    foreign = await Goal.create(strategy=previous, code="X1", position=1, name={"sl": "X1"})
+    previous = await make_strategy(library=library, slug="rnd-old")  # 2021-2024
+    foreign = await Goal.get(strategy=previous, code="A1")
     return Setting(library, branches, strategy, [*values, *goals], foreign)
 
 
