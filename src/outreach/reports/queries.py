@@ -124,9 +124,20 @@ def _sums(alias: str) -> dict[str, str]:
     return {name: f"CAST(SUM({alias}.{name}) AS BIGINT)" for name in FIGURES}
 
 
+def _span(*, network: bool) -> str:
+    """The ``span`` expression: the first and last original start of the period's
+    sessions, which bound the attendance ``occ`` reads (a moved session keeps its original
+    start, so its counts may lie outside the period itself)."""
+    return (
+        "SELECT MIN(s.original_start) AS lo, MAX(s.original_start) AS hi"
+        f" FROM occurrence s WHERE {_scope('s.library_id', network=network)}"
+        " AND s.starts_at >= :start AND s.starts_at < :end"
+    )
+
+
 def _occurrences(dialect_name: str, *, network: bool, boundaries: int) -> str:
-    """The ``occ`` expression; ``:m1``…``:mN`` are the instants the second and later months
-    start."""
+    """The ``occ`` expression (it reads ``span``); ``:m1``…``:mN`` are the instants the
+    second and later months start."""
     whens = " ".join(f"WHEN o.starts_at < :m{i} THEN {i - 1}" for i in range(1, boundaries + 1))
     month = f"CASE {whens} ELSE {boundaries} END" if boundaries else "0"
     seconds = seconds_between("o.starts_at", "o.ends_at", dialect_name)
@@ -258,9 +269,5 @@ def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
     )
     parts = "\nUNION ALL\n".join([groups, kinds, cells, months, branches, reach, untagged])
     occurrences = _occurrences(dialect_name, network=network, boundaries=boundaries)
-    span = (
-        "span AS (SELECT MIN(s.original_start) AS lo, MAX(s.original_start) AS hi"
-        f" FROM occurrence s WHERE {_scope('s.library_id', network=network)}"
-        " AND s.starts_at >= :start AND s.starts_at < :end)"
-    )
-    return f"WITH {span},\nocc AS ({occurrences}),\nev AS ({events})\n{parts}"
+    span = _span(network=network)
+    return f"WITH span AS ({span}),\nocc AS ({occurrences}),\nev AS ({events})\n{parts}"
