@@ -6,6 +6,7 @@ as that schema stores them, runs the remaining migrations and reads the rows bac
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import sqlite3
@@ -86,9 +87,10 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 5 migration(s): models.0002_attendance_library,"
+        "applied 6 migration(s): models.0002_attendance_library,"
         " models.0003_attendance_unique_session, models.0004_staff_session_epoch,"
-        " models.0005_event_profile, models.0006_occurrence_library_sessions\n",
+        " models.0005_event_profile, models.0006_occurrence_library_sessions,"
+        " models.0007_event_published_at\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
@@ -160,8 +162,8 @@ async def test_events_gain_a_profile_the_database_keeps(
 
     assert (code, out, err) == (
         0,
-        "applied 2 migration(s): models.0005_event_profile,"
-        " models.0006_occurrence_library_sessions\n",
+        "applied 3 migration(s): models.0005_event_profile,"
+        " models.0006_occurrence_library_sessions, models.0007_event_published_at\n",
         "",
     )
     # Tokens sorted as text; audience bits in the order of Audience: 6-11 is 2, seniors 64.
@@ -191,3 +193,83 @@ async def test_migrate_to_an_unknown_migration_is_refused(
     _, url = empty_database
     code, out, err = await outreach(url, "migrate", "--to", "0099_nothing")
     assert (code, out, err) == (2, "", "outreach: --to: no migration named '0099_nothing'\n")
+
+
+EVENT_IN = """INSERT INTO event (id, library_id, kind, title, description, starts_at, ends_at,
+ timezone, all_day, exdates, place_name, place_address, format, online_url, visibility,
+ status, revision, created_at, updated_at)
+VALUES ({id}, 7, 'reading', '{{"sl": "Pravljice"}}', '{{}}', '2026-09-16 15:00:00+00:00',
+ '2026-09-16 16:00:00+00:00', 'Europe/Ljubljana', FALSE, '[]', '', '', 'in_person', '',
+ 'public', '{status}', 1, '2026-08-0{id} 00:00:00+00:00', '2026-09-0{id} 00:00:00+00:00')"""
+AUDIT = """INSERT INTO audit_entry (at, action, entity, entity_id, changes)
+VALUES ('2026-08-{day} 10:00:00+00:00', '{action}', '{entity}', '{id}', '{changes}')"""
+
+
+def _created(status: str) -> str:
+    return f'{{"event": {{"title": {{"sl": "Pravljice"}}, "status": "{status}"}}}}'
+
+
+def _status(before: str, after: str) -> str:
+    return f'{{"status": ["{before}", "{after}"]}}'
+
+
+async def test_events_learn_since_when_they_are_public(
+    empty_database: tuple[str, str],
+) -> None:
+    """Migration 0007: published events are listed since their last change; a cancelled
+    one only if its audit entries show it published when it was cancelled."""
+    dialect, url = empty_database
+    await outreach(url, "migrate", "--to", "0006_occurrence_library_sessions")
+    await _run(
+        dialect, url, LIBRARY,
+        EVENT_IN.format(id=1, status="published"),
+        EVENT_IN.format(id=2, status="draft"),
+        # Created as a draft and cancelled: never public.
+        EVENT_IN.format(id=3, status="cancelled"),
+        AUDIT.format(day=10, action="create", entity="event", id=3, changes=_created("draft")),
+        AUDIT.format(day=11, action="cancel", entity="event", id=3,
+                     changes=_status("draft", "cancelled")),
+        # A route's entry names the route, not the event: it must not count.
+        AUDIT.format(day=11, action="update", entity="route", id=3,
+                     changes=_status("draft", "published")),
+        # Published on the 13th, then cancelled.
+        EVENT_IN.format(id=4, status="cancelled"),
+        AUDIT.format(day=12, action="create", entity="event", id=4, changes=_created("draft")),
+        AUDIT.format(day=13, action="update", entity="event", id=4,
+                     changes=_status("draft", "published")),
+        AUDIT.format(day=14, action="cancel", entity="event", id=4,
+                     changes=_status("published", "cancelled")),
+        # Published, taken back to draft, then cancelled: not public when cancelled.
+        EVENT_IN.format(id=5, status="cancelled"),
+        AUDIT.format(day=15, action="create", entity="event", id=5, changes=_created("published")),
+        AUDIT.format(day=16, action="update", entity="event", id=5,
+                     changes=_status("published", "draft")),
+        AUDIT.format(day=17, action="cancel", entity="event", id=5,
+                     changes=_status("draft", "cancelled")),
+        # Published by a writer that logs no event entry (a route): public since created.
+        EVENT_IN.format(id=6, status="cancelled"),
+        AUDIT.format(day=18, action="cancel", entity="event", id=6,
+                     changes=_status("published", "cancelled")),
+        # Cancelled with no entry at all (loaded from fixtures): nothing shows it public.
+        EVENT_IN.format(id=7, status="cancelled"),
+    )  # fmt: skip
+
+    code, out, err = await outreach(url, "migrate")
+
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0007_event_published_at\n", "")
+    rows = await _run(dialect, url, "SELECT id, published_at FROM event ORDER BY id")
+    assert [(ident, None if at is None else _instant(at).isoformat()) for ident, at in rows] == [
+        (1, "2026-09-01T00:00:00+00:00"),
+        (2, None),
+        (3, None),
+        (4, "2026-08-13T10:00:00+00:00"),
+        (5, None),
+        (6, "2026-08-06T00:00:00+00:00"),
+        (7, None),
+    ]
+
+
+def _instant(value: object) -> dt.datetime:
+    """A timestamp as the driver returns it (text from SQLite) as an aware UTC instant."""
+    instant = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+    return instant.astimezone(dt.UTC)

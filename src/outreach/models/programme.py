@@ -122,6 +122,10 @@ class Event(Model):
     created_at: dt.datetime = fields.DatetimeField(auto_now_add=True)
     updated_at: dt.datetime = fields.DatetimeField()
     cancelled_at: dt.datetime | None = fields.DatetimeField(null=True)
+    # Publicly listed since: set when the event becomes published, cleared when it goes
+    # back to draft, kept when it is cancelled. A cancelled event without it was never
+    # public and stays private.
+    published_at: dt.datetime | None = fields.DatetimeField(null=True)
     created_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "models.StaffUser", related_name="created_events", null=True, on_delete=fields.SET_NULL
     )
