@@ -270,7 +270,9 @@ async def test_nearest_stops_with_their_next_visits(
     assert starts == sorted(starts)
     assert starts[0] > now - dt.timedelta(hours=1)
     assert (starts[1] - starts[0]).days in (13, 14)
-    assert [v["local_start"][11:] for v in visits] == ["10:00", "10:00", "10:00"]
+    assert [v["local_start"][11:16] for v in visits] == ["10:00", "10:00", "10:00"]
+    # The local time carries its offset, so it names the same instant as starts_at.
+    assert [dt.datetime.fromisoformat(v["local_start"]) for v in visits] == starts
     for query, field in [
         ("lat=95&lon=15", "lat"),
         ("lat=46&lon=nan", "lon"),

@@ -337,28 +337,28 @@ async def test_change_one_occurrence(world: World, client: httpx.AsyncClient) ->
         (
             "2026-12-01T16:00:00Z",
             "2026-12-01T16:00:00Z",
-            "2026-12-01T17:00:00",
+            "2026-12-01T17:00:00+01:00",
             world.room.id,
             False,
         ),
         (
             "2026-12-08T16:00:00Z",
             "2026-12-09T09:00:00Z",
-            "2026-12-09T10:00:00",
+            "2026-12-09T10:00:00+01:00",
             world.hall.id,
             False,
         ),
         (
             "2026-12-15T16:00:00Z",
             "2026-12-15T16:00:00Z",
-            "2026-12-15T17:00:00",
+            "2026-12-15T17:00:00+01:00",
             world.room.id,
             True,
         ),
         (
             "2026-12-22T16:00:00Z",
             "2026-12-22T16:00:00Z",
-            "2026-12-22T17:00:00",
+            "2026-12-22T17:00:00+01:00",
             world.room.id,
             False,
         ),
@@ -404,8 +404,8 @@ async def test_occurrence_json(world: World, client: httpx.AsyncClient) -> None:
                 "original_start": "2026-12-01T16:00:00Z",
                 "start": "2026-12-01T16:00:00Z",
                 "end": "2026-12-01T17:00:00Z",
-                "local_start": "2026-12-01T17:00:00",
-                "local_end": "2026-12-01T18:00:00",
+                "local_start": "2026-12-01T17:00:00+01:00",
+                "local_end": "2026-12-01T18:00:00+01:00",
                 "timezone": "Europe/Ljubljana",
                 "all_day": False,
                 "cancelled": False,
@@ -471,12 +471,12 @@ async def test_private_stops_and_internal_events_stay_private(
     await _create(client, world, visibility="internal", rrule=None)
     query = "/api/occurrences?library=mkl&from=2026-12-01&to=2026-12-02"
     public = (await client.get(query)).json()["occurrences"]
-    assert [o["local_start"] for o in public] == ["2026-12-01T09:00:00"]
+    assert [o["local_start"] for o in public] == ["2026-12-01T09:00:00+01:00"]
     staff = (await client.get(query, headers=world.auth("director"))).json()["occurrences"]
     assert [o["local_start"] for o in staff] == [
-        "2026-12-01T09:00:00",
-        "2026-12-01T10:00:00",
-        "2026-12-01T17:00:00",
+        "2026-12-01T09:00:00+01:00",
+        "2026-12-01T10:00:00+01:00",
+        "2026-12-01T17:00:00+01:00",
     ]
 
 
@@ -500,10 +500,11 @@ async def test_dst_gap_and_overlap_through_the_api(world: World, client: httpx.A
     query = "/api/occurrences?from=2026-03-01&to=2026-11-01&library=mkl"
     listed = (await client.get(query)).json()["occurrences"]
     assert [(o["event"], o["start"], o["local_start"], o["timezone"]) for o in listed] == [
-        (gap["id"], "2026-03-22T01:30:00Z", "2026-03-22T02:30:00", "Europe/Ljubljana"),
+        (gap["id"], "2026-03-22T01:30:00Z", "2026-03-22T02:30:00+01:00", "Europe/Ljubljana"),
         # 02:30 does not exist on 29 March: shifted forward by the gap to 03:30 CEST.
-        (gap["id"], "2026-03-29T01:30:00Z", "2026-03-29T03:30:00", "Europe/Ljubljana"),
-        (overlap["id"], "2026-10-18T00:30:00Z", "2026-10-18T03:30:00", "Europe/Helsinki"),
-        # 03:30 happens twice on 25 October in Helsinki: the first (EEST) is meant.
-        (overlap["id"], "2026-10-25T00:30:00Z", "2026-10-25T03:30:00", "Europe/Helsinki"),
+        (gap["id"], "2026-03-29T01:30:00Z", "2026-03-29T03:30:00+02:00", "Europe/Ljubljana"),
+        (overlap["id"], "2026-10-18T00:30:00Z", "2026-10-18T03:30:00+03:00", "Europe/Helsinki"),
+        # 03:30 happens twice on 25 October in Helsinki: the first (EEST) is meant, and
+        # the offset says which.
+        (overlap["id"], "2026-10-25T00:30:00Z", "2026-10-25T03:30:00+03:00", "Europe/Helsinki"),
     ]

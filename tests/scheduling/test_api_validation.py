@@ -144,6 +144,41 @@ async def test_bad_event_is_refused_naming_the_field(
 
 
 @pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        # Only the start is wrong: the end, earlier than the shifted 03:30, is not blamed.
+        (
+            "2026-03-29T02:30:00",
+            "2026-03-29T03:15:00",
+            {
+                "start": "2026-03-29T02:30:00 does not exist in Europe/Ljubljana"
+                " (the clocks go forward); it would be 03:30"
+            },
+        ),
+        (
+            "2026-03-29T01:30:00",
+            "2026-03-29T02:15:00",
+            {
+                "end": "2026-03-29T02:15:00 does not exist in Europe/Ljubljana"
+                " (the clocks go forward); it would be 03:15"
+            },
+        ),
+    ],
+)
+async def test_a_time_in_the_gap_is_the_only_problem_named(
+    world: World, client: httpx.AsyncClient, start: str, end: str, expected: dict[str, str]
+) -> None:
+    response = await client.post(
+        "/api/events",
+        json=event_body(world, start=start, end=end, rrule=None),
+        headers=world.auth("editor"),
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"] == expected
+    await _nothing_written()
+
+
+@pytest.mark.parametrize(
     ("content", "status", "field"),
     [
         (b'{"title": ', 400, "body"),

@@ -96,17 +96,14 @@ async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day:
             f" to {window.end.date().isoformat()}."
         ),
     )
-    # Clients expand rules past the window: zones must stay right for as long as the
-    # occurrences are materialised.
-    last = window.end + dt.timedelta(days=settings.occurrence_horizon_days)
-    first, last_day = ical.span(series, last)
+    first = ical.first_day(series, window.start.date())
     with collector_paused():
         components = [
             component
             for one in series
             for component in ical.series_components(one, lang=filt.lang, base_url=settings.base_url)
         ]
-        return ical.serialise(cal, components, first=first, last=last_day)
+        return ical.serialise(cal, components, zones=ical.zones_of(series), first=first)
 
 
 @contextmanager

@@ -10,12 +10,14 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from icalendar import Calendar, Component, vDuration, vRecur, vText
+from icalendar import Calendar, vDuration, vRecur, vText
 from icalendar import Event as VEvent
 
-from outreach.feeds.selection import Change, Series, ambiguous
+from outreach.feeds import daylight
+from outreach.feeds.selection import Change, Series
+from outreach.feeds.timezones import vtimezone
 from outreach.models import EventStatus
-from outreach.scheduling.recurrence import UTC, to_local
+from outreach.scheduling.recurrence import UTC, to_local, to_utc
 from outreach.web.templating import translated
 
 PRODID = "-//Outreach//Library programme feeds//EN"
@@ -145,15 +147,17 @@ def _exact(series: Series, instant: dt.datetime) -> dt.date | dt.datetime:
     if series.event.all_day:
         return _when(series, instant)
     local = to_local(instant, series.tz)
-    if ambiguous(local, series.tz):
+    if daylight.ambiguous(local, series.tz):
         return instant.astimezone(UTC)
     return local.replace(tzinfo=series.tz)
 
 
 def series_components(series: Series, *, lang: str | None, base_url: str) -> list[VEvent]:
-    """The master VEVENT of a series and one VEVENT per changed occurrence."""
+    """The master VEVENT of a series, one VEVENT per changed occurrence, and one per
+    instance published on its own (``Series.detached``), with a UID of its own."""
     event = series.event
-    uid = f"outreach-{series.key}@{host_of(base_url)}"
+    host = host_of(base_url)
+    uid = f"outreach-{series.key}@{host}"
     url = f"{base_url}/{series.library.slug}/events/{event.id}"
     status = "CANCELLED" if event.status == EventStatus.CANCELLED else "CONFIRMED"
     fallback = series.library.default_language
@@ -163,14 +167,20 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
 
     def component(
         start: dt.date | dt.datetime,
-        end: dt.date | dt.datetime,
+        end: dt.date | dt.datetime | None,
         title: str,
         change: Change | None,
+        *,
+        detached: bool = False,
     ) -> VEvent:
         location, geo = _location(series, change)
         note = clean(change.note) if change is not None and change.note else ""
+        own_uid = uid
+        if detached:
+            assert change is not None
+            own_uid = f"outreach-{series.key}-at-{change.original_local:%Y%m%dT%H%M%S}@{host}"
         vevent = VEvent.new(
-            uid=uid,
+            uid=own_uid,
             summary=title,
             start=start,
             end=end,
@@ -182,19 +192,22 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
             location=location or None,
             description="\n\n".join(t for t in (note, description) if t) or None,
             categories=cats,
-            recurrence_id=_when(series, change.original_local, local=True) if change else None,
+            recurrence_id=(
+                _when(series, change.original_local, local=True)
+                if change is not None and not detached
+                else None
+            ),
         )
         if geo is not None:
             vevent.add("GEO", geo)
         return vevent
 
-    start = _when(series, series.start_local, local=True)
-    end = _when(series, series.end_local, local=True)
-    master = component(start, end, _title(series, lang), None)
+    master = _master(series, component(*_master_times(series), _title(series, lang), None))
     if series.rule is not None:
         master.add("RRULE", vRecur.from_ical(series.rule))
-        if series.exdates:
-            master.add("EXDATE", [_when(series, x, local=True) for x in series.exdates])
+        skipped = sorted({*series.exdates, *series.shifted_exdates})
+        if skipped:
+            master.add("EXDATE", [_when(series, x, local=True) for x in skipped])
     components = [master]
     if series.rule is not None:
         for change in series.changes:
@@ -206,7 +219,61 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
                     change,
                 )
             )
+        for change in series.detached:
+            components.append(
+                component(
+                    _exact(series, change.starts_at),
+                    _end_of(series, change),
+                    _title(series, lang, change.title or None),
+                    change,
+                    detached=True,
+                )
+            )
     return components
+
+
+def _master_times(series: Series) -> tuple[dt.date | dt.datetime, dt.date | dt.datetime | None]:
+    """DTSTART and DTEND of the master VEVENT (no DTEND: see :func:`_master`)."""
+    if series.event.all_day:
+        return _when(series, series.start_local, local=True), _when(
+            series, series.end_local, local=True
+        )
+    first = to_utc(series.start_local, series.tz)
+    if series.rule is None:
+        return _exact(series, first), _exact(series, first + series.duration)
+    # The rule expands on the nominal wall-clock start, so DTSTART is written in the
+    # zone even when that time is ambiguous (the first instance is then pinned).
+    start = series.start_local.replace(tzinfo=series.tz)
+    if daylight.fragile(series.start_local, series.duration, series.tz):
+        return start, None
+    return start, _when(series, series.end_local, local=True)
+
+
+def _master(series: Series, master: VEvent) -> VEvent:
+    """Where DTEND would be read differently (a first instance spanning a change of
+    offset, or ending in an absent or repeated hour), the master says DURATION instead,
+    in exact hours: each reader then gives every instance the service's length."""
+    if "DTEND" not in master and not series.event.all_day:
+        master.add("DURATION", ExactDuration(series.duration))
+    return master
+
+
+class ExactDuration(vDuration):
+    """A DURATION in hours, minutes and seconds only: RFC 5545's days and weeks are
+    nominal (a day across a change is 23 or 25 hours), these are exact."""
+
+    def __init__(self, td: dt.timedelta) -> None:
+        super().__init__(td)
+        self.exact = td
+
+    def to_ical(self) -> bytes:
+        seconds = int(self.exact.total_seconds())
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        text = "PT" + "".join(
+            f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (secs, "S")) if n
+        )
+        return (text if text != "PT" else "PT0S").encode()
 
 
 def _end_of(series: Series, change: Change) -> dt.date | dt.datetime:
@@ -219,44 +286,27 @@ def _end_of(series: Series, change: Change) -> dt.date | dt.datetime:
 
 
 def serialise(
-    cal: Calendar, components: Iterable[VEvent], *, first: dt.date, last: dt.date
+    cal: Calendar, components: Iterable[VEvent], *, zones: Iterable[str], first: dt.date
 ) -> bytes:
-    """The calendar's bytes, with a VTIMEZONE for every zone used, valid over [first, last]."""
+    """The calendar's bytes, with a VTIMEZONE for every zone used, valid from ``first`` on."""
+    for name in sorted(set(zones)):
+        cal.add_component(vtimezone(name, first))
     for component in components:
         cal.add_component(component)
-    cal.add_missing_timezones(first, last)
-    for timezone in cal.timezones:
-        _one_onset_per_observance(timezone)
     body: bytes = cal.to_ical()
     return body
 
 
-def _one_onset_per_observance(timezone: Component) -> None:
-    """Rewrite STANDARD/DAYLIGHT observances listing onsets in RDATE as one per onset.
-
-    icalendar writes later onsets as RDATE, which RFC 5545 allows, but ical.js (the parser
-    of Thunderbird) then ignores DTSTART and all but the first RDATE value, and shifts
-    every summer occurrence by an hour. One DTSTART per observance reads right everywhere.
-    """
-    observances: list[Component] = []
-    for observance in timezone.subcomponents:
-        rdates = observance.pop("RDATE", None)
-        observances.append(observance)
-        for listed in rdates if isinstance(rdates, list) else [rdates] if rdates else []:
-            for onset in listed.dts:
-                copy = type(observance)()
-                for name, value in observance.property_items(recursive=False)[1:-1]:
-                    copy.add(name, value, encode=False)
-                copy.pop("DTSTART")
-                copy.add("DTSTART", onset.dt)
-                observances.append(copy)
-    timezone.subcomponents = observances
+def zones_of(series: Iterable[Series]) -> set[str]:
+    """The zones that the feed's times name (all-day series are dates, in no zone)."""
+    return {one.tz.key for one in series if not one.event.all_day}
 
 
-def span(series: Iterable[Series], last: dt.datetime) -> tuple[dt.date, dt.date]:
-    """Dates covering every start in the feed and every instance a client may expand."""
-    starts = [s.start_local.date() for s in series]
-    starts += [c.starts_at.astimezone(UTC).date() for s in series for c in s.changes]
-    starts += [c.original_local.date() for s in series for c in s.changes]
-    first = min(starts, default=last.date()) - dt.timedelta(days=1)
-    return first, last.date() + dt.timedelta(days=1)
+def first_day(series: Iterable[Series], default: dt.date) -> dt.date:
+    """A date before every start in the feed and every instance a client may expand."""
+    starts = []
+    for one in series:
+        starts.append(one.start_local.date())
+        starts += [c.starts_at.astimezone(UTC).date() for c in one.changes]
+        starts += [c.original_local.date() for c in one.changes]
+    return min(starts, default=default) - dt.timedelta(days=1)

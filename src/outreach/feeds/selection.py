@@ -14,8 +14,9 @@ holds the two selections to the same answer.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -24,7 +25,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from outreach.db import instant
-from outreach.feeds import sql
+from outreach.feeds import daylight, sql
 from outreach.feeds.filters import FeedFilter, Scope
 from outreach.feeds.sql import Row
 from outreach.models import (
@@ -38,9 +39,12 @@ from outreach.models import (
     Translated,
     Visibility,
 )
+from outreach.scheduling.occurrences import default_horizon_end
 from outreach.scheduling.recurrence import (
     UTC,
+    Rule,
     RuleError,
+    local_starts,
     parse_local,
     parse_rule,
     to_local,
@@ -298,10 +302,12 @@ class Series:
     event: EventRow
     library: LibraryRow
     tz: ZoneInfo
+    # The first instance's nominal wall-clock start (all-day: its local midnight).
     start_local: dt.datetime
-    end_local: dt.datetime
+    # Every instance lasts this long: exact time, or whole local days for all-day series.
+    duration: dt.timedelta
     rule: str | None
-    # Local original starts the series skips: the event's exdates and cancelled occurrences.
+    # Nominal starts the series skips: the event's exdates and cancelled occurrences.
     exdates: tuple[dt.datetime, ...]
     changes: tuple[Change, ...]
     branch: BranchRow | None
@@ -313,6 +319,17 @@ class Series:
     values: tuple[ValueRow, ...]
     sequence: int
     last_modified: dt.datetime
+    # Wall-clock times that only libical gives instances near a gap, excluded for it,
+    # and the gap instances published on their own (see _pin_around_transitions).
+    shifted_exdates: tuple[dt.datetime, ...] = ()
+    detached: tuple[Change, ...] = ()
+
+    @property
+    def end_local(self) -> dt.datetime:
+        """The first instance's local end (all-day: the local midnight after it)."""
+        if self.event.all_day:
+            return self.start_local + self.duration
+        return to_local(to_utc(self.start_local, self.tz) + self.duration, self.tz)
 
 
 def _exdates_local(event: EventRow, start_local: dt.datetime) -> list[dt.datetime]:
@@ -335,15 +352,45 @@ def _rule_text(rule: str, tz_name: str, all_day: bool) -> str:
     return parse_rule(rule, tz=zone(tz_name), all_day=all_day).text
 
 
-def _with_bounds(rule: str, last_utc: dt.datetime, *, all_day: bool, tz: ZoneInfo) -> str:
-    """The rule ending at ``last_utc`` instead of its own COUNT/UNTIL."""
+def _with_until(rule: str, last_local: dt.datetime, tz: ZoneInfo) -> str:
+    """The timed rule ending with the instance at nominal ``last_local``, instead of its
+    own COUNT/UNTIL; every reader's reading of that instance is at or before UNTIL."""
     parts = [p for p in rule.split(";") if not p.startswith(("COUNT=", "UNTIL="))]
-    until = (
-        to_local(last_utc, tz).strftime("%Y%m%d")
-        if all_day
-        else last_utc.strftime("%Y%m%dT%H%M%SZ")
-    )
-    return ";".join([*parts, f"UNTIL={until}"])
+    until = daylight.readers_last_instant(last_local, tz)
+    return ";".join([*parts, f"UNTIL={until.strftime('%Y%m%dT%H%M%SZ')}"])
+
+
+def _until_for_readers(rule: str, start_local: dt.datetime, tz: ZoneInfo) -> str:
+    """The timed rule with an UNTIL that no reader's reading of the last instance passes.
+
+    A last instance in a gap or in the repeated hour is read an hour later by some
+    clients than by the service; UNTIL then moves to the latest reading (the next
+    instance is a day or more later, so nothing is added).
+    """
+    match = _UNTIL_PART.search(rule)
+    if match is None:
+        return rule
+    until = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    clock = start_local.time()
+    until_day = to_local(until, tz).date()
+    near = [
+        d
+        for d in daylight.transition_days(tz.key, start_local.year, until_day.year)
+        if d <= until_day and daylight.ambiguous(dt.datetime.combine(d, clock), tz)
+    ]
+    if not near:
+        return rule
+    last: dt.datetime | None = None
+    for local in local_starts(
+        start_local, _parsed_rule(rule, tz.key), tz, until_local=to_local(until, tz)
+    ):
+        last = local
+    if last is None or not daylight.ambiguous(last, tz):
+        return rule
+    return _with_until(rule, last, tz)
+
+
+_UNTIL_PART = re.compile(r"UNTIL=(\d{8}T\d{6}Z)")
 
 
 _EVENTS = """
@@ -535,14 +582,22 @@ async def load_series(event_ids: list[int]) -> list[Series]:
             "values": tuple(values[event.id]),
         }
         rule = _rule_text(event.rrule, event.timezone, event.all_day) if event.rrule else None
+        # The event's own start is never in a gap (refused on input): its local time is
+        # the nominal time of day of every instance.
         start_local = to_local(event.starts_at, tz)
+        if event.all_day:
+            duration = to_local(event.ends_at, tz) - start_local
+        else:
+            duration = event.ends_at - event.starts_at
+            if rule is not None:
+                rule = _until_for_readers(rule, start_local, tz)
         route = routes.get(event.id)
         if route is None:
             series.append(
                 _series(
                     f"event-{event.id}",
                     start_local,
-                    to_local(event.ends_at, tz),
+                    duration,
                     rule,
                     _exdates_local(event, start_local),
                     own_overrides,
@@ -554,12 +609,13 @@ async def load_series(event_ids: list[int]) -> list[Series]:
             originals = visits[(event.id, stop.id)]
             if not originals:
                 continue
-            first = to_local(originals[0], tz)
+            first = daylight.nominal(originals[0], stop.arrival, tz)
             stop_rule = rule
             if rule is not None and (
                 "COUNT=" in rule or "UNTIL=" in rule or route["valid_until"] is not None
             ):
-                stop_rule = _with_bounds(rule, originals[-1], all_day=False, tz=tz)
+                last = daylight.nominal(originals[-1], stop.arrival, tz)
+                stop_rule = _with_until(rule, last, tz)
             skipped = [
                 dt.datetime.combine(x.date(), stop.arrival)
                 for x in _exdates_local(event, start_local)
@@ -569,134 +625,155 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                 _series(
                     f"event-{event.id}-stop-{stop.id}",
                     first,
-                    first + dt.timedelta(minutes=stop.minutes_parked),
+                    dt.timedelta(minutes=stop.minutes_parked),
                     stop_rule,
                     [x for x in skipped if x >= first],
                     [o for o in own_overrides if o.original_start in own],
                     {**common, "stop": stop, "room": None},
                 )
             )
-    return await _pin_around_transitions(series)
+    # Occurrences exist up to the horizon, so no instance after it needs pinning.
+    return await _pin_around_transitions(series, default_horizon_end().year)
 
 
-def ambiguous(local: dt.datetime, tz: ZoneInfo) -> bool:
-    """Whether a local time falls in a daylight-saving gap (absent) or overlap (twice)."""
-    return (
-        local.replace(tzinfo=tz, fold=0).utcoffset() != local.replace(tzinfo=tz, fold=1).utcoffset()
-    )
+def _rule_instances(one: Series, until: dt.datetime) -> list[dt.datetime]:
+    """The nominal starts the series' rule gives up to ``until``, exdates not applied."""
+    assert one.rule is not None
+    rule = _parsed_rule(one.rule, one.tz.key)
+    return list(local_starts(one.start_local, rule, one.tz, until_local=until))
 
 
-@lru_cache(maxsize=64)
-def transitions(tz_name: str, first_year: int, last_year: int) -> tuple[dt.datetime, ...]:
-    """The UTC instants (to 15 minutes) at which the zone's offset changes."""
-    tz = ZoneInfo(tz_name)
-    found: list[dt.datetime] = []
-    day = dt.datetime(first_year, 1, 1, tzinfo=UTC)
-    end = dt.datetime(last_year + 1, 1, 1, tzinfo=UTC)
-    offset = day.astimezone(tz).utcoffset()
-    while day < end:
-        following = day + dt.timedelta(days=1)
-        if following.astimezone(tz).utcoffset() != offset:
-            moment = day
-            while moment.astimezone(tz).utcoffset() == offset:
-                moment += dt.timedelta(minutes=15)
-            found.append(moment)
-            offset = moment.astimezone(tz).utcoffset()
-        day = following
-    return tuple(found)
+# Longer than any wait between two instances that matters here: the instance after a
+# gap one is looked for this far ahead.
+_NEXT_INSTANCE_DAYS = 400
 
 
-# How many years past a series' start its instances are checked against zone changes;
-# occurrences are materialised three years ahead at most.
-_YEARS_CHECKED = 12
+@lru_cache(maxsize=4096)
+def _parsed_rule(rule: str, tz_name: str) -> Rule:
+    return parse_rule(rule, tz=zone(tz_name), all_day=False)
 
 
-@lru_cache(maxsize=1024)
-def _troubled_starts(
-    tz_name: str, time_of_day: dt.time, duration: dt.timedelta, first_year: int
-) -> tuple[dt.datetime, ...]:
-    """Local starts at ``time_of_day`` that are absent, doubled or span a zone change.
+@dataclass
+class _Plan:
+    """What one series needs around its daylight-saving changes."""
 
-    It depends only on the zone, the time and the duration, so thousands of series at
-    ordinary hours share one cached (and usually empty) answer.
-    """
-    tz = ZoneInfo(tz_name)
-    found: list[dt.datetime] = []
-    for moment in transitions(tz_name, first_year, first_year + _YEARS_CHECKED):
-        day = to_local(moment, tz).date()
-        for candidate_day in (day - dt.timedelta(days=1), day):
-            nominal = dt.datetime.combine(candidate_day, time_of_day)
-            start = to_utc(nominal, tz)
-            if ambiguous(nominal, tz) or start < moment < start + duration:
-                found.append(nominal)
-    return tuple(found)
+    # Nominal starts to publish as overrides, with their materialised times.
+    pins: list[dt.datetime] = field(default_factory=list)
+    # Gap instances that are not cancelled: published as VEVENTs of their own.
+    detach: list[dt.datetime] = field(default_factory=list)
+    shifted: list[dt.datetime] = field(default_factory=list)
 
 
-async def _pin_around_transitions(series: list[Series]) -> list[Series]:
-    """Publish instances that clients would read differently as explicit overrides.
-
-    Where a rule meets a daylight-saving change, RFC 5545 defines the instant (the offset
-    before a gap, the first of an overlap, an exact duration), but clients differ: ical.js
-    reads a gap time with the later offset and an overlap time as the second one, and
-    recurring-ical-events ends such an instance on wall-clock time. So each instance
-    whose local start is absent or doubled, or that spans the change, also gets a
-    RECURRENCE-ID override with its start and end as the service computed them.
-    """
-    wanted: dict[tuple[int, int | None, dt.datetime], tuple[int, dt.datetime]] = {}
-    for index, one in enumerate(series):
-        if one.rule is None or one.event.all_day:
-            continue
-        skipped = {c.original_local for c in one.changes} | set(one.exdates)
-        for nominal in _troubled_starts(
-            one.tz.key,
-            one.start_local.time(),
-            one.end_local - one.start_local,
-            one.start_local.year,
-        ):
-            if nominal < one.start_local or nominal in skipped:
-                continue
-            stop_id = one.stop.id if one.stop is not None else None
-            wanted[(one.event.id, stop_id, to_utc(nominal, one.tz))] = (index, nominal)
-    if not wanted:
-        return series
-    db = sql.Sql()
-    events, params = db.among("event_id", sorted({key[0] for key in wanted}))
-    instants = sorted({key[2] for key in wanted})
-    rows = await db.rows(
-        "SELECT event_id, stop_id, original_start, starts_at, ends_at FROM occurrence"
-        f" WHERE {events} AND original_start IN ({', '.join('?' for _ in instants)})",
-        [*params, *instants],
-    )
-    extra: dict[int, list[Change]] = defaultdict(list)
-    for row in rows:
-        key = (row["event_id"], row["stop_id"], instant(row["original_start"]))
-        if key not in wanted:
-            continue
-        index, nominal = wanted[key]
-        extra[index].append(
-            Change(
-                original_local=nominal,
-                starts_at=instant(row["starts_at"]),
-                ends_at=instant(row["ends_at"]),
-                room=None,
-                title={},
-                note="",
-            )
+def _plan(one: Series, horizon_year: int) -> _Plan | None:
+    if one.rule is None or one.event.all_day:
+        return None
+    fragile = [
+        (local, gap)
+        for local, gap in daylight.fragile_starts(
+            one.tz.key, one.start_local.time(), one.duration, one.start_local.year, horizon_year
         )
-    return [
-        replace(
-            one, changes=tuple(sorted([*one.changes, *extra[i]], key=lambda c: c.original_local))
-        )
-        if extra.get(i)
-        else one
-        for i, one in enumerate(series)
+        if local >= one.start_local
     ]
+    if not fragile:
+        return None
+    instances = _rule_instances(one, fragile[-1][0] + dt.timedelta(days=_NEXT_INSTANCE_DAYS))
+    position = {local: i for i, local in enumerate(instances)}
+    plan = _Plan()
+    for local, gap in fragile:
+        if local not in position:
+            continue
+        shift = to_local(to_utc(local, one.tz), one.tz) - local
+        if not gap or shift >= dt.timedelta(days=1):
+            plan.pins.append(local)
+            continue
+        plan.shifted.append(local + shift)
+        if local not in one.exdates:
+            plan.detach.append(local)
+        if position[local] + 1 < len(instances):
+            following = instances[position[local] + 1]
+            plan.pins.append(following)
+            plan.shifted.append(following + shift)
+    return plan
+
+
+async def _pin_around_transitions(series: list[Series], horizon_year: int) -> list[Series]:
+    """Publish the fragile instances (see :mod:`outreach.feeds.daylight`) so that every
+    reader gives them the service's start and end.
+
+    Each fragile instance gets a RECURRENCE-ID override with its start and end as the
+    service computed them, unless it is already moved or cancelled. Instances are
+    matched by their original start in UTC, which names each one exactly.
+
+    A gap instance needs more, because of libical (Evolution, KDE). Its iterator gives
+    the instance the shifted wall-clock time (02:30 read as 03:30), matches EXDATEs and
+    RECURRENCE-IDs by instant, but converts the nominal 02:30 of an EXDATE or
+    RECURRENCE-ID to another instant than the one it iterated; and it carries the shift
+    into the instance after it (a week later at 03:30 instead of 02:30). No override can
+    name a gap instance for libical and for the others at once, so:
+
+    - the master excludes the gap instance twice, by its nominal time (for everyone)
+      and by its shifted time (for libical); a gap instance that is not cancelled is
+      published as a VEVENT of its own, with a UID of its own (``detached``);
+    - the instance after it is pinned by an override and the master also excludes its
+      shifted time, which no other reader gives any instance of the series.
+    """
+    plans = {i: plan for i, one in enumerate(series) if (plan := _plan(one, horizon_year))}
+    if not plans:
+        return series
+    wanted: dict[tuple[int, int | None, dt.datetime], tuple[int, dt.datetime]] = {}
+    for index, plan in plans.items():
+        one = series[index]
+        handled = {to_utc(c.original_local, one.tz) for c in one.changes}
+        handled |= {to_utc(x, one.tz) for x in one.exdates}
+        stop_id = one.stop.id if one.stop is not None else None
+        for local in [*plan.pins, *plan.detach]:
+            original = to_utc(local, one.tz)
+            if original not in handled:
+                wanted[(one.event.id, stop_id, original)] = (index, local)
+    extra: dict[int, list[Change]] = defaultdict(list)
+    if wanted:
+        db = sql.Sql()
+        events, params = db.among("event_id", sorted({key[0] for key in wanted}))
+        instants = sorted({key[2] for key in wanted})
+        rows = await db.rows(
+            "SELECT event_id, stop_id, original_start, starts_at, ends_at FROM occurrence"
+            f" WHERE {events} AND original_start IN ({', '.join('?' for _ in instants)})",
+            [*params, *instants],
+        )
+        for row in rows:
+            key = (row["event_id"], row["stop_id"], instant(row["original_start"]))
+            if key not in wanted:
+                continue
+            index, local = wanted[key]
+            extra[index].append(
+                Change(
+                    original_local=local,
+                    starts_at=instant(row["starts_at"]),
+                    ends_at=instant(row["ends_at"]),
+                    room=None,
+                    title={},
+                    note="",
+                )
+            )
+    result = list(series)
+    for index, plan in plans.items():
+        one = series[index]
+        changes = sorted([*one.changes, *extra[index]], key=lambda c: c.original_local)
+        detach = set(plan.detach)
+        result[index] = replace(
+            one,
+            changes=tuple(c for c in changes if c.original_local not in detach),
+            detached=tuple(c for c in changes if c.original_local in detach),
+            exdates=tuple(sorted({*one.exdates, *detach})),
+            shifted_exdates=tuple(sorted(set(plan.shifted))),
+        )
+    return result
 
 
 def _series(
     key: str,
     start_local: dt.datetime,
-    end_local: dt.datetime,
+    duration: dt.timedelta,
     rule: str | None,
     exdates: list[dt.datetime],
     overrides: list[OverrideRow],
@@ -710,15 +787,16 @@ def _series(
     # any change to the event or to one of its occurrences, so clients take each change.
     sequence = event.revision + sum(o.revision for o in overrides)
     last_modified = max([event.updated_at, *(o.updated_at for o in overrides)])
+    clock = start_local.time()
     for override in overrides:
-        original_local = to_local(override.original_start, tz)
+        original_local = daylight.nominal(override.original_start, clock, tz)
         if override.cancelled:
             # EXDATE is the one cancellation every client honours.
             cancelled.append(original_local)
             continue
         original_utc = override.original_start
         starts_at = override.starts_at or original_utc
-        ends_at = override.ends_at or original_utc + (end_local - start_local)
+        ends_at = override.ends_at or original_utc + duration
         changes.append(
             Change(
                 original_local=original_local,
@@ -732,7 +810,7 @@ def _series(
     return Series(
         key=key,
         start_local=start_local,
-        end_local=end_local,
+        duration=duration,
         rule=rule,
         exdates=tuple(sorted(set(exdates) | set(cancelled))),
         changes=tuple(changes),

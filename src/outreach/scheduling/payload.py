@@ -475,16 +475,17 @@ def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.dat
     assert start is not None
     assert end is not None
     starts_at, ends_at = to_utc(start, tz), to_utc(end, tz)
-    if not data.all_day and to_local(starts_at, tz) != start:
+    if not data.all_day:
         # The first start is the series' DTSTART: in the spring-forward gap it would be
-        # stored as the shifted time and every later instance would move with it.
-        shifted = to_local(starts_at, tz).strftime("%H:%M")
-        problems.add(
-            "start",
-            f"{start.isoformat()} does not exist in {tz.key} (the clocks go forward);"
-            f" it would be {shifted}",
-        )
-    if ends_at <= starts_at:
+        # stored as the shifted time and every later instance would move with it. An end
+        # in the gap would be read differently by each calendar client.
+        for name, local in (("start", start), ("end", end)):
+            problem = absent_time(local, tz)
+            if problem is not None:
+                problems.add(name, problem)
+    if "start" in problems or "end" in problems:
+        pass  # comparing a time that does not exist would only add a misleading message
+    elif ends_at <= starts_at:
         problems.add(
             "end", "must be after start" if not data.all_day else "must not be before start"
         )
@@ -518,7 +519,24 @@ def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.dat
 
 
 def local_iso(instant: dt.datetime, tz: ZoneInfo) -> str:
-    """A UTC instant as a local ISO 8601 string without offset."""
+    """A UTC instant as local ISO 8601 time with its offset (2026-10-25T03:30:00+03:00):
+    without it, a time in the repeated autumn hour would name two instants."""
+    return instant.astimezone(tz).isoformat()
+
+
+def absent_time(local: dt.datetime, tz: ZoneInfo) -> str | None:
+    """Why a local time cannot be used, when the clocks jump over it; else None."""
+    shifted = to_local(to_utc(local, tz), tz)
+    if shifted == local:
+        return None
+    return (
+        f"{local.isoformat()} does not exist in {tz.key} (the clocks go forward);"
+        f" it would be {shifted.strftime('%H:%M')}"
+    )
+
+
+def local_input(instant: dt.datetime, tz: ZoneInfo) -> str:
+    """A UTC instant as the local wall-clock time an event's ``start``/``end`` take."""
     return to_local(instant, tz).isoformat()
 
 

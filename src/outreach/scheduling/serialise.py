@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from outreach.models import Event, Occurrence
-from outreach.scheduling.payload import EventData, Place, TagInput, local_iso
+from outreach.scheduling.payload import EventData, Place, TagInput, local_input, local_iso
 from outreach.scheduling.recurrence import to_local, zone
 
 # What event_data() reads: prefetch it for lists, so that a page is a fixed number of queries.
@@ -35,7 +35,7 @@ def event_data(event: Event) -> EventData:
         start = to_local(event.starts_at, tz).date().isoformat()
         end = (to_local(event.ends_at, tz).date() - dt.timedelta(days=1)).isoformat()
     else:
-        start, end = local_iso(event.starts_at, tz), local_iso(event.ends_at, tz)
+        start, end = local_input(event.starts_at, tz), local_input(event.ends_at, tz)
     place = None
     if event.place_name or event.lat is not None:
         place = Place(event.place_name, event.place_address, event.lat, event.lon)

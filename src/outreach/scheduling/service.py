@@ -57,6 +57,7 @@ from outreach.scheduling.payload import (
     EventData,
     Problems,
     Times,
+    absent_time,
     check_text,
     check_translated,
     parse_fields,
@@ -493,6 +494,10 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
                     raise ValueError(raw)
             except ValueError:
                 problems.add(name, "must be a date-time such as 2026-12-01T10:00:00")
+                continue
+            absent = absent_time(value, tz) if value.tzinfo is None else None
+            if absent is not None:
+                problems.add(name, absent)
                 continue
             values[name] = value.astimezone(dt.UTC) if value.tzinfo else to_utc(value, tz)
     if ("start" in payload) != ("end" in payload):

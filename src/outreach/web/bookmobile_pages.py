@@ -116,9 +116,8 @@ async def build_bookmobile_feed(
         for component in ical.series_components(one, lang=None, base_url=settings.base_url)
     ]
     window = Window.for_day(settings, today())
-    last = window.end + dt.timedelta(days=settings.occurrence_horizon_days)
-    first, last_day = ical.span(series, last)
-    return ical.serialise(cal, components, first=first, last=last_day)
+    first = ical.first_day(series, window.start.date())
+    return ical.serialise(cal, components, zones=ical.zones_of(series), first=first)
 
 
 async def _serve(request: Request, *, stop_feed: bool) -> Response:

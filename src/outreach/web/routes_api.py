@@ -625,7 +625,8 @@ def visit_json(occurrence: Occurrence, tz: Any) -> dict[str, Any]:
     return {
         "starts_at": occurrence.starts_at.astimezone(dt.UTC).isoformat(),
         "ends_at": occurrence.ends_at.astimezone(dt.UTC).isoformat(),
-        "local_start": to_local(occurrence.starts_at, tz).isoformat(timespec="minutes"),
+        # With its offset: a time in the repeated autumn hour names two instants without it.
+        "local_start": occurrence.starts_at.astimezone(tz).isoformat(timespec="minutes"),
         "cancelled": occurrence.cancelled,
     }
 
