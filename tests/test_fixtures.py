@@ -283,6 +283,14 @@ async def test_the_season_covers_every_kind_and_library(demo: str) -> None:
     assert len(off_site) >= 5
 
 
+async def test_published_and_cancelled_events_say_since_when_they_are_public(demo: str) -> None:
+    events = await Event.all()
+    assert {e.status for e in events if e.published_at is None} == {EventStatus.DRAFT}
+    [cancelled] = [e for e in events if e.status == EventStatus.CANCELLED]
+    # published_at = 2026-10-05T10:00:00 in Maribor (CEST): announced before it was called off.
+    assert cancelled.published_at == dt.datetime(2026, 10, 5, 8, tzinfo=dt.UTC)
+
+
 async def test_every_event_has_exactly_one_primary_tag(demo: str) -> None:
     primaries: dict[int, int] = defaultdict(int)
     for tag in await EventTag.all():
@@ -581,3 +589,33 @@ async def test_bad_fixtures_fail_with_the_file_and_entry_and_write_nothing(
     assert str(failure.value).startswith(message)
     # One transaction: nothing from the files before the bad entry is left behind.
     assert await Library.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ('status = "draft"', "a draft has no published_at"),
+        (
+            'status = "cancelled"\ncancelled_at = 2026-08-01T09:00:00',
+            "published_at must not be after cancelled_at",
+        ),
+    ],
+    ids=["draft", "published-after-cancelled"],
+)
+async def test_a_fixture_cannot_publish_a_draft_or_after_cancelling(
+    db: str, tmp_path: Path, status: str, message: str
+) -> None:
+    root = tmp_path / "fixtures"
+    event = EVENT.replace("{kind}", "lecture").replace("{tag}", "s/G1")
+    event = event.replace('status = "published"', f"{status}\npublished_at = 2026-08-02T09:00:00")
+    for name, text in (
+        ("organisations/x.toml", LIBRARY.replace("{zone}", "Europe/Ljubljana")),
+        ("strategies/s.toml", STRATEGY),
+        ("events/x.toml", event),
+    ):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    with pytest.raises(FixtureError) as failure:
+        await load_fixtures(root)
+    assert str(failure.value) == f"fixtures/events/x.toml: event 'e1': {message}"
+    assert await Event.all().count() == 0

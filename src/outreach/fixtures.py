@@ -900,6 +900,14 @@ class _Loader:
         }
         if values["format"] != EventFormat.IN_PERSON and not values["online_url"]:
             raise _fail(where, "an online or hybrid event needs online_url")
+        # Without it, Event.save() stamps a published event and keeps what a cancelled one
+        # had; a cancelled event that was never published stays private.
+        if "published_at" in entry:
+            if status == EventStatus.DRAFT:
+                raise _fail(where, "a draft has no published_at")
+            values["published_at"] = to_utc(_local(entry, "published_at", where), tz)
+            if cancelled_at is not None and values["published_at"] > cancelled_at:
+                raise _fail(where, "published_at must not be after cancelled_at")
         relations: Table = {
             "audiences": [
                 _enum(Audience, {"audience": a}, "audience", where)

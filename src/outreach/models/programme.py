@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
@@ -123,8 +125,8 @@ class Event(Model):
     updated_at: dt.datetime = fields.DatetimeField()
     cancelled_at: dt.datetime | None = fields.DatetimeField(null=True)
     # Publicly listed since: set when the event becomes published, cleared when it goes
-    # back to draft, kept when it is cancelled. A cancelled event without it was never
-    # public and stays private.
+    # back to draft, kept when it is cancelled (``save()`` keeps it so). A cancelled
+    # event without it was never public and stays private (``outreach.publicity``).
     published_at: dt.datetime | None = fields.DatetimeField(null=True)
     created_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "models.StaffUser", related_name="created_events", null=True, on_delete=fields.SET_NULL
@@ -155,6 +157,39 @@ class Event(Model):
                 check="capacity IS NULL OR capacity >= 0", name="event_capacity_not_negative"
             ),
             CheckConstraint(check="(lat IS NULL) = (lon IS NULL)", name="event_lat_lon_together"),
+        )
+
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """Save, with ``published_at`` following ``status``.
+
+        Kept here rather than by each writer (the scheduling service and the staff forms
+        through it, routes and timetable imports, the fixtures loader) because a writer
+        that forgot would hide a published event from every public surface. Published
+        since the write that published it (its ``updated_at``); bulk writes that bypass
+        ``save()`` must set it themselves.
+        """
+        status = EventStatus(self.status)
+        if status == EventStatus.DRAFT:
+            since = None
+        elif status == EventStatus.PUBLISHED:
+            since = self.published_at or self.updated_at
+        else:
+            since = self.published_at
+        if since != self.published_at:
+            self.published_at = since
+            if update_fields is not None:
+                update_fields = [*update_fields, "published_at"]
+        await super().save(
+            using_db=using_db,
+            update_fields=update_fields,
+            force_create=force_create,
+            force_update=force_update,
         )
 
 
