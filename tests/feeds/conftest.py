@@ -335,6 +335,8 @@ async def build_programme() -> Programme:
         starts_at=local(LJUBLJANA, 2026, 6, 10, 18),
         ends_at=local(LJUBLJANA, 2026, 6, 10, 19, 30),
         status=EventStatus.CANCELLED,
+        # Published before it was cancelled: a cancelled draft would never be public.
+        published_at=STAMP,
         cancelled_at=dt.datetime.now(UTC) - dt.timedelta(days=2),
         revision=2,
         branch=branch,

@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from outreach import publicity
 from outreach.db import instant
 from outreach.feeds import daylight, sql
 from outreach.feeds.filters import FeedFilter, Scope
@@ -100,20 +100,23 @@ async def _event_ids(filt: FeedFilter) -> set[int] | None:
 
 
 async def public_occurrences(
-    scope: Scope, filt: FeedFilter, start: dt.datetime, end: dt.datetime
+    scope: Scope,
+    filt: FeedFilter,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    cancelled_since: dt.datetime | None = None,
 ) -> QuerySet[Occurrence]:
-    """Occurrences overlapping [start, end) of public, published (or recently cancelled)
-    events in the scope that pass the filters; cancelled ones included, private stops not."""
+    """Occurrences overlapping [start, end) of public events (:mod:`outreach.publicity`)
+    in the scope that pass the filters; cancelled ones included, private stops not. A
+    cancelled event counts if it was cancelled since ``cancelled_since`` (default: start)."""
     query = Occurrence.filter(
+        publicity.events("event__", cancelled_since=cancelled_since or start),
+        publicity.outside_private_stops(),
         library_id__in=scope.library_ids,
         starts_at__lt=end,
         ends_at__gt=start,
-        event__visibility=Visibility.PUBLIC,
-    ).filter(
-        Q(event__status=EventStatus.PUBLISHED)
-        | Q(event__status=EventStatus.CANCELLED, event__cancelled_at__gte=start)
     )
-    query = query.filter(Q(stop_id=None) | Q(stop__visibility=Visibility.PUBLIC))
     if filt.kind is not None:
         query = query.filter(event__kind=filt.kind)
     if filt.branch is not None:
@@ -128,36 +131,25 @@ async def public_event_ids(
     scope: Scope, filt: FeedFilter, start: dt.datetime, end: dt.datetime
 ) -> list[int]:
     """The events that :func:`public_occurrences` draws on, as one plain query: the ids of
-    public, published (or recently cancelled) events with an occurrence overlapping
-    [start, end) that is not at a private stop, and that pass the filters."""
+    public events (recently cancelled ones too) with an occurrence overlapping [start, end)
+    that is not at a private stop, and that pass the filters."""
     db = sql.Sql()
     libraries, params = db.among("o.library_id", scope.library_ids)
     # Occurrences carry their event's library: filtering events by it as well lets the
     # database start from the scope's events rather than from every event.
     event_libraries, event_params = db.among("e.library_id", scope.library_ids)
+    public, public_params = publicity.events_sql("e", cancelled_since=start)
+    stops, stop_params = publicity.outside_private_stops_sql("o")
     # Asking, per event, whether any occurrence falls in the window stops at the first one
     # (an index on event and start), where joining every occurrence and then DISTINCT
     # reads them all.
     where = [
         event_libraries,
-        "e.visibility = ?",
-        "(e.status = ? OR (e.status = ? AND e.cancelled_at >= ?))",
+        public,
         "EXISTS (SELECT 1 FROM occurrence o WHERE o.event_id = e.id"
-        f" AND {libraries} AND o.starts_at < ? AND o.ends_at > ?"
-        " AND (o.stop_id IS NULL OR EXISTS"
-        " (SELECT 1 FROM stop s WHERE s.id = o.stop_id AND s.visibility = ?)))",
+        f" AND {libraries} AND o.starts_at < ? AND o.ends_at > ? AND {stops})",
     ]
-    params = [
-        *event_params,
-        Visibility.PUBLIC.value,
-        EventStatus.PUBLISHED.value,
-        EventStatus.CANCELLED.value,
-        start,
-        *params,
-        end,
-        start,
-        Visibility.PUBLIC.value,
-    ]
+    params = [*event_params, *public_params, *params, end, start, *stop_params]
 
     def narrow(condition: str, values: list[object]) -> None:
         where.append(condition)

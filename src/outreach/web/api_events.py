@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from tortoise.expressions import Q, Subquery
 
+from outreach import publicity
 from outreach.models import (
     Attendance,
     Audience,
@@ -28,7 +29,6 @@ from outreach.models import (
     RoleName,
     StaffUser,
     StrategyValue,
-    Visibility,
 )
 from outreach.scheduling import service
 from outreach.scheduling.payload import shown
@@ -39,7 +39,6 @@ from outreach.web.errors import ApiError, Invalid, NotFound
 
 WRITE_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
 READ_ROLES = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
-PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 MAX_BODY = 256 * 1024
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -92,7 +91,7 @@ async def readable_library_ids(user: StaffUser | None) -> set[int]:
 
 
 def _public_or(readable: set[int]) -> Q:
-    public = Q(status__in=[s.value for s in PUBLIC_STATUSES], visibility=Visibility.PUBLIC.value)
+    public = publicity.events()
     return public | Q(library_id__in=list(readable)) if readable else public
 
 
@@ -228,9 +227,7 @@ def _shown(event: Event, readable: set[int]) -> dict[str, Any]:
 async def _readable_event(request: Request) -> Event:
     event = await service.load_event(_event_id(request))
     readable = await readable_library_ids(await authenticate(request))
-    if event.library.id not in readable and (
-        event.visibility != Visibility.PUBLIC or event.status not in PUBLIC_STATUSES
-    ):
+    if event.library.id not in readable and not publicity.is_public(event):
         raise NotFound("event")
     return event
 
@@ -310,9 +307,7 @@ async def list_occurrences(request: Request) -> JSONResponse:
     readable = await readable_library_ids(user)
     # A private stop (a school yard, a care home) is only for the library's own staff.
     query = query.filter(
-        Q(stop_id__isnull=True)
-        | Q(stop__visibility=Visibility.PUBLIC.value)
-        | Q(library_id__in=list(readable or {0}))
+        publicity.outside_private_stops() | Q(library_id__in=list(readable or {0}))
     )
     total = await query.count()
     occurrences = (

@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
 
+from outreach import publicity
 from outreach.bookmobile.commands import summary
 from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.open_data import import_timetable
@@ -42,7 +43,6 @@ from outreach.models import (
     Route,
     Stop,
     Vehicle,
-    Visibility,
 )
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
@@ -72,13 +72,11 @@ def _id(raw: str, what: str) -> int:
 
 
 async def _public_route(library: Library, route_id: int) -> tuple[Route, Event]:
-    """A route of ``library`` whose event the public may see (published, or cancelled)."""
-    route = await Route.get_or_none(id=route_id, library_id=library.id)
+    """A public route of ``library`` (:mod:`outreach.publicity`; cancelled ones too)."""
+    route = await Route.get_or_none(publicity.routes(), id=route_id, library_id=library.id)
     if route is None:
         raise NotFound("route")
     event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
-    if event.visibility != Visibility.PUBLIC or event.status == EventStatus.DRAFT:
-        raise NotFound("route")
     return route, event
 
 
@@ -125,7 +123,7 @@ async def _serve(request: Request, *, stop_feed: bool) -> Response:
     ident = _id(request.path_params["id"], "stop" if stop_feed else "route")
     stop: Stop | None = None
     if stop_feed:
-        stop = await Stop.get_or_none(id=ident, visibility=Visibility.PUBLIC)
+        stop = await Stop.get_or_none(publicity.stops(), id=ident)
         if stop is None:
             raise NotFound("stop")
         route_id = stop.route_id  # type: ignore[attr-defined]
@@ -163,13 +161,13 @@ async def bookmobile_page(request: Request) -> Response:
     base_url = request.app.state.settings.base_url
     webcal = "webcal://" + base_url.split("://", 1)[-1]
     routes: list[dict[str, Any]] = []
-    for route in await Route.filter(library_id=library.id).order_by("code"):
-        event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
-        if event.visibility != Visibility.PUBLIC or event.status != EventStatus.PUBLISHED:
-            continue
-        stops = await Stop.filter(route_id=route.id, visibility=Visibility.PUBLIC).order_by(
-            "position"
-        )
+    # Cancelled routes are left off: nothing of them is coming.
+    running = Route.filter(
+        publicity.routes(), library_id=library.id, event__status=EventStatus.PUBLISHED
+    )
+    for route in await running.order_by("code").prefetch_related("event"):
+        event = route.event
+        stops = await Stop.filter(publicity.stops(), route_id=route.id).order_by("position")
         visits = await next_visits([s.id for s in stops])
         vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
         routes.append(

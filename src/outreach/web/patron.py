@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outreach import publicity
 from outreach.feeds import ical
 from outreach.feeds.build import feed_name
 from outreach.feeds.filters import FeedFilter, Scope, library_scope, parse_filter
@@ -23,7 +24,6 @@ from outreach.models import (
     EventStatus,
     EventTag,
     Occurrence,
-    Visibility,
 )
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
@@ -52,7 +52,11 @@ async def programme(request: Request) -> Response:
     lang = filt.lang or library.default_language
     window = Window.for_day(settings, today())
     now = dt.datetime.now(UTC)
-    query = await public_occurrences(scope, filt, now, window.end)
+    # Coming dates only, but an event cancelled within the feed's grace stays listed
+    # (marked cancelled), as in the feed.
+    query = await public_occurrences(
+        scope, filt, now, window.end, cancelled_since=window.grace_start
+    )
     rows = (
         await query.order_by("starts_at", "id")
         .limit(PAGE_LIMIT + 1)
@@ -177,10 +181,7 @@ async def event_page(request: Request) -> Response:
     except ValueError:
         raise NotFound("event") from None
     event = await Event.get_or_none(
-        id=event_id,
-        library_id=library.id,
-        visibility=Visibility.PUBLIC,
-        status__in=[EventStatus.PUBLISHED, EventStatus.CANCELLED],
+        publicity.events(), id=event_id, library_id=library.id
     ).prefetch_related("branch", "room")
     if event is None:
         raise NotFound("event")
@@ -195,9 +196,7 @@ async def event_page(request: Request) -> Response:
         .limit(20)
     )
     route_stops = (
-        await Occurrence.filter(
-            event_id=event.id, ends_at__gt=now, stop__visibility=Visibility.PUBLIC
-        )
+        await Occurrence.filter(publicity.stops("stop__"), event_id=event.id, ends_at__gt=now)
         .order_by("starts_at")
         .limit(40)
         .prefetch_related("stop")

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
 
+from outreach import publicity
 from outreach.bookmobile import emissions as emissions_module
 from outreach.bookmobile.distance import RoutingClient, haversine_km
 from outreach.bookmobile.open_data import export_rows, import_timetable, to_csv
@@ -98,9 +99,20 @@ async def _route(request: Request) -> Route:
 
 
 async def _is_staff(request: Request, library_id: int) -> bool:
-    """Whether the caller holds a role in the library (private stops are theirs to see)."""
+    """Whether the caller holds a role in the library (private routes and stops are theirs
+    to see)."""
     user = await authenticate(request)
     return user is not None and await has_library_role(user, library_id, READERS)
+
+
+async def _readable_route(request: Request) -> tuple[Route, bool]:
+    """The route of the path and whether the caller is its library's staff; 404 for a
+    route that is not public (:mod:`outreach.publicity`) unless they are."""
+    route = await _route(request)
+    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    if not staff and not await Route.filter(publicity.routes(), id=route.id).exists():
+        raise NotFound("route")
+    return route, staff
 
 
 def routing_client(request: Request) -> RoutingClient | None:
@@ -250,25 +262,25 @@ async def list_routes(request: Request) -> JSONResponse:
     if "library" in request.query_params:
         query = query.filter(library_id=(await _library(request.query_params["library"])).id)
     routes = await query
+    public = {route.id for route in await query.filter(publicity.routes())}
     staff_of: dict[int, bool] = {}
     items = []
     for route in routes:
         library_id = route.library_id  # type: ignore[attr-defined]
         if library_id not in staff_of:
             staff_of[library_id] = await _is_staff(request, library_id)
-        items.append(await route_json(route, staff=staff_of[library_id]))
+        if staff_of[library_id] or route.id in public:
+            items.append(await route_json(route, staff=staff_of[library_id]))
     return JSONResponse({"routes": items})
 
 
 async def get_route(request: Request) -> JSONResponse:
-    route = await _route(request)
-    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    route, staff = await _readable_route(request)
     return JSONResponse(await route_json(route, staff=staff))
 
 
 async def get_stops(request: Request) -> JSONResponse:
-    route = await _route(request)
-    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    route, staff = await _readable_route(request)
     body = await route_json(route, staff=staff)
     return JSONResponse({"route": route.id, "stops": body["stops"]})
 
@@ -576,8 +588,7 @@ async def post_import(request: Request) -> JSONResponse:
 
 async def get_stops_csv(request: Request) -> Response:
     """The route in the open format; private stops only for the library's staff."""
-    route = await _route(request)
-    staff = await _is_staff(request, route.library_id)  # type: ignore[attr-defined]
+    route, staff = await _readable_route(request)
     rows = await export_rows(
         route, include_private=staff, base_url=request.app.state.settings.base_url
     )
@@ -638,11 +649,8 @@ async def nearest_stops(request: Request) -> JSONResponse:
     raw_limit = request.query_params.get("limit", "5")
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_NEAREST:
         raise Invalid({"limit": f"must be a whole number between 1 and {MAX_NEAREST}"})
-    query = Stop.filter(
-        visibility=Visibility.PUBLIC,
-        route__event__status=EventStatus.PUBLISHED,
-        route__event__visibility=Visibility.PUBLIC,
-    )
+    # Stops of cancelled routes are left out: they have no coming visits.
+    query = Stop.filter(publicity.stops(), route__event__status=EventStatus.PUBLISHED)
     if request.query_params.get("library"):
         library = await _library(request.query_params["library"])
         query = query.filter(route__library_id=library.id)

@@ -1,0 +1,457 @@
+"""Nothing private on any public surface: one rule (``outreach.publicity``) for them all.
+
+A library's editor makes every kind of private thing through the API (a draft, an
+internal event, a draft cancelled without ever being published, an internal event
+cancelled, an event published and taken back to draft, a private stop, a route made
+internal) beside a public event, a public event cancelled after publishing, and a public
+route with a public stop. Every public surface is then read anonymously and with the
+token of another library's editor: each must show the public things (so that a surface
+showing nothing cannot pass) and none of the private ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from icalendar import Calendar
+
+from outreach import publicity
+from outreach.feeds import sql
+from outreach.models import (
+    Event,
+    EventKind,
+    EventStatus,
+    Fuel,
+    Network,
+    RoleName,
+    Vehicle,
+    Visibility,
+)
+from tests.factories import make_branch, make_library, make_strategy, make_token_user
+from tests.test_cli import outreach
+
+TZ = ZoneInfo("Europe/Ljubljana")
+READERS = ("anonymous", "outsider")
+
+
+@dataclass
+class Town:
+    """The ids of what the editor of ``mkl`` made, and who reads."""
+
+    public: dict[str, int]
+    private: dict[str, int]
+    public_route: int
+    public_route_event: int
+    hidden_route: int
+    public_stop: int
+    private_stop: int
+    hidden_route_stop: int
+    tokens: dict[str, str]
+
+    def headers(self, who: str) -> dict[str, str]:
+        if who == "anonymous":
+            return {}
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    @property
+    def public_events(self) -> set[int]:
+        return {*self.public.values(), self.public_route_event}
+
+
+def _day(offset: int, weekday: int | None = None) -> dt.date:
+    """A local day ``offset`` days from today, moved on to ``weekday`` if given."""
+    day = dt.datetime.now(TZ).date() + dt.timedelta(days=offset)
+    while weekday is not None and day.weekday() != weekday:
+        day += dt.timedelta(days=1)
+    return day
+
+
+def _event(title: str, **changes: Any) -> dict[str, Any]:
+    """A weekly storytime a week from now, three times, that every filter below keeps."""
+    start = f"{_day(7).isoformat()}T10:00:00"
+    body: dict[str, Any] = {
+        "library": "mkl",
+        "kind": "storytime",
+        "title": {"sl": title},
+        "start": start,
+        "end": start.replace("T10:", "T11:"),
+        "rrule": "FREQ=WEEKLY;COUNT=3",
+        "branch": "center",
+        "audiences": ["0-5"],
+        "languages": ["sl"],
+        "tags": [{"goal": "A1", "primary": True}, {"value": "rohkeus"}],
+        "status": "published",
+    }
+    body.update(changes)
+    return body
+
+
+def _route(code: str, name: str, weekday: int, stops: list[dict[str, Any]]) -> dict[str, Any]:
+    byday = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[weekday]
+    return {
+        "library": "mkl",
+        "code": code,
+        "name": name,
+        "vehicle": "bibliobus",
+        "depot": "depot",
+        "rrule": f"FREQ=WEEKLY;BYDAY={byday}",
+        "valid_from": _day(1, weekday).isoformat(),
+        "valid_until": _day(90).isoformat(),
+        "stops": stops,
+    }
+
+
+def _stop(name: str, arrival: str) -> dict[str, Any]:
+    return {"name": name, "lat": 46.55, "lon": 15.58, "arrival": arrival, "minutes_parked": 30}
+
+
+@pytest.fixture
+async def town(db: str, client: httpx.AsyncClient) -> Town:
+    network = await Network.create(slug="net", name={"en": "Network"}, default_language="sl")
+    library = await make_library("mkl", network=network)
+    other = await make_library("kr", network=network)
+    await make_branch(library, "center")
+    await make_branch(library, "depot")
+    await make_strategy(library=library)
+    await Vehicle.create(
+        library=library,
+        slug="bibliobus",
+        name="Bibliobus",
+        fuel=Fuel.DIESEL,
+        kg_co2e_per_km=0.5,
+        emission_factor_source="test",
+    )
+    tokens = {
+        "editor": await make_token_user("editor@mkl.si", [(RoleName.EDITOR, library)]),
+        "outsider": await make_token_user("editor@kr.si", [(RoleName.EDITOR, other)]),
+    }
+    editor = {"Authorization": f"Bearer {tokens['editor']}"}
+
+    async def send(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = await client.request(method, path, json=body, headers=editor)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+    async def create(title: str, **changes: Any) -> int:
+        ident: int = (await send("POST", "/api/events", _event(title, **changes)))["id"]
+        return ident
+
+    public = {
+        "control": await create("Control storytime"),
+        "cancelled": await create("Cancelled after publishing"),
+    }
+    private = {
+        "draft": await create("HIDDEN draft", status="draft"),
+        "internal": await create("HIDDEN internal", visibility="internal"),
+        "cancelled_draft": await create("HIDDEN cancelled draft", status="draft"),
+        "internal_cancelled": await create("HIDDEN internal cancelled", visibility="internal"),
+        "back_to_draft": await create("HIDDEN back to draft"),
+    }
+    await send("DELETE", f"/api/events/{public['cancelled']}")
+    await send("DELETE", f"/api/events/{private['cancelled_draft']}")
+    await send("DELETE", f"/api/events/{private['internal_cancelled']}")
+    await send("PATCH", f"/api/events/{private['back_to_draft']}", {"status": "draft"})
+
+    open_route = await send(
+        "POST",
+        "/api/routes",
+        _route(
+            "P",
+            "Public route",
+            1,
+            [
+                _stop("Public square", "09:00"),
+                {**_stop("HIDDEN home visit", "10:00"), "visibility": "internal"},
+            ],
+        ),
+    )
+    hidden_route = await send(
+        "POST", "/api/routes", _route("H", "HIDDEN route", 2, [_stop("HIDDEN route stop", "09:00")])
+    )
+    await send("PATCH", f"/api/events/{hidden_route['event']}", {"visibility": "internal"})
+    private["route_event"] = hidden_route["event"]
+    public_stop, private_stop = (s["id"] for s in open_route["stops"])
+    return Town(
+        public=public,
+        private=private,
+        public_route=open_route["id"],
+        public_route_event=open_route["event"],
+        hidden_route=hidden_route["id"],
+        public_stop=public_stop,
+        private_stop=private_stop,
+        hidden_route_stop=hidden_route["stops"][0]["id"],
+        tokens=tokens,
+    )
+
+
+def _feed(body: bytes) -> dict[str, str]:
+    """A feed's VEVENTs, checked to have no hidden title: UID before its ``@host`` →
+    STATUS (CONFIRMED unless said)."""
+    events = Calendar.from_ical(body).walk("VEVENT")
+    assert not [e for e in events if "HIDDEN" in str(e["SUMMARY"])]
+    return {str(e["UID"]).split("@")[0]: str(e.get("STATUS", "CONFIRMED")) for e in events}
+
+
+def _uid(event: int, stop: int | None = None) -> str:
+    return f"outreach-event-{event}{'' if stop is None else f'-stop-{stop}'}"
+
+
+@pytest.mark.parametrize("who", READERS)
+async def test_events_api_shows_only_public_events(
+    town: Town, client: httpx.AsyncClient, who: str
+) -> None:
+    headers = town.headers(who)
+    for query in ("", "?library=mkl", "?library=mkl&kind=storytime&goal=A1"):
+        listed = (await client.get(f"/api/events{query}", headers=headers)).json()
+        assert {e["id"] for e in listed["events"]} == (
+            town.public_events if not query.endswith("A1") else set(town.public.values())
+        ), query
+    drafts = (await client.get("/api/events?status=draft", headers=headers)).json()
+    assert drafts == {"events": [], "count": 0, "next": None}
+    for ident in town.private.values():
+        response = await client.get(f"/api/events/{ident}", headers=headers)
+        assert (response.status_code, response.json()) == (404, {"error": "event not found"})
+    control = await client.get(f"/api/events/{town.public['control']}", headers=headers)
+    assert control.json()["title"] == {"sl": "Control storytime"}
+    cancelled = await client.get(f"/api/events/{town.public['cancelled']}", headers=headers)
+    assert (cancelled.json()["title"], cancelled.json()["status"]) == (
+        {"sl": "Cancelled after publishing"},
+        "cancelled",
+    )
+
+    window = f"from={_day(0).isoformat()}&to={_day(60).isoformat()}"
+    occurrences = await client.get(f"/api/occurrences?library=mkl&{window}", headers=headers)
+    seen = {(o["event"], o["stop"], o["cancelled"]) for o in occurrences.json()["occurrences"]}
+    assert seen == {
+        (town.public["control"], None, False),
+        (town.public["cancelled"], None, True),
+        (town.public_route_event, town.public_stop, False),
+    }
+
+
+async def test_the_library_s_own_staff_still_see_its_private_things(
+    town: Town, client: httpx.AsyncClient
+) -> None:
+    headers = {"Authorization": f"Bearer {town.tokens['editor']}"}
+    listed = (await client.get("/api/events?library=mkl", headers=headers)).json()
+    assert {e["id"] for e in listed["events"]} == town.public_events | set(town.private.values())
+    route = await client.get(f"/api/routes/{town.hidden_route}", headers=headers)
+    assert [s["name"] for s in route.json()["stops"]] == ["HIDDEN route stop"]
+    stops = await client.get(f"/api/routes/{town.public_route}/stops", headers=headers)
+    assert [s["name"] for s in stops.json()["stops"]] == ["Public square", "HIDDEN home visit"]
+
+
+@pytest.mark.parametrize("who", READERS)
+async def test_feeds_show_only_public_events_and_stops(
+    town: Town, client: httpx.AsyncClient, who: str
+) -> None:
+    headers = town.headers(who)
+    programme = {
+        _uid(town.public["control"]): "CONFIRMED",
+        # Cancelled after it was published: kept, as cancelled, for the grace period.
+        _uid(town.public["cancelled"]): "CANCELLED",
+    }
+    route = {_uid(town.public_route_event, town.public_stop): "CONFIRMED"}
+    for path, expected in (
+        ("/feeds/mkl.ics", programme | route),
+        ("/feeds/networks/net.ics", programme | route),
+        ("/feeds/mkl.ics?goal=A1", programme),
+        ("/feeds/mkl.ics?value=rohkeus", programme),
+        ("/feeds/mkl.ics?kind=storytime", programme),
+        ("/feeds/mkl.ics?audience=0-5", programme),
+        ("/feeds/mkl.ics?branch=center", programme),
+        (f"/feeds/mkl/routes/{town.public_route}.ics", route),
+        (f"/feeds/mkl/stops/{town.public_stop}.ics", route),
+    ):
+        response = await client.get(path, headers=headers)
+        assert response.status_code == 200, path
+        assert _feed(response.content) == expected, path
+    for path in (
+        f"/feeds/mkl/routes/{town.hidden_route}.ics",
+        f"/feeds/mkl/stops/{town.private_stop}.ics",
+        f"/feeds/mkl/stops/{town.hidden_route_stop}.ics",
+    ):
+        assert (await client.get(path, headers=headers)).status_code == 404, path
+
+
+@pytest.mark.parametrize("who", READERS)
+async def test_public_pages_show_only_public_events_and_stops(
+    town: Town, client: httpx.AsyncClient, who: str
+) -> None:
+    headers = town.headers(who)
+    page = (await client.get("/mkl/events", headers=headers)).text
+    assert "HIDDEN" not in page
+    assert {int(i) for i in re.findall(r'href="/mkl/events/(\d+)"', page)} == town.public_events
+    assert re.search(
+        r'class="card cancelled">\s*<a href="/mkl/events/'
+        rf'{town.public["cancelled"]}"><strong>Cancelled after publishing</strong>',
+        page,
+    )
+
+    for ident in town.private.values():
+        response = await client.get(f"/mkl/events/{ident}", headers=headers)
+        assert response.status_code == 404
+        assert "HIDDEN" not in response.text
+    for name, title, status in (
+        ("control", "Control storytime", "EventScheduled"),
+        ("cancelled", "Cancelled after publishing", "EventCancelled"),
+    ):
+        response = await client.get(f"/mkl/events/{town.public[name]}", headers=headers)
+        assert response.status_code == 200
+        ld = re.search(r'<script type="application/ld\+json">(.*?)</script>', response.text)
+        assert ld is not None
+        dates = json.loads(ld.group(1))["@graph"]
+        assert [(d["name"], d["eventStatus"]) for d in dates] == [
+            (title, f"https://schema.org/{status}")
+        ] * 3
+    route_page = await client.get(f"/mkl/events/{town.public_route_event}", headers=headers)
+    assert "Public square" in route_page.text
+    assert "HIDDEN" not in route_page.text
+
+    bookmobile = (await client.get("/mkl/bookmobile", headers=headers)).text
+    assert "HIDDEN" not in bookmobile
+    assert re.findall(r'id="route-(\d+)"', bookmobile) == [str(town.public_route)]
+    assert re.findall(r'id="stop-(\d+)"', bookmobile) == [str(town.public_stop)]
+
+
+@pytest.mark.parametrize("who", READERS)
+async def test_routes_api_shows_only_public_routes_and_stops(
+    town: Town, client: httpx.AsyncClient, who: str
+) -> None:
+    headers = town.headers(who)
+    for query in ("", "?library=mkl"):
+        routes = (await client.get(f"/api/routes{query}", headers=headers)).json()["routes"]
+        assert [(r["id"], [s["name"] for s in r["stops"]]) for r in routes] == [
+            (town.public_route, ["Public square"])
+        ]
+    route = (await client.get(f"/api/routes/{town.public_route}", headers=headers)).json()
+    assert [s["id"] for s in route["stops"]] == [town.public_stop]
+    stops = (await client.get(f"/api/routes/{town.public_route}/stops", headers=headers)).json()
+    assert [s["id"] for s in stops["stops"]] == [town.public_stop]
+    csv_text = (
+        await client.get(f"/api/routes/{town.public_route}/stops.csv", headers=headers)
+    ).text
+    assert [line.split(",")[4] for line in csv_text.splitlines()] == ["stop", "Public square"]
+    for path in ("", "/stops", "/stops.csv"):
+        response = await client.get(f"/api/routes/{town.hidden_route}{path}", headers=headers)
+        assert (response.status_code, response.json()) == (404, {"error": "route not found"})
+    nearest = await client.get("/api/stops/nearest?lat=46.55&lon=15.58&limit=20", headers=headers)
+    assert [s["id"] for s in nearest.json()["stops"]] == [town.public_stop]
+
+
+def _published(directory: Path) -> dict[str, dict[str, str]]:
+    """Every feed file under ``directory`` (by its path there), read as :func:`_feed`."""
+    return {
+        path.relative_to(directory).as_posix(): _feed(path.read_bytes())
+        for path in sorted(directory.rglob("*.ics"))
+    }
+
+
+async def test_static_publishing_writes_only_public_events(
+    town: Town, backend: str, tmp_path: Path
+) -> None:
+    code, out, err = await outreach(backend, "publish", "--out", str(tmp_path))
+    assert (code, out, err) == (0, f"published 5 file(s) under {tmp_path}\n", "")
+    programme = {
+        _uid(town.public["control"]): "CONFIRMED",
+        _uid(town.public["cancelled"]): "CANCELLED",
+    }
+    route = {_uid(town.public_route_event, town.public_stop): "CONFIRMED"}
+    assert _published(tmp_path) == {
+        "kr.ics": {},
+        "mkl.ics": programme | route,
+        "mkl/goals/A1.ics": programme,
+        "networks/net.ics": programme | route,
+    }
+
+
+async def test_the_rule_reads_the_same_in_the_orm_in_sql_and_on_a_loaded_event(db: str) -> None:
+    """Every combination of visibility, status, publication and cancellation time, in
+    the three spellings of the rule; with a grace, only recent cancellations count."""
+    library = await make_library()
+    stamp = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    grace = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    expected: set[int] = set()
+    recent: set[int] = set()
+    for visibility, status, published, cancelled_at in itertools.product(
+        Visibility, EventStatus, (False, True), (None, stamp, grace)
+    ):
+        if (status == EventStatus.CANCELLED) != (cancelled_at is not None):
+            continue
+        event = await Event.create(
+            library=library,
+            kind=EventKind.CLUB,
+            title={"sl": "Klub"},
+            starts_at=stamp,
+            ends_at=stamp + dt.timedelta(hours=1),
+            timezone=library.timezone,
+            visibility=visibility,
+            status=status,
+            cancelled_at=cancelled_at,
+            updated_at=stamp,
+        )
+        # Past save(), which keeps published_at in step with the status: every state the
+        # table can hold, even one no writer leaves.
+        await Event.filter(id=event.id).update(published_at=stamp if published else None)
+        if visibility == Visibility.PUBLIC and status != EventStatus.DRAFT and published:
+            expected.add(event.id)
+            if cancelled_at != stamp:
+                recent.add(event.id)
+    assert len(expected) == 3
+
+    async def ids(condition: tuple[str, list[object]]) -> set[int]:
+        text, params = condition
+        rows = await sql.Sql().rows(f"SELECT e.id FROM event e WHERE {text}", params)
+        return {int(row["id"]) for row in rows}
+
+    assert {e.id for e in await Event.filter(publicity.events())} == expected
+    assert await ids(publicity.events_sql("e")) == expected
+    assert {e.id for e in await Event.all() if publicity.is_public(e)} == expected
+    assert len(recent) == 2
+    assert {e.id for e in await Event.filter(publicity.events(cancelled_since=grace))} == recent
+    assert await ids(publicity.events_sql("e", cancelled_since=grace)) == recent
+
+
+async def test_saving_an_event_keeps_its_publication_in_step(db: str) -> None:
+    library = await make_library()
+    first = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    event = await Event.create(
+        library=library,
+        kind=EventKind.CLUB,
+        title={"sl": "Klub"},
+        starts_at=first,
+        ends_at=first + dt.timedelta(hours=1),
+        timezone=library.timezone,
+        updated_at=first,
+    )
+    steps = []
+    for day, status in enumerate(
+        (EventStatus.PUBLISHED, EventStatus.PUBLISHED, EventStatus.CANCELLED,
+         EventStatus.PUBLISHED, EventStatus.DRAFT, EventStatus.CANCELLED),
+        start=2,
+    ):  # fmt: skip
+        event.status = status
+        event.updated_at = first.replace(day=day)
+        await event.save(update_fields=["status", "updated_at"])
+        stored = await Event.get(id=event.id)
+        steps.append((status.value, stored.published_at and stored.published_at.day))
+    assert (event.published_at, steps) == (
+        None,
+        [
+            ("published", 2),  # published: since this write
+            ("published", 2),  # still the first publication
+            ("cancelled", 2),  # cancelled: kept
+            ("published", 2),  # published again: listed all along
+            ("draft", None),  # back to draft: cleared
+            ("cancelled", None),  # a draft cancelled: never public
+        ],
+    )
