@@ -51,6 +51,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.scheduling.recurrence import parse_local, to_local, zone
+from outreach.spreadsheet import cell, plain
 from outreach.web.templating import translated
 
 COLUMNS = (
@@ -119,7 +120,7 @@ class ImportResult:
 
 
 def _cell(row: dict[str, str | None], name: str) -> str:
-    return (row.get(name) or "").strip()
+    return plain((row.get(name) or "").strip())
 
 
 def _coordinate(raw: str, low: float, high: float) -> float:
@@ -505,5 +506,5 @@ def to_csv(rows: Iterable[dict[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({name: cell(text) for name, text in row.items()} for row in rows)
     return out.getvalue()

@@ -10,10 +10,9 @@ from typing import Any, ClassVar
 
 from outreach.models import AgeBand
 from outreach.reports.coverage import coverage_report
+from outreach.spreadsheet import cell
 
 BANDS = [band.value for band in AgeBand]
-# Spreadsheets run a cell starting with these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class CoverageExporter:
@@ -44,12 +43,6 @@ class CoverageJsonExporter(CoverageExporter):
 
     def get_data(self) -> str:
         return json.dumps(self.report, ensure_ascii=False, indent=2) + "\n"
-
-
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 class CoverageCsvExporter(CoverageExporter):
@@ -132,7 +125,7 @@ class CoverageCsvExporter(CoverageExporter):
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(self.header())
         for row in self.rows():
-            writer.writerow([_cell(value) for value in row])
+            writer.writerow([cell(value) for value in row])
         return out.getvalue()
 
 
