@@ -7,7 +7,7 @@ JS_STAMP := tests/feeds/js/node_modules/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate fixtures serve test lint typecheck pytest js publish bench clean
+.PHONY: install run migrate fixtures serve test lint typecheck pytest js libical publish bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ $(JS_STAMP): tests/feeds/js/package.json tests/feeds/js/package-lock.json
 js:
 	@if [ -f tests/feeds/js/package.json ]; then $(MAKE) --no-print-directory $(JS_STAMP); fi
 
+# libical (the parser of Evolution and KDE) checks our feeds in the tests through ctypes;
+# installed with apt-get where we may, skipped (with a note) where not.
+LIBICAL_NOTE := NOTE: libical3 not installed: the libical cross-checks are skipped
+libical:
+	@if { ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libical\.so\.3 '; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq libical3 >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq libical3 >/dev/null; } \
+		|| echo "$(LIBICAL_NOTE)"; \
+	else echo "$(LIBICAL_NOTE)"; fi
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -44,7 +56,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install js
+pytest: install js libical
 	@if [ -z "$$OUTREACH_TEST_POSTGRES_URL" ]; then \
 		echo "NOTE: OUTREACH_TEST_POSTGRES_URL is not set: the PostgreSQL pass is skipped (see the skip summary)"; \
 	fi

@@ -17,8 +17,15 @@ for (const vtimezone of root.getAllSubcomponents("vtimezone")) {
 const masters = new Map();
 const exceptions = [];
 for (const vevent of root.getAllSubcomponents("vevent")) {
-  if (vevent.hasProperty("recurrence-id")) exceptions.push(vevent);
-  else masters.set(vevent.getFirstPropertyValue("uid"), new ICAL.Event(vevent));
+  if (vevent.hasProperty("recurrence-id")) {
+    exceptions.push(vevent);
+    continue;
+  }
+  // Given no exceptions, ICAL.Event relates every RECURRENCE-ID VEVENT of the calendar to
+  // the series, whatever its UID: an override of one series would replace another's
+  // instance at the same local time. Each override is related to its own series below.
+  const event = new ICAL.Event(vevent, { strictExceptions: true, exceptions: [] });
+  masters.set(vevent.getFirstPropertyValue("uid"), event);
 }
 for (const vevent of exceptions) {
   const master = masters.get(vevent.getFirstPropertyValue("uid"));
