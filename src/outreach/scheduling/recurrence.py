@@ -16,9 +16,13 @@ until the year 9999 before giving up.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import importlib.resources
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
@@ -52,13 +56,97 @@ class RuleError(ValueError):
 
 
 def zone(name: str) -> ZoneInfo:
-    """The IANA zone ``name``, or :class:`RuleError`."""
+    """The IANA zone ``name`` under its canonical name, or :class:`RuleError`.
+
+    Canonical: a zone of a country in the time zone database's ``zone1970.tab`` or
+    ``zone.tab``, or UTC. Legacy names that tzdata keeps only for compatibility are
+    refused (``US/Eastern``, ``Europe/Kiev``, ``EST5EDT``, ``GMT+0``, ``posixrules``,
+    ``Factory``): a calendar or another system may not know them, and some mean
+    something else than they seem (``Etc/GMT+1`` is an hour *behind* UTC).
+    """
     if not isinstance(name, str) or not name or len(name) > 64 or name != name.strip():
         raise RuleError("must be an IANA time zone name such as Europe/Ljubljana")
     try:
-        return ZoneInfo(name)
+        tz = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise RuleError(f"unknown time zone {name!r}") from exc
+    if name not in canonical_zones():
+        same = _canonical_by_data().get(_zone_data(name) or b"")
+        instead = f"use {same}" if same else "use a name such as Europe/Ljubljana"
+        raise RuleError(f"{name!r} is not a canonical IANA time zone name; {instead}")
+    return tz
+
+
+# Canonical although not in the tables, which list the zones of countries.
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC"})
+# If no table can be found, the names under these areas are taken as canonical.
+_AREAS = (
+    "Africa/", "America/", "Antarctica/", "Arctic/", "Asia/", "Atlantic/", "Australia/",
+    "Europe/", "Indian/", "Pacific/",
+)  # fmt: skip
+
+
+def _tzdata_file(*parts: str) -> bytes | None:
+    """A file of the time zone database: the system's (where zoneinfo looks first), then
+    the ``tzdata`` package's."""
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory, *parts)
+        if path.is_file():
+            return path.read_bytes()
+    try:
+        resource = importlib.resources.files("tzdata").joinpath("zoneinfo", *parts)
+        return resource.read_bytes() if resource.is_file() else None
+    except ModuleNotFoundError:
+        return None
+
+
+def _tables() -> list[bytes]:
+    """Every zone1970.tab and zone.tab there is (the system's and tzdata's may differ in
+    version: a zone renamed in one is canonical under both names)."""
+    found = []
+    for directory in zoneinfo.TZPATH:
+        for table in ("zone1970.tab", "zone.tab"):
+            path = Path(directory, table)
+            if path.is_file():
+                found.append(path.read_bytes())
+    try:
+        package = importlib.resources.files("tzdata").joinpath("zoneinfo")
+        for table in ("zone1970.tab", "zone.tab"):
+            if package.joinpath(table).is_file():
+                found.append(package.joinpath(table).read_bytes())
+    except ModuleNotFoundError:
+        pass
+    return found
+
+
+@functools.cache
+def canonical_zones() -> frozenset[str]:
+    """The canonical IANA zone names (see :func:`zone`)."""
+    names = set(_UTC_NAMES)
+    tables = _tables()
+    for table in tables:
+        for line in table.decode("utf-8").splitlines():
+            columns = line.split("\t")
+            if not line.startswith("#") and len(columns) >= 3:
+                names.add(columns[2])
+    if not tables:
+        names |= {n for n in zoneinfo.available_timezones() if n.startswith(_AREAS)}
+    return frozenset(names)
+
+
+def _zone_data(name: str) -> bytes | None:
+    return _tzdata_file(*name.split("/"))
+
+
+@functools.cache
+def _canonical_by_data() -> dict[bytes, str]:
+    """Canonical names by their compiled data: a legacy link has its target's."""
+    found: dict[bytes, str] = {}
+    for name in sorted(canonical_zones()):
+        data = _zone_data(name)
+        if data is not None:
+            found.setdefault(data, name)
+    return found
 
 
 def to_utc(local: dt.datetime, tz: ZoneInfo) -> dt.datetime:
