@@ -36,6 +36,7 @@ async def test_healthz_is_503_when_the_database_is_unreachable() -> None:
     # Its SQL must not linger in the per-connection-name cache the real database uses.
     EXECUTOR_CACHE.clear()
     assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
     body = response.json()
     assert body["status"] == "degraded"
     assert body["database"] == {"status": "unreachable", "dialect": "sqlite"}

@@ -87,10 +87,10 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 6 migration(s): models.0002_attendance_library,"
+        "applied 7 migration(s): models.0002_attendance_library,"
         " models.0003_attendance_unique_session, models.0004_staff_session_epoch,"
         " models.0005_event_profile, models.0006_occurrence_library_sessions,"
-        " models.0007_event_published_at\n",
+        " models.0007_event_published_at, models.0008_idempotency_key\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
@@ -162,8 +162,9 @@ async def test_events_gain_a_profile_the_database_keeps(
 
     assert (code, out, err) == (
         0,
-        "applied 3 migration(s): models.0005_event_profile,"
-        " models.0006_occurrence_library_sessions, models.0007_event_published_at\n",
+        "applied 4 migration(s): models.0005_event_profile,"
+        " models.0006_occurrence_library_sessions, models.0007_event_published_at,"
+        " models.0008_idempotency_key\n",
         "",
     )
     # Tokens sorted as text; audience bits in the order of Audience: 6-11 is 2, seniors 64.
@@ -256,7 +257,11 @@ async def test_events_learn_since_when_they_are_public(
 
     code, out, err = await outreach(url, "migrate")
 
-    assert (code, out, err) == (0, "applied 1 migration(s): models.0007_event_published_at\n", "")
+    assert (code, out, err) == (
+        0,
+        "applied 2 migration(s): models.0007_event_published_at, models.0008_idempotency_key\n",
+        "",
+    )
     rows = await _run(dialect, url, "SELECT id, published_at FROM event ORDER BY id")
     assert [(ident, None if at is None else _instant(at).isoformat()) for ident, at in rows] == [
         (1, "2026-09-01T00:00:00+00:00"),
@@ -273,3 +278,36 @@ def _instant(value: object) -> dt.datetime:
     """A timestamp as the driver returns it (text from SQLite) as an aware UTC instant."""
     instant = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
     return instant.astimezone(dt.UTC)
+
+
+async def test_stored_legacy_zones_get_their_canonical_names(
+    empty_database: tuple[str, str],
+) -> None:
+    """Migration 0008: zones are read through the canonical-names check from now on, so a
+    legacy name stored before becomes the zone tzdata links it to, and feeds rebuild."""
+    dialect, url = empty_database
+    await outreach(url, "migrate", "--to", "0007_event_published_at")
+
+    def event(ident: int, zone: str) -> str:
+        return EVENT_IN.format(id=ident, status="published").replace(
+            "'Europe/Ljubljana'", f"'{zone}'"
+        )
+
+    await _run(
+        dialect, url, LIBRARY.replace("'Europe/Ljubljana'", "'Asia/Calcutta'"),
+        event(3, "US/Eastern"), event(4, "Factory"), event(5, "Europe/Ljubljana"),
+        "INSERT INTO data_version (scope, version, changed_at)"
+        " VALUES ('programme', 4, '2026-09-01 00:00:00+00:00')",
+    )  # fmt: skip
+
+    code, out, err = await outreach(url, "migrate")
+
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0008_idempotency_key\n", "")
+    assert await _run(dialect, url, "SELECT timezone FROM library") == [("Asia/Kolkata",)]
+    assert await _run(dialect, url, "SELECT id, timezone FROM event ORDER BY id") == [
+        (3, "America/New_York"),
+        (4, "Factory"),  # a link of no canonical zone: left for an operator
+        (5, "Europe/Ljubljana"),
+    ]
+    assert await _run(dialect, url, "SELECT version FROM data_version") == [(5,)]
+    assert await _run(dialect, url, "SELECT count(*) FROM idempotent_answer") == [(0,)]

@@ -11,7 +11,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute
 from tortoise.contrib.starlette import RegisterTortoise
-from tortoise.exceptions import OperationalError
 
 from outreach import settings as settings_module
 from outreach.settings import Settings
@@ -29,6 +28,8 @@ from outreach.web import (
     routes_api,
     staff,
 )
+from outreach.web.idempotency import Idempotency
+from outreach.web.limits import BodyTimeout
 from outreach.web.templating import make_templates
 
 
@@ -64,7 +65,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     app = Starlette(
         debug=settings.debug,
         routes=_routes(),
+        # Outermost first. The body's time limit wraps everything that reads it; the
+        # session comes before anything that asks who is signed in; every database
+        # failure, wherever it is raised (idempotency, endpoints, commits), is mapped in
+        # one place; keyed writes run as one transaction inside it.
         middleware=[
+            Middleware(BodyTimeout, seconds=settings.body_timeout),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
@@ -72,11 +78,12 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
                 same_site="lax",
                 https_only=settings.base_url.startswith("https://"),
             ),
+            Middleware(errors.DatabaseErrors),
+            Middleware(Idempotency),
         ],
         exception_handlers={
             errors.ApiError: errors.api_error,
             HTTPException: errors.http_error,
-            OperationalError: errors.database_error,
             500: errors.server_error,
         },
         lifespan=lifespan,

@@ -26,6 +26,8 @@ class Settings:
     feed_days_ahead: int = 366
     occurrence_horizon_days: int = 3 * 366
     routing_url: str | None = None
+    # Seconds a request's body may take to arrive in full (then 408).
+    body_timeout: float = 10.0
     debug: bool = False
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     fixtures_dir: Path = field(default=PROJECT_ROOT / "fixtures")
@@ -99,6 +101,19 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _seconds(env: dict[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:
+        raise SystemExit(f"{name} must be a number of seconds from 0 to 3600, not {raw!r}")
+    return value
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     """Read settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -116,6 +131,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         feed_days_ahead=_int(env, "OUTREACH_FEED_DAYS_AHEAD", 366),
         occurrence_horizon_days=_int(env, "OUTREACH_HORIZON_DAYS", 3 * 366),
         routing_url=env.get("OUTREACH_ROUTING_URL") or None,
+        body_timeout=_seconds(env, "OUTREACH_BODY_TIMEOUT", 10.0),
         debug=debug,
     )
 

@@ -30,6 +30,7 @@ from outreach.models.programme import (
     OccurrenceOverride,
     Visibility,
 )
+from outreach.models.requests import IdempotentAnswer
 from outreach.models.strategy import (
     Goal,
     Strategy,
@@ -59,6 +60,7 @@ __all__ = [
     "EventTag",
     "Fuel",
     "Goal",
+    "IdempotentAnswer",
     "Library",
     "Network",
     "Occurrence",

@@ -1,10 +1,18 @@
-"""The JSON error contract: ``{"error": ..., "fields": {name: problem}}``."""
+"""The JSON error contract: ``{"error": ..., "fields": {name: problem}}``, and the one
+layer that answers for the database (:class:`DatabaseErrors`)."""
 
 from __future__ import annotations
+
+import logging
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from outreach import db
+
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -68,17 +76,95 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": error}, status_code=exc.status_code, headers=exc.headers)
 
 
-_RETRYABLE = ("deadlock detected", "could not serialize access")
+# Seconds a client should wait before trying again while the database is unreachable.
+RETRY_AFTER = 5
+# First path segments that answer JSON whatever the client accepts; the rest are pages.
+_MACHINE_PATHS = frozenset({"api", "feeds", "healthz", "openapi.json"})
 
 
-async def database_error(request: Request, exc: Exception) -> Response:
-    """A write that lost a race with another one is the client's to retry, not a crash."""
-    if any(marker in str(exc) for marker in _RETRYABLE):
-        return JSONResponse(
-            {"error": "a simultaneous change got in the way; nothing was saved, try again"},
-            status_code=409,
+def wants_html(scope: Scope) -> bool:
+    """Whether the request is a browser's for a page (which gets its errors as HTML)."""
+    segment = str(scope.get("path", "/")).lstrip("/").partition("/")[0]
+    if segment in _MACHINE_PATHS:
+        return False
+    accept = Request(scope).headers.get("accept", "")
+    return "text/html" in accept
+
+
+def database_unavailable(scope: Scope) -> Response:
+    """503 with ``Retry-After``: JSON, or a page for a browser's page request."""
+    headers = {"Retry-After": str(RETRY_AFTER), "Cache-Control": "no-store"}
+    message = (
+        f"The database cannot be reached just now; try again in {RETRY_AFTER} seconds."
+        " A write sent again with the same Idempotency-Key is done only once."
+    )
+    app = scope.get("app")
+    templates = getattr(getattr(app, "state", None), "templates", None)
+    if templates is not None and wants_html(scope):
+        response: Response = templates.TemplateResponse(
+            Request(scope),
+            "errors/unavailable.html",
+            {"message": message},
+            status_code=503,
+            headers=headers,
         )
-    return await server_error(request, exc)
+        return response
+    body = {"error": "service unavailable: " + message[0].lower() + message[1:]}
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
+def lost_race() -> Response:
+    return JSONResponse(
+        {"error": "a simultaneous change got in the way; nothing was saved, try again"},
+        status_code=409,
+    )
+
+
+class DatabaseErrors:
+    """ASGI middleware: the one place that maps database failures to HTTP.
+
+    Whatever raised it (an endpoint, a service, authentication, the idempotency layer or
+    a commit): a database that cannot be reached or cannot serve now (connection refused
+    or lost, server shutting down or starting, SQLite locked or failing I/O) is a 503 with
+    ``Retry-After``; a transaction the database rolled back because another got in the
+    way is a 409 to retry. Everything else goes on to the 500 handler. Nothing is answered
+    once a response has begun (a streamed body cannot be taken back).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:
+                raise
+            if db.lost_race(exc):
+                response = lost_race()
+            elif db.unavailable(exc):
+                log.warning(
+                    "database unavailable: %s %s answered 503 (%s: %s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    type(exc).__name__,
+                    str(exc)[:200],
+                )
+                response = database_unavailable(scope)
+            else:
+                raise
+            await response(scope, receive, send)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from outreach import __version__
 from outreach.db import ping
+from outreach.web.errors import RETRY_AFTER
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -21,7 +22,9 @@ async def healthz(request: Request) -> JSONResponse:
             "dialect": request.app.state.settings.dialect,
         },
     }
-    return JSONResponse(body, status_code=200 if database_ok else 503)
+    if database_ok:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER)})
 
 
 routes = [Route("/healthz", healthz, methods=["GET"])]
