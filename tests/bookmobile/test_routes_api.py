@@ -142,11 +142,27 @@ async def test_one_vehicle_cannot_be_on_two_routes_at_once(
         json=route_body(code="V", stops=[stop("Kamnica", 46.57, 15.61, "10:50", 20)]),
         headers=bm.auth(),
     )
-    assert response.status_code == 422
-    assert response.json()["fields"] == {
-        "vehicle": (
-            "the vehicle is on route Z from 2026-01-06 08:00 to 11:30 UTC, when route V needs it"
-        )
+    # A double booking, as for rooms and staff: 409 with where the vehicle is.
+    assert response.status_code == 409
+    first = await Route.get(code="Z")
+    assert response.json() == {
+        "error": "conflict",
+        "fields": {
+            "vehicle": (
+                "the vehicle is on route Z from 2026-01-06 08:00 to 11:30 UTC,"
+                " when route V needs it"
+            )
+        },
+        "conflicts": [
+            {
+                "event": first.event_id,  # type: ignore[attr-defined]
+                "route": "Z",
+                "start": "2026-01-06T08:00:00Z",
+                "end": "2026-01-06T11:30:00Z",
+                "resource": "vehicle",
+                "resource_id": bm.vehicle.id,
+            }
+        ],
     }
     assert await Route.all().count() == 1
     assert await Occurrence.all().count() == 78
@@ -400,3 +416,51 @@ async def test_patching_a_route_keeps_its_stops_and_cancellations(
         await client.patch(url, json={"name": "X"}, headers=bm.auth("director"))
     ).status_code == 403
     assert await Occurrence.filter(event_id=body["event"]).count() == 156
+
+
+async def test_moving_stops_onto_a_busy_vehicle_is_a_409(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    await _create(client, bm)
+    afternoon = await _create(
+        client, bm, code="V", stops=[stop("Kamnica", 46.57, 15.61, "14:00", 60)]
+    )
+    moved = await client.put(
+        f"/api/routes/{afternoon['id']}/stops",
+        json={"stops": [stop("Kamnica", 46.57, 15.61, "10:50", 20)]},
+        headers=bm.auth(),
+    )
+    assert moved.status_code == 409
+    assert moved.json()["error"] == "conflict"
+    assert [(c["route"], c["resource"]) for c in moved.json()["conflicts"]] == [("Z", "vehicle")]
+    unchanged = await client.get(f"/api/routes/{afternoon['id']}/stops", headers=bm.auth())
+    assert [s["arrival"] for s in unchanged.json()["stops"]] == ["14:00"]
+
+
+async def test_an_import_that_books_one_vehicle_twice_is_a_409(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    header = (
+        "organisation,mobile,route,community,stop,address,postcode,geox,geoy,day,type,"
+        "arrival,departure,frequency,start,end,exceptions,timetable\n"
+    )
+    rows = (
+        "Maribor,Mobile,X,Limbuš,Trg,Limbuš 1,2341,15.586,46.556,Tuesday,Public,"
+        "10:00,10:30,FREQ=WEEKLY,2026-01-06,,,\n"
+        "Maribor,Mobile,Y,Kamnica,Cerkev,Kamnica 1,2351,15.61,46.57,Tuesday,Public,"
+        "10:15,10:45,FREQ=WEEKLY,2026-01-06,,,\n"
+    )
+    response = await client.post(
+        "/api/routes/import?library=mb&depot=rotovz",
+        content=(header + rows).encode(),
+        headers={**bm.auth(), "content-type": "text/csv"},
+    )
+    assert response.status_code == 409, response.text
+    assert response.json()["fields"] == {
+        "vehicle": "the vehicle is on route X from 2026-01-06 09:00 to 09:30 UTC,"
+        " when route Y needs it"
+    }
+    assert [(c["route"], c["start"]) for c in response.json()["conflicts"]] == [
+        ("X", "2026-01-06T09:00:00Z")
+    ]
+    assert await Route.all().count() == 0

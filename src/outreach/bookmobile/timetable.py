@@ -54,6 +54,15 @@ class TimetableError(Exception):
         self.fields = fields
 
 
+class VehicleBusy(TimetableError):
+    """A double booking: the vehicle is on another route then (a conflict, like a room or
+    a staff member booked twice, not invalid input). ``conflicts`` says where it is."""
+
+    def __init__(self, fields: dict[str, str], conflicts: list[dict[str, Any]]) -> None:
+        super().__init__(fields)
+        self.conflicts = conflicts
+
+
 @dataclass(frozen=True)
 class StopInput:
     """A validated stop, in route order."""
@@ -598,7 +607,7 @@ async def check_vehicle_free(
     busy: tuple[dt.datetime, dt.datetime, int] | None = None
     for start, end, event_id in ordered:
         if busy is not None and start < busy[1] and event_id != busy[2]:
-            await _clash(busy, (start, end, event_id), route, using_db)
+            await _clash(vehicle_id, busy, (start, end, event_id), route, using_db)
         if busy is None or end > busy[1]:
             busy = (start, end, event_id)
 
@@ -631,6 +640,7 @@ async def _vehicle_runs(
 
 
 async def _clash(
+    vehicle_id: int,
     a: tuple[dt.datetime, dt.datetime, int],
     b: tuple[dt.datetime, dt.datetime, int],
     route: Route | None,
@@ -642,13 +652,23 @@ async def _clash(
     }
     if route is not None and route.event_id == a[2]:  # type: ignore[attr-defined]
         a, b = b, a
-    raise TimetableError(
+    raise VehicleBusy(
         {
             "vehicle": (
                 f"the vehicle is on route {codes.get(a[2], '?')} from {a[0]:%Y-%m-%d %H:%M}"
                 f" to {a[1]:%H:%M} UTC, when route {codes.get(b[2], '?')} needs it"
             )
-        }
+        },
+        [
+            {
+                "event": a[2],
+                "route": codes.get(a[2]),
+                "start": a[0].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "end": a[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+                "resource": "vehicle",
+                "resource_id": vehicle_id,
+            }
+        ],
     )
 
 

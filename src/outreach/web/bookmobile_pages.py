@@ -25,6 +25,7 @@ from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.open_data import import_timetable
 from outreach.bookmobile.timetable import (
     TimetableError,
+    VehicleBusy,
     cancel_run,
     parse_date,
     parse_stops,
@@ -277,18 +278,30 @@ async def staff_cancel_run(request: Request) -> Response:
     except ValueError as exc:
         return await _route_page_with_errors(request, route, library, {"date": str(exc)})
     except TimetableError as exc:
-        return await _route_page_with_errors(request, route, library, exc.fields)
+        return await _route_page_with_errors(
+            request, route, library, exc.fields, status_code=_refusal_status(exc)
+        )
     staff.flash(request, f"Run of {day.isoformat()} cancelled: {count} visits.")
     return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
 
 
 async def _route_page_with_errors(
-    request: Request, route: Route, library: Library, errors: dict[str, str]
+    request: Request,
+    route: Route,
+    library: Library,
+    errors: dict[str, str],
+    *,
+    status_code: int = 422,
 ) -> Response:
     context = await _route_context(route, library)
     context["can_edit"] = True
     context["errors"] = errors
-    return staff.render(request, "bookmobile/staff_route.html", context, status_code=422)
+    return staff.render(request, "bookmobile/staff_route.html", context, status_code=status_code)
+
+
+def _refusal_status(exc: TimetableError) -> int:
+    """409 for a vehicle booked twice (a conflict, as for rooms and staff), else 422."""
+    return 409 if isinstance(exc, VehicleBusy) else 422
 
 
 async def staff_optimise(request: Request) -> Response:
@@ -353,7 +366,9 @@ async def staff_apply(request: Request) -> Response:
             await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
             await replace_stops(route, stops, using_db=conn, user=user)
     except TimetableError as exc:
-        return await _route_page_with_errors(request, route, library, exc.fields)
+        return await _route_page_with_errors(
+            request, route, library, exc.fields, status_code=_refusal_status(exc)
+        )
     staff.flash(request, "The new stop order is saved; every stop's feed keeps its address.")
     return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
 

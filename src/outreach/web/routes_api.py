@@ -22,6 +22,7 @@ from outreach.bookmobile.open_data import export_rows, import_timetable, to_csv
 from outreach.bookmobile.optimise import StopWindow, optimise, route_km
 from outreach.bookmobile.timetable import (
     TimetableError,
+    VehicleBusy,
     cancel_run,
     create_route,
     driving_warnings,
@@ -125,8 +126,12 @@ def routing_client(request: Request) -> RoutingClient | None:
     return RoutingClient(url, transport=transport, timeout=timeout)
 
 
-def _timetable_error(exc: TimetableError) -> Invalid:
-    return Invalid(exc.fields)
+def _timetable_error(exc: TimetableError, error: str = "invalid input") -> ApiError:
+    """A timetable that cannot be saved: 409 if its vehicle is booked then, as for rooms
+    and staff; otherwise 422 naming the fields."""
+    if isinstance(exc, VehicleBusy):
+        return ApiError(409, "conflict", fields=exc.fields, extra={"conflicts": exc.conflicts})
+    return Invalid(exc.fields, error)
 
 
 def _hhmm(value: dt.time) -> str:
@@ -582,7 +587,7 @@ async def post_import(request: Request) -> JSONResponse:
                 base_url=request.app.state.settings.base_url,
             )
     except TimetableError as exc:
-        raise Invalid(exc.fields, "the timetable was not imported") from None
+        raise _timetable_error(exc, "the timetable was not imported") from None
     return JSONResponse(result.as_dict(), status_code=200)
 
 
