@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import sys
 
@@ -137,3 +138,51 @@ async def test_report_coverage_writes_csv_and_refuses_a_backwards_period(db: str
     )
     assert (code, out) == (2, "")
     assert err == "outreach: --to: the period ends before it starts\n"
+
+
+async def test_tokens_revoke_takes_any_unambiguous_prefix(db: str) -> None:
+    user = await StaffUser.create(email="ana@mkl.si", name="Ana", password_hash="-")
+    secrets = {
+        "nightly": "otk_abc123" + "n" * 37,
+        "import": "otk_abd456" + "i" * 37,
+        "old": "otk_zzz999" + "o" * 37,
+    }
+    for name, secret in secrets.items():
+        await ApiToken.create(
+            user=user, name=name, prefix=secret[:10], token_hash=hash_token(secret)
+        )
+    await ApiToken.filter(name="old").update(revoked_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    refusals = [
+        (
+            "otk_ab",
+            "token prefix 'otk_ab' is ambiguous: 2 active tokens begin with it"
+            " (otk_abc123, otk_abd456); give more characters, or the whole token",
+        ),
+        ("otk_q", "token prefix 'otk_q' matches no token"),
+        ("otk_zzz", "token prefix 'otk_zzz' is revoked already"),
+        (
+            "otk_abc123nnn",
+            "token prefix 'otk_abc123nnn' is unknown: give at most its first 10 characters"
+            " or the whole token",
+        ),
+        (
+            "abc123",
+            "'abc123' is not a token prefix: tokens begin 'otk_' and one or more characters"
+            " of the token, e.g. otk_Ab3",
+        ),
+    ]
+    for prefix, message in refusals:
+        assert await outreach(db, "tokens", "revoke", prefix) == (2, "", f"outreach: {message}\n")
+    assert await ApiToken.filter(revoked_at__isnull=True).count() == 2
+
+    assert await outreach(db, "tokens", "revoke", "otk_abc") == (
+        0,
+        "revoked token otk_abc123 ('nightly' of ana@mkl.si)\n",
+        "",
+    )
+    assert await outreach(db, "tokens", "revoke", secrets["import"]) == (
+        0,
+        "revoked token otk_abd456 ('import' of ana@mkl.si)\n",
+        "",
+    )
+    assert await ApiToken.filter(revoked_at__isnull=True).count() == 0

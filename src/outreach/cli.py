@@ -18,7 +18,13 @@ from outreach import settings as settings_module
 from outreach.bookmobile.commands import add_import_stops
 from outreach.db import migrate
 from outreach.models import ApiToken, Library, Network, Role, RoleName, StaffUser
-from outreach.security import hash_password, new_token
+from outreach.security import (
+    KEPT_PREFIX_LENGTH,
+    TOKEN_PREFIX,
+    hash_password,
+    hash_token,
+    new_token,
+)
 
 Handler = Callable[[argparse.Namespace, settings_module.Settings], Awaitable[int]]
 
@@ -191,14 +197,53 @@ async def cmd_tokens_create(args: argparse.Namespace, settings: settings_module.
     return await _with_database(settings, work)
 
 
+def _matches(token: ApiToken, given: str) -> bool:
+    """Whether ``given`` begins the token: up to the prefix kept of it (its first
+    characters), or, when longer, is the whole token (checked against its digest; the
+    characters between are not kept, so nothing else can be checked)."""
+    if len(given) <= len(token.prefix):
+        return token.prefix.startswith(given)
+    return hash_token(given) == token.token_hash
+
+
 async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    async def work() -> int:
-        revoked = await ApiToken.filter(prefix=args.prefix, revoked_at=None).update(
-            revoked_at=dt.datetime.now(dt.UTC)
+    """Revoke the one active token that ``PREFIX`` begins (any unambiguous prefix)."""
+    given: str = args.prefix
+    if not given.startswith(TOKEN_PREFIX) or len(given) == len(TOKEN_PREFIX):
+        raise CommandError(
+            f"{given!r} is not a token prefix: tokens begin {TOKEN_PREFIX!r} and one or more"
+            f" characters of the token, e.g. {TOKEN_PREFIX}Ab3"
         )
-        if not revoked:
-            raise CommandError(f"no active token with prefix {args.prefix!r}")
-        print(f"revoked {revoked} token(s)")
+
+    async def work() -> int:
+        async with in_transaction("default") as conn:
+            found = [t for t in await ApiToken.all().using_db(conn) if _matches(t, given)]
+            active = [t for t in found if t.revoked_at is None]
+            if not active:
+                if found:
+                    problem = "is revoked already"
+                elif len(given) > KEPT_PREFIX_LENGTH:
+                    problem = (
+                        f"is unknown: give at most its first {KEPT_PREFIX_LENGTH} characters"
+                        " or the whole token"
+                    )
+                else:
+                    problem = "matches no token"
+                raise CommandError(f"token prefix {given!r} {problem}")
+            if len(active) > 1:
+                prefixes = ", ".join(sorted(t.prefix for t in active))
+                raise CommandError(
+                    f"token prefix {given!r} is ambiguous: {len(active)} active tokens begin"
+                    f" with it ({prefixes}); give more characters, or the whole token"
+                )
+            token = active[0]
+            await (
+                ApiToken.filter(id=token.id, revoked_at=None)
+                .using_db(conn)
+                .update(revoked_at=dt.datetime.now(dt.UTC))
+            )
+            user = await StaffUser.get(id=token.user_id).using_db(conn)  # type: ignore[attr-defined]
+        print(f"revoked token {token.prefix} ({token.name!r} of {user.email})")
         return 0
 
     return await _with_database(settings, work)
@@ -287,7 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("email")
     create.add_argument("--name", required=True, help="what the token is for")
     create.set_defaults(handler=cmd_tokens_create)
-    revoke = tokens.add_parser("revoke", help="revoke tokens by their prefix")
+    revoke = tokens.add_parser(
+        "revoke", help="revoke a token by any unambiguous prefix of it (or the whole token)"
+    )
     revoke.add_argument("prefix")
     revoke.set_defaults(handler=cmd_tokens_revoke)
     return parser

@@ -11,6 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "otk_"
+# How much of a token is kept in clear, to tell tokens apart (``tokens revoke PREFIX``).
+KEPT_PREFIX_LENGTH = len(TOKEN_PREFIX) + 6
 
 
 def hash_password(password: str) -> str:
@@ -44,6 +46,4 @@ def hash_token(secret: str) -> str:
 
 def new_token() -> NewToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return NewToken(
-        secret=secret, prefix=secret[: len(TOKEN_PREFIX) + 6], digest=hash_token(secret)
-    )
+    return NewToken(secret=secret, prefix=secret[:KEPT_PREFIX_LENGTH], digest=hash_token(secret))
