@@ -57,10 +57,11 @@ def uid_of(event_id: int, stop_id: int | None = None) -> str:
     return f"outreach-event-{event_id}{stop}@{HOST}"
 
 
-# The feed may publish one instance as a VEVENT of its own, named after its series and
-# its nominal start ("outreach-event-12-at-20270328T023000@…"): it is an instance of that
-# series all the same.
-_OWN_INSTANCE = re.compile(r"-at-\d{8}T\d{6}(?=@)")
+# Around a gap instance the feed publishes that instance as a VEVENT of its own
+# ("outreach-event-12-at-20270328T023000@…") and the rest of the series from the next
+# instance on ("outreach-event-12-from-20270404T023000@…"): instances of the series all
+# the same.
+_OWN_INSTANCE = re.compile(r"-(at|from)-\d{8}T\d{6}(?=@)")
 
 
 def series_uid(uid: str) -> str:

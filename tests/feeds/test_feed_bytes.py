@@ -139,22 +139,36 @@ async def test_zones_all_day_and_recurrence(
     assert prop(exhibition, "DTEND") == ["DTEND;VALUE=DATE:20260411"]
     sale = next(e for e in events if "SUMMARY:Knjižni sejem\\, sobota" in e)
     assert prop(sale, "EXDATE") == ["EXDATE;VALUE=DATE:20261031"]
-    # The Helsinki night in the spring gap (03:30 on 29 March does not exist): the master
-    # skips it by its nominal time and, for libical, by the time it shifts it to, and it
-    # is published on its own; the night after it is pinned, and its libical-shifted
-    # time skipped too.
+    # The Helsinki night in the spring gap (03:30 on 29 March does not exist): no rule
+    # runs through it. The series ends the night before, the gap night is a VEVENT of
+    # its own at 04:30 EEST, and the rest of the series goes on from 30 March.
     spring = [e for e in events if "SUMMARY:Lukuyö: kevät" in e]
-    assert prop(spring[0], "EXDATE") == [
-        "EXDATE;TZID=Europe/Helsinki:20260329T033000,20260329T043000,20260330T043000"
+    night = programme.events["night_spring"].id
+    assert [prop(e, "UID") for e in spring] == [
+        [f"UID:outreach-event-{night}@outreach.example.org"],
+        [f"UID:outreach-event-{night}-at-20260329T033000@outreach.example.org"],
+        [f"UID:outreach-event-{night}-from-20260330T033000@outreach.example.org"],
     ]
-    assert [prop(e, "RECURRENCE-ID") for e in spring[1:]] == [
-        ["RECURRENCE-ID;TZID=Europe/Helsinki:20260330T033000"],
+    assert [prop(e, "RRULE") for e in spring] == [
+        ["RRULE:FREQ=DAILY;UNTIL=20260328T013000Z"],
         [],
+        ["RRULE:FREQ=DAILY;COUNT=1"],
     ]
-    assert prop(spring[1], "DTSTART") == ["DTSTART;TZID=Europe/Helsinki:20260330T033000"]
-    assert prop(spring[2], "UID")[0].endswith("-at-20260329T033000@outreach.example.org")
-    assert prop(spring[2], "DTSTART") == ["DTSTART;TZID=Europe/Helsinki:20260329T043000"]
-    assert prop(spring[2], "DTEND") == ["DTEND;TZID=Europe/Helsinki:20260329T051500"]
+    assert [prop(e, "DTSTART") + prop(e, "DTEND") for e in spring] == [
+        [
+            "DTSTART;TZID=Europe/Helsinki:20260327T033000",
+            "DTEND;TZID=Europe/Helsinki:20260327T041500",
+        ],
+        [
+            "DTSTART;TZID=Europe/Helsinki:20260329T043000",
+            "DTEND;TZID=Europe/Helsinki:20260329T051500",
+        ],
+        [
+            "DTSTART;TZID=Europe/Helsinki:20260330T033000",
+            "DTEND;TZID=Europe/Helsinki:20260330T041500",
+        ],
+    ]
+    assert not any(prop(e, "EXDATE") or prop(e, "RECURRENCE-ID") for e in spring)
 
 
 async def test_only_published_public_events_and_public_stops(

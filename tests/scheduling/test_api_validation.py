@@ -117,6 +117,22 @@ async def _nothing_written() -> None:
             "UNTIL must be between 1900 and 2200",
         ),
         ({"end": "2027-12-03T18:00:00"}, "end", "an occurrence may last at most 366 days"),
+        # RFC 5545 leaves a first start that its rule does not give undefined.
+        (
+            {
+                "start": "2027-01-06T10:00:00",
+                "end": "2027-01-06T11:00:00",
+                "rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=3",
+            },
+            "start",
+            "2027-01-06T10:00:00 is not an occurrence of the rule FREQ=WEEKLY;COUNT=3;BYDAY=TU:"
+            " the event must start on its first occurrence, 2027-01-12T10:00:00",
+        ),
+        (
+            {"rrule": "FREQ=WEEKLY;UNTIL=20200101T000000Z"},
+            "rrule",
+            "gives no occurrence from the start on (UNTIL is before it)",
+        ),
         ({"co_organisers": ["mkl"]}, "co_organisers[0]", "is the organising library itself"),
         ({"partners": ["nobody"]}, "partners[0]", "mkl has no partner 'nobody'"),
         ({"online_url": "javascript:alert(1)"}, "online_url", "must be an http(s) URL"),

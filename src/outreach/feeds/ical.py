@@ -202,13 +202,14 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
             vevent.add("GEO", geo)
         return vevent
 
-    master = _master(series, component(*_master_times(series), _title(series, lang), None))
-    if series.rule is not None:
-        master.add("RRULE", vRecur.from_ical(series.rule))
-        skipped = sorted({*series.exdates, *series.shifted_exdates})
-        if skipped:
-            master.add("EXDATE", [_when(series, x, local=True) for x in skipped])
-    components = [master]
+    components: list[VEvent] = []
+    if series.rule is not None or not series.detached:
+        master = _master(series, component(*_master_times(series), _title(series, lang), None))
+        if series.rule is not None:
+            master.add("RRULE", vRecur.from_ical(series.rule))
+            if series.exdates:
+                master.add("EXDATE", [_when(series, x, local=True) for x in series.exdates])
+        components.append(master)
     if series.rule is not None:
         for change in series.changes:
             components.append(
@@ -219,16 +220,16 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
                     change,
                 )
             )
-        for change in series.detached:
-            components.append(
-                component(
-                    _exact(series, change.starts_at),
-                    _end_of(series, change),
-                    _title(series, lang, change.title or None),
-                    change,
-                    detached=True,
-                )
+    for change in series.detached:
+        components.append(
+            component(
+                _exact(series, change.starts_at),
+                _end_of(series, change),
+                _title(series, lang, change.title or None),
+                change,
+                detached=True,
             )
+        )
     return components
 
 
@@ -244,15 +245,22 @@ def _master_times(series: Series) -> tuple[dt.date | dt.datetime, dt.date | dt.d
     # The rule expands on the nominal wall-clock start, so DTSTART is written in the
     # zone even when that time is ambiguous (the first instance is then pinned).
     start = series.start_local.replace(tzinfo=series.tz)
-    if daylight.fragile(series.start_local, series.duration, series.tz):
+    if not daylight.fragile(series.start_local, series.duration, series.tz):
+        return start, _when(series, series.end_local, local=True)
+    if daylight.ambiguous(series.start_local, series.tz):
         return start, None
-    return start, _when(series, series.end_local, local=True)
+    # A first instance that spans a change of offset or ends in an absent or repeated
+    # hour: a local DTEND would give readers that subtract wall-clock times (Python's
+    # aware datetimes in one zone do) another length, and a DURATION gives libical
+    # another (it adds it to DTSTART's wall clock). An end in UTC is read as the same
+    # exact length by all of them.
+    return start, first + series.duration
 
 
 def _master(series: Series, master: VEvent) -> VEvent:
-    """Where DTEND would be read differently (a first instance spanning a change of
-    offset, or ending in an absent or repeated hour), the master says DURATION instead,
-    in exact hours: each reader then gives every instance the service's length."""
+    """Where the start itself is ambiguous (the repeated hour), any DTEND would be read
+    as another length by readers that read the start differently; the master says
+    DURATION instead, in exact hours, which each reader gives every instance."""
     if "DTEND" not in master and not series.event.all_day:
         master.add("DURATION", ExactDuration(series.duration))
     return master

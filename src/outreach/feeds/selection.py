@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -311,9 +311,7 @@ class Series:
     values: tuple[ValueRow, ...]
     sequence: int
     last_modified: dt.datetime
-    # Wall-clock times that only libical gives instances near a gap, excluded for it,
-    # and the gap instances published on their own (see _pin_around_transitions).
-    shifted_exdates: tuple[dt.datetime, ...] = ()
+    # Instances in the spring-forward gap, published on their own (see _split).
     detached: tuple[Change, ...] = ()
 
     @property
@@ -625,7 +623,12 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                 )
             )
     # Occurrences exist up to the horizon, so no instance after it needs pinning.
-    return await _pin_around_transitions(series, default_horizon_end().year)
+    return await _pin_around_transitions(series, default_horizon_end())
+
+
+@lru_cache(maxsize=4096)
+def _parsed_rule(rule: str, tz_name: str) -> Rule:
+    return parse_rule(rule, tz=zone(tz_name), all_day=False)
 
 
 def _rule_instances(one: Series, until: dt.datetime) -> list[dt.datetime]:
@@ -635,93 +638,104 @@ def _rule_instances(one: Series, until: dt.datetime) -> list[dt.datetime]:
     return list(local_starts(one.start_local, rule, one.tz, until_local=until))
 
 
-# Longer than any wait between two instances that matters here: the instance after a
-# gap one is looked for this far ahead.
-_NEXT_INSTANCE_DAYS = 400
+def _counted_from(rule: str, skipped: int) -> str:
+    """The rule with its COUNT lessened by the instances before a later DTSTART."""
+    match = re.search(r"COUNT=(\d+)", rule)
+    if match is None:
+        return rule
+    return rule.replace(match.group(0), f"COUNT={int(match.group(1)) - skipped}")
 
 
-@lru_cache(maxsize=4096)
-def _parsed_rule(rule: str, tz_name: str) -> Rule:
-    return parse_rule(rule, tz=zone(tz_name), all_day=False)
+def _within(local: dt.datetime, first: dt.datetime, last: dt.datetime | None) -> bool:
+    return first <= local and (last is None or local <= last)
 
 
-@dataclass
-class _Plan:
-    """What one series needs around its daylight-saving changes."""
+def _split(one: Series, gaps: list[dt.datetime], instances: list[dt.datetime]) -> list[Series]:
+    """The series as segments that never run through a gap instance.
 
-    # Nominal starts to publish as overrides, with their materialised times.
-    pins: list[dt.datetime] = field(default_factory=list)
-    # Gap instances that are not cancelled: published as VEVENTs of their own.
-    detach: list[dt.datetime] = field(default_factory=list)
-    shifted: list[dt.datetime] = field(default_factory=list)
+    libical (Evolution, KDE) cannot be told about an instance in the spring-forward gap:
+    its iterator gives it the shifted wall-clock time (02:30 read as 03:30), carries
+    that shift into the next instance (a week later at 03:30), and converts a nominal
+    02:30 in an EXDATE or RECURRENCE-ID to another instant than the one it iterated.
+    So no rule of the feed expands through a gap instance: the series ends before it
+    and goes on, as a VEVENT with a UID of its own (``…-from-<nominal>``), from the
+    instance after it. The gap instance itself, unless cancelled, is a VEVENT of its
+    own (``…-at-<nominal>``). Every reader then expands only ordinary instances.
+    """
+    assert one.rule is not None
+    segments: list[Series] = []
+    begin = 0
+    for gap in [*gaps, None]:
+        end = instances.index(gap) if gap is not None else len(instances)
+        part = instances[begin:end]
+        if part:
+            first, last = part[0], part[-1] if gap is not None else None
+            rule = (
+                _with_until(one.rule, part[-1], one.tz)
+                if gap is not None
+                else _counted_from(one.rule, begin)
+            )
+            segments.append(
+                replace(
+                    one,
+                    key=one.key if begin == 0 else f"{one.key}-from-{first:%Y%m%dT%H%M%S}",
+                    start_local=first,
+                    rule=rule,
+                    exdates=tuple(x for x in one.exdates if _within(x, first, last)),
+                    changes=tuple(c for c in one.changes if _within(c.original_local, first, last)),
+                )
+            )
+        begin = end + 1
+    detached = tuple(c for c in one.changes if c.original_local in gaps)
+    if not segments:
+        # Every instance is in a gap: they are all the series publishes.
+        return [replace(one, rule=None, changes=(), exdates=(), detached=detached)]
+    segments[0] = replace(segments[0], detached=detached)
+    return segments
 
 
-def _plan(one: Series, horizon_year: int) -> _Plan | None:
-    if one.rule is None or one.event.all_day:
-        return None
-    fragile = [
-        (local, gap)
-        for local, gap in daylight.fragile_starts(
-            one.tz.key, one.start_local.time(), one.duration, one.start_local.year, horizon_year
-        )
-        if local >= one.start_local
-    ]
-    if not fragile:
-        return None
-    instances = _rule_instances(one, fragile[-1][0] + dt.timedelta(days=_NEXT_INSTANCE_DAYS))
-    position = {local: i for i, local in enumerate(instances)}
-    plan = _Plan()
-    for local, gap in fragile:
-        if local not in position:
-            continue
-        shift = to_local(to_utc(local, one.tz), one.tz) - local
-        if not gap or shift >= dt.timedelta(days=1):
-            plan.pins.append(local)
-            continue
-        plan.shifted.append(local + shift)
-        if local not in one.exdates:
-            plan.detach.append(local)
-        if position[local] + 1 < len(instances):
-            following = instances[position[local] + 1]
-            plan.pins.append(following)
-            plan.shifted.append(following + shift)
-    return plan
-
-
-async def _pin_around_transitions(series: list[Series], horizon_year: int) -> list[Series]:
+async def _pin_around_transitions(series: list[Series], horizon: dt.datetime) -> list[Series]:
     """Publish the fragile instances (see :mod:`outreach.feeds.daylight`) so that every
     reader gives them the service's start and end.
 
     Each fragile instance gets a RECURRENCE-ID override with its start and end as the
-    service computed them, unless it is already moved or cancelled. Instances are
-    matched by their original start in UTC, which names each one exactly.
-
-    A gap instance needs more, because of libical (Evolution, KDE). Its iterator gives
-    the instance the shifted wall-clock time (02:30 read as 03:30), matches EXDATEs and
-    RECURRENCE-IDs by instant, but converts the nominal 02:30 of an EXDATE or
-    RECURRENCE-ID to another instant than the one it iterated; and it carries the shift
-    into the instance after it (a week later at 03:30 instead of 02:30). No override can
-    name a gap instance for libical and for the others at once, so:
-
-    - the master excludes the gap instance twice, by its nominal time (for everyone)
-      and by its shifted time (for libical); a gap instance that is not cancelled is
-      published as a VEVENT of its own, with a UID of its own (``detached``);
-    - the instance after it is pinned by an override and the master also excludes its
-      shifted time, which no other reader gives any instance of the series.
+    service computed them, unless it is already moved or cancelled; a series is split
+    at its instances in the spring-forward gap (:func:`_split`). Instances are matched
+    to what is stored by their original start in UTC, which names each one exactly.
     """
-    plans = {i: plan for i, one in enumerate(series) if (plan := _plan(one, horizon_year))}
-    if not plans:
-        return series
     wanted: dict[tuple[int, int | None, dt.datetime], tuple[int, dt.datetime]] = {}
-    for index, plan in plans.items():
-        one = series[index]
+    splits: dict[int, tuple[list[dt.datetime], list[dt.datetime]]] = {}
+    for index, one in enumerate(series):
+        if one.rule is None or one.event.all_day:
+            continue
+        fragile = [
+            (local, gap)
+            for local, gap in daylight.fragile_starts(
+                one.tz.key,
+                one.start_local.time(),
+                one.duration,
+                one.start_local.year,
+                horizon.year,
+            )
+            if local >= one.start_local
+        ]
+        if not fragile:
+            continue
+        instances = _rule_instances(one, to_local(horizon, one.tz))
+        present = set(instances)
+        gaps = [local for local, gap in fragile if gap and local in present]
+        pins = [local for local, gap in fragile if not gap and local in present]
         handled = {to_utc(c.original_local, one.tz) for c in one.changes}
         handled |= {to_utc(x, one.tz) for x in one.exdates}
         stop_id = one.stop.id if one.stop is not None else None
-        for local in [*plan.pins, *plan.detach]:
+        for local in pins + [g for g in gaps if g not in one.exdates]:
             original = to_utc(local, one.tz)
             if original not in handled:
                 wanted[(one.event.id, stop_id, original)] = (index, local)
+        if gaps:
+            splits[index] = (gaps, instances)
+    if not wanted and not splits:
+        return series
     extra: dict[int, list[Change]] = defaultdict(list)
     if wanted:
         db = sql.Sql()
@@ -747,18 +761,15 @@ async def _pin_around_transitions(series: list[Series], horizon_year: int) -> li
                     note="",
                 )
             )
-    result = list(series)
-    for index, plan in plans.items():
-        one = series[index]
-        changes = sorted([*one.changes, *extra[index]], key=lambda c: c.original_local)
-        detach = set(plan.detach)
-        result[index] = replace(
-            one,
-            changes=tuple(c for c in changes if c.original_local not in detach),
-            detached=tuple(c for c in changes if c.original_local in detach),
-            exdates=tuple(sorted({*one.exdates, *detach})),
-            shifted_exdates=tuple(sorted(set(plan.shifted))),
-        )
+    result: list[Series] = []
+    for index, one in enumerate(series):
+        if extra.get(index):
+            changes = sorted([*one.changes, *extra[index]], key=lambda c: c.original_local)
+            one = replace(one, changes=tuple(changes))
+        if index in splits:
+            result += _split(one, *splits[index])
+        else:
+            result.append(one)
     return result
 
 

@@ -28,6 +28,7 @@ from outreach.scheduling.recurrence import (
     Rule,
     RuleError,
     count_instances,
+    first_instance,
     parse_local,
     parse_rule,
     to_local,
@@ -505,6 +506,16 @@ def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.dat
             problems.add(f"exdates[{index}]", str(exc))
             continue
         exdates.append(local.date().isoformat() if len(raw) == 10 else local.isoformat())
+    if rule is not None and "rrule" not in problems and "start" not in problems:
+        first = first_instance(start, rule, tz)
+        if first is None:
+            problems.add("rrule", "gives no occurrence from the start on (UNTIL is before it)")
+        elif first != start:
+            problems.add(
+                "start",
+                f"{start.isoformat()} is not an occurrence of the rule {rule.text}: the event"
+                f" must start on its first occurrence, {first.isoformat()}",
+            )
     if rule is not None and "rrule" not in problems:
         until = to_local(horizon_end, tz)
         if count_instances(start, rule, tz, until_local=until) > MAX_OCCURRENCES:

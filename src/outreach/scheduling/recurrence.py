@@ -316,6 +316,16 @@ def _dateutil_rule(rule: Rule, start_local: dt.datetime, tz: ZoneInfo) -> rrule:
     return parsed.replace(until=until) if until is not None else parsed
 
 
+def first_instance(start_local: dt.datetime, rule: Rule, tz: ZoneInfo) -> dt.datetime | None:
+    """The first start the rule itself gives from ``start_local`` (None: it gives none).
+
+    RFC 5545 leaves a DTSTART that its rule does not give undefined, and calendar
+    clients differ on it (most drop it), so an event must start on its rule's first
+    instance.
+    """
+    return next(iter(_dateutil_rule(rule, start_local, tz)), None)
+
+
 def local_starts(
     start_local: dt.datetime,
     rule: Rule | None,
