@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             Middleware(Idempotency),
         ],
         exception_handlers={
-            errors.ApiError: errors.api_error,
+            errors.DomainError: errors.api_error,
             HTTPException: errors.http_error,
             500: errors.server_error,
         },

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from outreach.feeds import ical
 from outreach.feeds.filters import FeedFilter, Scope
 from outreach.feeds.selection import Window, load_series, public_event_ids, today
+from outreach.languages import translated
 from outreach.scheduling.recurrence import UTC
 from outreach.settings import Settings
 from outreach.versions import current_data_version
-from outreach.web.templating import translated
 
 
 @dataclass(frozen=True)

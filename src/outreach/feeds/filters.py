@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from tortoise.expressions import Q
 
+from outreach.errors import Invalid, NotFound
 from outreach.models import (
     Audience,
     Branch,
@@ -24,7 +25,6 @@ from outreach.models import (
     StrategyValue,
     Translated,
 )
-from outreach.web.errors import Invalid, NotFound
 
 FILTER_NAMES = ("branch", "audience", "kind", "goal", "value", "lang")
 # Staff audiences and staff training are internal by nature: offering them as public

@@ -16,9 +16,9 @@ from icalendar import Event as VEvent
 from outreach.feeds import daylight
 from outreach.feeds.selection import Change, Series
 from outreach.feeds.timezones import vtimezone
+from outreach.languages import translated
 from outreach.models import EventStatus
 from outreach.scheduling.recurrence import UTC, to_local, to_utc
-from outreach.web.templating import translated
 
 PRODID = "-//Outreach//Library programme feeds//EN"
 REFRESH = dt.timedelta(hours=1)

@@ -48,6 +48,7 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.expressions import Q
 
+from outreach.errors import Invalid, NotFound
 from outreach.models import (
     Branch,
     Goal,
@@ -77,7 +78,6 @@ from outreach.reports.queries import (
 )
 from outreach.settings import REPORTS
 from outreach.sql import dialect, fetch_rows
-from outreach.web.errors import Invalid, NotFound
 
 UNTAGGED_LISTED = 50
 CONVENTIONS = {

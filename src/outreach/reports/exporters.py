@@ -146,7 +146,7 @@ async def export_coverage(
 ) -> str:
     """The coverage report as text in ``fmt`` (``csv`` or ``json``), for the command line.
 
-    Raises :class:`outreach.web.errors.ApiError` for bad input (its ``body()`` says why).
+    Raises :class:`outreach.errors.DomainError` for bad input (its ``body()`` says why).
     """
     exporter = EXPORTERS[fmt]
     report = await coverage_report(

@@ -11,12 +11,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from outreach import db
+from outreach.errors import Conflict, DomainError, Invalid, NotFound
 
 log = logging.getLogger(__name__)
 
+__all__ = ["ApiError", "Conflict", "DomainError", "Invalid", "NotFound", "status_of"]
 
-class ApiError(Exception):
-    """An error answered as JSON with a status and, where it helps, per-field problems."""
+
+class ApiError(DomainError):
+    """An error of the HTTP boundary itself (a body that is not JSON, a missing sign-in),
+    answered with its own status."""
 
     def __init__(
         self,
@@ -26,35 +30,27 @@ class ApiError(Exception):
         fields: dict[str, str] | None = None,
         extra: dict[str, object] | None = None,
     ) -> None:
-        super().__init__(error)
+        super().__init__(error, fields=fields, extra=extra)
         self.status = status
-        self.error = error
-        self.fields = fields or {}
-        self.extra = extra or {}
-
-    def body(self) -> dict[str, object]:
-        body: dict[str, object] = {"error": self.error}
-        if self.fields:
-            body["fields"] = self.fields
-        body.update(self.extra)
-        return body
 
 
-class NotFound(ApiError):
-    def __init__(self, what: str) -> None:
-        super().__init__(404, f"{what} not found")
+# The status of each kind of domain error (the most specific class wins).
+_STATUS: dict[type[DomainError], int] = {Invalid: 422, NotFound: 404, Conflict: 409}
 
 
-class Invalid(ApiError):
-    """422 naming the fields at fault."""
-
-    def __init__(self, fields: dict[str, str], error: str = "invalid input") -> None:
-        super().__init__(422, error, fields=fields)
+def status_of(exc: DomainError) -> int:
+    """The HTTP status that answers a domain (or boundary) error."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    for kind in type(exc).__mro__:
+        if kind in _STATUS:
+            return _STATUS[kind]
+    return 400
 
 
 async def api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    assert isinstance(exc, DomainError)
+    return JSONResponse(exc.body(), status_code=status_of(exc))
 
 
 _REASONS = {

@@ -2,7 +2,7 @@
 
 A thin layer over ``outreach.scheduling.service``: every write goes through the same
 functions and validation as the JSON API, so a form and the API refuse the same things.
-Pages answer HTML; errors the service raises as :class:`ApiError` are shown beside the
+Pages answer HTML; errors the service raises (:class:`DomainError`) are shown beside the
 fields they name. The form's translation to and from the API payload is in
 :mod:`outreach.web.staff_forms`; CSRF protection in :mod:`outreach.web.csrf`.
 """
@@ -27,6 +27,7 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
 from outreach.db import instant
+from outreach.languages import translated as tr
 from outreach.models import (
     AgeBand,
     Attendance,
@@ -56,7 +57,7 @@ from outreach.scheduling.serialise import event_data, utc_iso
 from outreach.security import DUMMY_PASSWORD_HASH, verify_password
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, csrf
-from outreach.web.errors import ApiError, NotFound
+from outreach.web.errors import DomainError, NotFound, status_of
 from outreach.web.staff_forms import (
     REPEATS,
     WEEKDAY_NAMES,
@@ -70,7 +71,6 @@ from outreach.web.staff_forms import (
     number_or_raw,
     payload_from_form,
 )
-from outreach.web.templating import translated as tr
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 READ_ROLES = tuple(RoleName)
@@ -147,14 +147,15 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
             return login_redirect(request)
         try:
             return await endpoint(request)
-        except ApiError as exc:
-            if exc.status == 401:
+        except DomainError as exc:
+            status = status_of(exc)
+            if status == 401:
                 return login_redirect(request)
-            if exc.status == 403:
+            if status == 403:
                 return error_page(
                     request, 403, "Not allowed", "You hold no role that allows this here."
                 )
-            if exc.status == 404:
+            if status == 404:
                 return error_page(request, 404, "Not found", exc.error.capitalize() + ".")
             raise
 
@@ -528,7 +529,7 @@ def _form_page(
     state: FormState,
     *,
     event: Event | None = None,
-    error: ApiError | None = None,
+    error: DomainError | None = None,
 ) -> HTMLResponse:
     problems = field_problems(error.fields) if error is not None else {}
     raw_conflicts = error.extra.get("conflicts") if error is not None else None
@@ -554,7 +555,7 @@ def _form_page(
             "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
             "repeats": REPEATS,
         },
-        status_code=error.status if error is not None else 200,
+        status_code=status_of(error) if error is not None else 200,
     )
 
 
@@ -590,8 +591,8 @@ async def new_event(request: Request) -> Response:
         result = await service.create_event(
             library, payload_from_form(state, context.languages), user=user
         )
-    except ApiError as exc:
-        if exc.status in (401, 403, 404):
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
             raise
         return _form_page(request, context, state, error=exc)
     flash(request, "The event was created.")
@@ -616,8 +617,8 @@ async def edit_event(request: Request) -> Response:
         payload["revision"] = number_or_raw(revision, int)
     try:
         result = await service.update_event(event.id, payload, user=user)
-    except ApiError as exc:
-        if exc.status in (401, 403, 404):
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
             raise
         return _form_page(request, context, state, event=event, error=exc)
     flash(request, "The event was saved.")
@@ -654,7 +655,7 @@ class OccurrenceForm:
     key: str
     kind: str  # "change" or "attendance"
     state: FormState
-    error: ApiError
+    error: DomainError
     problems: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -736,7 +737,7 @@ async def _detail_page(
             "datetime_local": _datetime_local,
             "unplaced": refused if refused is not None and not placed else None,
         },
-        status_code=refused.error.status if refused is not None else 200,
+        status_code=status_of(refused.error) if refused is not None else 200,
     )
 
 
@@ -787,8 +788,8 @@ async def change_occurrence(request: Request) -> Response:
         return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
     try:
         result = await service.change_occurrence(event.id, original_start, payload, user=user)
-    except ApiError as exc:
-        if exc.status in (401, 403, 404):
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
             raise
         refused = OccurrenceForm(key, "change", state, exc, field_problems(exc.fields))
         return await _detail_page(request, event, refused=refused)
@@ -822,8 +823,8 @@ async def record_attendance(request: Request) -> Response:
     }
     try:
         await service.record_attendance(event.id, payload, user=user)
-    except ApiError as exc:
-        if exc.status in (401, 403, 404):
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
             raise
         problems: dict[str, list[str]] = {}
         for name, problem in exc.fields.items():

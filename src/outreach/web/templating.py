@@ -7,12 +7,9 @@ from typing import Any
 
 from starlette.templating import Jinja2Templates
 
+from outreach.languages import translated
 
-def translated(value: dict[str, str] | None, lang: str, fallback: str = "en") -> str:
-    """The text of ``value`` in ``lang``, else ``fallback``, else any language."""
-    if not value:
-        return ""
-    return value.get(lang) or value.get(fallback) or next(iter(value.values()))
+__all__ = ["make_templates", "translated"]
 
 
 def make_templates(directory: Path) -> Jinja2Templates:
