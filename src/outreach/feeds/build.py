@@ -14,9 +14,10 @@ import hashlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from outreach.feeds import ical
+from outreach.feeds.encodings import IDENTITY, Representation, compress, strong_etag
 from outreach.feeds.filters import FeedFilter, Scope
 from outreach.feeds.selection import Window, load_series, public_event_ids, today
 from outreach.languages import translated
@@ -27,16 +28,30 @@ from outreach.versions import current_data_version
 
 @dataclass(frozen=True)
 class BuiltFeed:
-    """A feed's bytes with the validators HTTP answers carry."""
+    """A feed's bytes with the validators HTTP answers carry, and its compressed codings,
+    each compressed the first time it is asked for and kept as long as the feed."""
 
     body: bytes
     etag: str
     last_modified: dt.datetime
+    _codings: dict[str, Representation] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, body: bytes, last_modified: dt.datetime) -> BuiltFeed:
-        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
-        return cls(body=body, etag=etag, last_modified=last_modified.replace(microsecond=0))
+        return cls(
+            body=body, etag=strong_etag(body), last_modified=last_modified.replace(microsecond=0)
+        )
+
+    def representation(self, coding: str = IDENTITY) -> Representation:
+        """The feed in ``coding`` (``identity`` or one of ``encodings.CODINGS``)."""
+        if coding == IDENTITY:
+            return Representation(self.body, self.etag)
+        found = self._codings.get(coding)
+        if found is None:
+            body = compress(self.body, coding)
+            found = Representation(body, strong_etag(body), coding)
+            self._codings[coding] = found
+        return found
 
 
 class FeedCache:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from outreach.feeds.build import FeedCache, cached_feed, feed_name
+from outreach.feeds.encodings import compress
 from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
 from outreach.feeds.selection import today
 from outreach.models import Goal, Library, Network, Strategy
@@ -41,6 +42,20 @@ def _write(path: Path, body: bytes) -> None:
     temporary.write_bytes(body)
     # A web server reading the file meanwhile sees the old or the new bytes, never half.
     temporary.replace(path)
+
+
+# Beside each feed, for nginx's gzip_static and brotli_static (and any CDN that serves a
+# precompressed file when the client accepts it).
+STATIC_CODINGS = {".gz": "gzip", ".br": "br"}
+
+
+def _write_with_codings(path: Path, body: bytes) -> Path:
+    """The feed and its precompressed copies beside it (``x.ics.gz``, ``x.ics.br``), each
+    rewritten, like the feed, only when its bytes change."""
+    _write(path, body)
+    for suffix, coding in STATIC_CODINGS.items():
+        _write(path.with_name(path.name + suffix), compress(body, coding))
+    return path
 
 
 async def _goal_codes(strategies: list[Strategy]) -> list[str]:
@@ -100,7 +115,8 @@ def index_page(published: list[Published]) -> bytes:
 
 async def publish(out_dir: Path, settings: Settings) -> list[Path]:
     """Write every library, network and per-goal feed plus ``index.html`` under
-    ``out_dir``; return the paths of all of them."""
+    ``out_dir``; return the paths of all of them (each feed also has its ``.gz`` and
+    ``.br`` beside it)."""
     cache = FeedCache(size=16)
     version = await current_data_version()
     published: list[Published] = []
@@ -120,8 +136,7 @@ async def publish(out_dir: Path, settings: Settings) -> list[Path]:
         )
     paths = []
     for item in published:
-        _write(out_dir / item.path, item.body)
-        paths.append(out_dir / item.path)
+        paths.append(_write_with_codings(out_dir / item.path, item.body))
     _write(out_dir / "index.html", index_page(published))
     paths.append(out_dir / "index.html")
     return paths

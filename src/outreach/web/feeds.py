@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from outreach.feeds.build import BuiltFeed, FeedCache, cached_feed
+from outreach.feeds.encodings import IDENTITY, negotiate
 from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
 from outreach.feeds.selection import today
 from outreach.scheduling.recurrence import UTC
@@ -54,31 +55,37 @@ def _since(header: str) -> dt.datetime | None:
     return since
 
 
-def not_modified(request: Request, feed: BuiltFeed) -> bool:
+def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> bool:
     """Conditional GET: If-None-Match wins over If-Modified-Since; malformed ones are ignored."""
     none_match = request.headers.get("if-none-match")
     if none_match is not None:
-        matched = _matching_etag(none_match, feed.etag)
+        matched = _matching_etag(none_match, etag)
         if matched is not None:
             return matched
     modified_since = request.headers.get("if-modified-since")
     if modified_since is not None:
         since = _since(modified_since)
         if since is not None:
-            return feed.last_modified <= since
+            return last_modified <= since
     return False
 
 
 def feed_response(request: Request, feed: BuiltFeed, filename: str) -> Response:
+    """The feed in the coding ``Accept-Encoding`` prefers, with that coding's own ETag
+    (a 304 only for the ETag of the coding that would be sent)."""
+    chosen = feed.representation(negotiate(request.headers.get("accept-encoding")))
     headers = {
-        "ETag": feed.etag,
+        "ETag": chosen.etag,
         "Last-Modified": format_datetime(feed.last_modified, usegmt=True),
         "Cache-Control": CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
     }
-    if not_modified(request, feed):
+    if not_modified(request, chosen.etag, feed.last_modified):
         return Response(status_code=304, headers=headers)
     headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return Response(feed.body, media_type=CONTENT_TYPE, headers=headers)
+    if chosen.coding != IDENTITY:
+        headers["Content-Encoding"] = chosen.coding
+    return Response(chosen.body, media_type=CONTENT_TYPE, headers=headers)
 
 
 def _params(request: Request) -> dict[str, Sequence[str]]:
