@@ -116,8 +116,8 @@ async def test_record_and_read_counts(
         (
             1,
             [{"age_band": "0-5", "mode": "on_site", "count": 3, "name": "Ana"}],
-            "counts[0]",
-            "must be {age_band, mode, count}",
+            "counts[0].name",
+            "is not a field of a count",
         ),
         (1, [], "counts", "must be a list of 1 to 20 counts"),
         (

@@ -1,9 +1,10 @@
-"""Event payloads checked by hand: every problem is collected as ``{field: problem}``.
+"""Event payloads: every problem is collected as ``{field: problem}``.
 
 Two steps, because a PATCH is checked against the event it changes:
 
-1. :func:`parse_fields` checks each given field on its own (type, length, choice) and
-   returns them as an :class:`EventData` patch; unknown and read-only fields are refused.
+1. :func:`parse_fields` checks each given field on its own with the declared models of
+   :mod:`outreach.scheduling.schemas` (type, length, choice) and returns them as an
+   :class:`EventData` patch; unknown and read-only fields are refused.
 2. :func:`resolve_times` interprets ``start``/``end``/``rrule``/``exdates`` of the merged
    data in its time zone (end after start, a bounded rule, readable exdates).
 
@@ -15,14 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from outreach.models import Audience, EventFormat, EventKind, EventStatus, Visibility
+from outreach.models import EventFormat, EventStatus, Visibility
 from outreach.scheduling.recurrence import (
     MAX_OCCURRENCES,
     Rule,
@@ -35,32 +34,15 @@ from outreach.scheduling.recurrence import (
     to_utc,
     zone,
 )
+from outreach.scheduling.schemas import NULLABLE, EventFields, NewEventFields, PlaceIn
+from outreach.schemas import validate
 from outreach.web.errors import Invalid
 
-MAX_TITLE = 200
-MAX_DESCRIPTION = 5000
-MAX_LIST = 50
-MAX_EXDATES = 1000
-MAX_CAPACITY = 100_000
 # The longest a single occurrence may last (a long exhibition); it also bounds how far
 # back the conflict check looks for an occurrence that might still be running.
 MAX_DURATION = dt.timedelta(days=366)
 EARLIEST_YEAR = 1990
 LATEST_YEAR = 2100
-_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_CODE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-
-READ_ONLY = (
-    "id",
-    "created_at",
-    "updated_at",
-    "cancelled_at",
-    "starts_at",
-    "ends_at",
-    "occurrences",
-    "revision",
-)
 
 
 @dataclass(frozen=True)
@@ -117,7 +99,6 @@ class EventData:
 
 
 FIELDS = tuple(f.name for f in dataclasses.fields(EventData))
-REQUIRED = ("kind", "title", "start", "end")
 
 
 @dataclass(frozen=True)
@@ -138,296 +119,31 @@ class Problems(dict[str, str]):
         self.setdefault(name, problem)
 
 
-def shown(text: object, limit: int = 64) -> str:
-    """User text safe to echo in an error: cut short, lone surrogates escaped."""
-    return str(text)[:limit].encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def check_text(value: object, name: str, problems: Problems, *, limit: int) -> str | None:
-    """A string of at most ``limit`` characters that a database can store, or None."""
-    if not isinstance(value, str):
-        problems.add(name, "must be a string")
-        return None
-    if len(value) > limit:
-        problems.add(name, f"must be at most {limit} characters")
-        return None
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        problems.add(name, "must not contain control characters")
-        return None
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
-            problems.add(name, "must be valid Unicode text")
-            return None
-    return value
-
-
-def check_translated(
-    value: object, name: str, problems: Problems, *, limit: int, required: bool
-) -> dict[str, str] | None:
-    """Language code → text (each at most ``limit`` characters), blanks dropped, or None."""
-    if not isinstance(value, dict):
-        problems.add(name, 'must be an object of language → text, e.g. {"sl": "…"}')
-        return None
-    result: dict[str, str] = {}
-    for language, text in value.items():
-        if not isinstance(language, str) or not _LANGUAGE.match(language):
-            problems.add(name, f"{str(language)[:20]!r} is not a language code such as sl or en")
-            return None
-        checked = check_text(text, f"{name}.{language}", problems, limit=limit)
-        if checked is None:
-            return None
-        if checked.strip():
-            result[language] = checked.strip()
-    if required and not result:
-        problems.add(name, "must have a text in at least one language")
-        return None
-    return result
-
-
-def _choice(value: object, name: str, problems: Problems, choices: list[str]) -> str | None:
-    if not isinstance(value, str) or value not in choices:
-        problems.add(name, f"must be one of {', '.join(choices)}")
-        return None
-    return value
-
-
-def _list(
-    value: object, name: str, problems: Problems, *, limit: int = MAX_LIST
-) -> list[Any] | None:
-    if not isinstance(value, list):
-        problems.add(name, "must be a list")
-        return None
-    if len(value) > limit:
-        problems.add(name, f"must have at most {limit} items")
-        return None
-    return value
-
-
-def _strings(
-    value: object, name: str, problems: Problems, pattern: re.Pattern[str], what: str
-) -> list[str] | None:
-    items = _list(value, name, problems)
-    if items is None:
-        return None
-    for index, item in enumerate(items):
-        if not isinstance(item, str) or not pattern.match(item):
-            problems.add(f"{name}[{index}]", f"must be {what}")
-            return None
-    if len(set(items)) != len(items):
-        problems.add(name, "must not repeat an item")
-        return None
-    return list(items)
-
-
-def _integer(value: object, name: str, problems: Problems, *, low: int, high: int) -> int | None:
-    # bool is an int in Python, but true is not a number of seats.
-    if not isinstance(value, int) or isinstance(value, bool):
-        problems.add(name, "must be a whole number")
-        return None
-    if not low <= value <= high:
-        problems.add(name, f"must be between {low} and {high}")
-        return None
-    return value
-
-
-def _number(
-    value: object, name: str, problems: Problems, *, low: float, high: float
-) -> float | None:
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        problems.add(name, "must be a number")
-        return None
-    number = float(value)
-    if not math.isfinite(number) or not low <= number <= high:
-        problems.add(name, f"must be between {low:g} and {high:g}")
-        return None
-    return number
-
-
-def _place(value: object, problems: Problems) -> Place | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        problems.add("place", "must be an object {name, address, lat, lon} or null")
-        return None
-    unknown = sorted(set(value) - {"name", "address", "lat", "lon"})
-    if unknown:
-        problems.add(f"place.{unknown[0]}", "is not a field of place")
-        return None
-    name = check_text(value.get("name", ""), "place.name", problems, limit=200)
-    address = check_text(value.get("address", ""), "place.address", problems, limit=300)
-    lat = lon = None
-    if value.get("lat") is not None:
-        lat = _number(value["lat"], "place.lat", problems, low=-90, high=90)
-    if value.get("lon") is not None:
-        lon = _number(value["lon"], "place.lon", problems, low=-180, high=180)
-    if (value.get("lat") is None) != (value.get("lon") is None):
-        problems.add(
-            "place.lat" if value.get("lat") is None else "place.lon", "lat and lon go together"
-        )
-    if name is not None and not name.strip():
-        problems.add("place.name", "must not be empty")
-    if name is None or address is None:
-        return None
-    return Place(name=name.strip(), address=address.strip(), lat=lat, lon=lon)
-
-
-def _tags(value: object, problems: Problems) -> list[TagInput] | None:
-    items = _list(value, "tags", problems)
-    if items is None:
-        return None
-    tags: list[TagInput] = []
-    for index, item in enumerate(items):
-        name = f"tags[{index}]"
-        if not isinstance(item, dict):
-            problems.add(name, 'must be an object such as {"goal": "A1"} or {"value": "…"}')
-            return None
-        unknown = sorted(set(item) - {"goal", "value", "strategy", "primary"})
-        if unknown:
-            problems.add(f"{name}.{unknown[0]}", "is not a field of a tag")
-            return None
-        kinds = [k for k in ("goal", "value") if k in item]
-        if len(kinds) != 1:
-            problems.add(name, "must name exactly one of goal or value")
-            return None
-        code = item[kinds[0]]
-        if not isinstance(code, str) or not _CODE.match(code):
-            problems.add(f"{name}.{kinds[0]}", "must be a code such as A1")
-            return None
-        strategy = item.get("strategy")
-        if strategy is not None and (not isinstance(strategy, str) or not _SLUG.match(strategy)):
-            problems.add(f"{name}.strategy", "must be a strategy slug")
-            return None
-        primary = item.get("primary", False)
-        if not isinstance(primary, bool):
-            problems.add(f"{name}.primary", "must be true or false")
-            return None
-        tags.append(TagInput(kinds[0], code, strategy, primary))
-    if sum(tag.primary for tag in tags) > 1:
-        problems.add("tags", "at most one tag may be primary")
-        return None
-    if len({(t.kind, t.code, t.strategy) for t in tags}) != len(tags):
-        problems.add("tags", "must not repeat a tag")
-        return None
-    return tags
-
-
 def parse_fields(payload: object, *, partial: bool) -> dict[str, Any]:
-    """Check the fields of a POST (``partial=False``) or PATCH body on their own.
-
-    Returns the checked values by field name; raises :class:`~outreach.web.errors.Invalid`
-    through :func:`raise_problems` with every problem found.
-    """
-    problems = Problems()
-    if not isinstance(payload, dict):
-        raise_problems({"body": "must be a JSON object"})
+    """The fields of a POST (``partial=False``) or PATCH body, checked each on its own by
+    the declared model (:mod:`outreach.scheduling.schemas`), by field name; raises
+    :class:`Invalid` naming every field at fault."""
+    checked = validate(EventFields if partial else NewEventFields, payload)
     values: dict[str, Any] = {}
-    for name in payload:
-        if not isinstance(name, str) or name not in FIELDS:
-            problem = "is read-only" if name in READ_ONLY else "is not a field of an event"
-            problems.add(shown(name), problem)
-    if not partial:
-        for name in REQUIRED:
-            if name not in payload:
-                problems.add(name, "is required")
-    for name in FIELDS:
-        if name not in payload:
-            continue
-        value = payload[name]
-        checked = _check_field(name, value, problems)
-        if name not in problems:
-            values[name] = checked
+    problems = Problems()
+    for name in sorted(checked.model_fields_set):
+        value = getattr(checked, name)
+        if value is None and name not in NULLABLE:
+            problems.add(name, "must not be null")
+        elif isinstance(value, PlaceIn):
+            values[name] = Place(value.name.strip(), value.address.strip(), value.lat, value.lon)
+        elif name == "tags":
+            values[name] = [
+                TagInput(
+                    "goal" if t.goal else "value", t.goal or t.value or "", t.strategy, t.primary
+                )
+                for t in value
+            ]
+        else:
+            values[name] = value
     if problems:
         raise_problems(problems)
     return values
-
-
-def _check_field(name: str, value: object, problems: Problems) -> Any:
-    if name == "kind":
-        return _choice(value, name, problems, [k.value for k in EventKind])
-    if name == "title":
-        return check_translated(value, name, problems, limit=MAX_TITLE, required=True)
-    if name == "description":
-        return check_translated(value, name, problems, limit=MAX_DESCRIPTION, required=False)
-    if name in ("start", "end"):
-        return check_text(value, name, problems, limit=40)
-    if name == "all_day":
-        if not isinstance(value, bool):
-            problems.add(name, "must be true or false")
-        return value
-    if name == "timezone":
-        if value is None:
-            return None
-        try:
-            zone(value if isinstance(value, str) else "")
-        except RuleError as exc:
-            problems.add(name, str(exc))
-        return value
-    if name == "rrule":
-        if value is None or value == "":
-            return None
-        return check_text(value, name, problems, limit=500)
-    if name == "exdates":
-        items = _list(value, name, problems, limit=MAX_EXDATES)
-        if items is not None:
-            for index, item in enumerate(items):
-                if check_text(item, f"{name}[{index}]", problems, limit=40) is None:
-                    return None
-        return items
-    if name == "branch":
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _SLUG.match(value):
-            problems.add(name, "must be a branch slug or null")
-        return value
-    if name == "room":
-        if value is None:
-            return None
-        return _integer(value, name, problems, low=1, high=2**31 - 1)
-    if name == "place":
-        return _place(value, problems)
-    if name == "audiences":
-        items = _strings(value, name, problems, re.compile(r"^.*$"), "an audience")
-        choices = [a.value for a in Audience]
-        for index, item in enumerate(items or []):
-            if item not in choices:
-                problems.add(f"{name}[{index}]", f"must be one of {', '.join(choices)}")
-        return items
-    if name == "languages":
-        return _strings(value, name, problems, _LANGUAGE, "a language code such as sl or en")
-    if name == "format":
-        return _choice(value, name, problems, [f.value for f in EventFormat])
-    if name == "online_url":
-        url = check_text(value, name, problems, limit=500)
-        if url and not url.startswith(("https://", "http://")):
-            problems.add(name, "must be an http(s) URL")
-        return url
-    if name == "capacity":
-        if value is None:
-            return None
-        return _integer(value, name, problems, low=0, high=MAX_CAPACITY)
-    if name in ("partners", "co_organisers"):
-        return _strings(value, name, problems, _SLUG, "a slug")
-    if name == "staff":
-        items = _list(value, name, problems)
-        for index, item in enumerate(items or []):
-            if _integer(item, f"{name}[{index}]", problems, low=1, high=2**31 - 1) is None:
-                return None
-        if items is not None and len(set(items)) != len(items):
-            problems.add(name, "must not repeat an item")
-        return items
-    if name == "visibility":
-        return _choice(value, name, problems, [v.value for v in Visibility])
-    if name == "status":
-        choices = [EventStatus.DRAFT.value, EventStatus.PUBLISHED.value]
-        if value == EventStatus.CANCELLED.value:
-            problems.add(name, "cancel an event with DELETE")
-            return None
-        return _choice(value, name, problems, choices)
-    if name == "tags":
-        return _tags(value, problems)
-    raise AssertionError(name)  # FIELDS and this function list the same names
 
 
 def _local(

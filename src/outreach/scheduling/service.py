@@ -20,9 +20,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outreach.models import (
-    AgeBand,
     Attendance,
-    AttendanceMode,
     AuditEntry,
     Branch,
     Event,
@@ -53,20 +51,18 @@ from outreach.scheduling.conflicts import (
 from outreach.scheduling.occurrences import default_horizon_end, rebuild_occurrences
 from outreach.scheduling.payload import (
     MAX_DURATION,
-    MAX_TITLE,
     EventData,
     Problems,
     Times,
     absent_time,
-    check_text,
-    check_translated,
     parse_fields,
     raise_problems,
     resolve_times,
-    shown,
 )
 from outreach.scheduling.recurrence import in_range, to_local, to_utc, zone
+from outreach.scheduling.schemas import AttendanceIn, OccurrenceChange
 from outreach.scheduling.serialise import PREFETCH, data_json, event_data, utc_iso
+from outreach.schemas import validate
 from outreach.versions import bump_data_version
 from outreach.web.errors import ApiError, NotFound
 
@@ -476,13 +472,18 @@ OCCURRENCE_FIELDS = ("start", "end", "room", "title", "cancelled", "note")
 
 
 def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
-    if not isinstance(payload, dict):
-        raise_problems({"body": "must be a JSON object"})
+    """The fields of an occurrence change, with ``start``/``end`` read in the zone ``tz``."""
+    checked = validate(OccurrenceChange, payload)
+    assert isinstance(payload, dict)
     problems = Problems()
-    values: dict[str, Any] = {}
-    for name in payload:
-        if name not in OCCURRENCE_FIELDS:
-            problems.add(shown(name), "is not a field of an occurrence change")
+    values: dict[str, Any] = {
+        name: getattr(checked, name)
+        for name in checked.model_fields_set
+        if name in ("room", "cancelled", "note", "title")
+    }
+    for name in ("cancelled", "note", "title"):
+        if name in values and values[name] is None:
+            problems.add(name, "must not be null")
     for name in ("start", "end"):
         if name in payload:
             raw = payload[name]
@@ -507,24 +508,6 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
             problems.add("end", "must be after start")
         elif values["end"] - values["start"] > MAX_DURATION:
             problems.add("end", f"an occurrence may last at most {MAX_DURATION.days} days")
-    if "room" in payload:
-        room = payload["room"]
-        if room is not None and (
-            not isinstance(room, int) or isinstance(room, bool) or not 1 <= room < 2**31
-        ):
-            problems.add("room", "must be a room id or null")
-        values["room"] = room
-    if "cancelled" in payload:
-        if not isinstance(payload["cancelled"], bool):
-            problems.add("cancelled", "must be true or false")
-        values["cancelled"] = payload["cancelled"]
-    if "note" in payload:
-        values["note"] = check_text(payload["note"], "note", problems, limit=500)
-    if "title" in payload:
-        # An empty object takes the series' title back.
-        values["title"] = check_translated(
-            payload["title"], "title", problems, limit=MAX_TITLE, required=False
-        )
     if problems:
         raise_problems(problems)
     return values
@@ -634,56 +617,19 @@ async def record_attendance(
     now = now or dt.datetime.now(dt.UTC)
     if not isinstance(payload, dict):
         raise_problems({"body": "must be a JSON object"})
+    checked = validate(AttendanceIn, payload)
     problems = Problems()
-    for name in payload:
-        if name not in ("original_start", "stop", "counts"):
-            problems.add(shown(name), "is not a field of attendance")
     original_start = None
-    raw = payload.get("original_start")
+    raw = checked.original_start
     try:
-        if not isinstance(raw, str) or len(raw) > 40:
-            raise ValueError(raw)
         original_start = dt.datetime.fromisoformat(raw)
         if original_start.tzinfo is None or not in_range(original_start):
             raise ValueError(raw)
         original_start = original_start.astimezone(dt.UTC)
     except ValueError:
         problems.add("original_start", "must be a UTC date-time such as 2026-12-01T09:00:00Z")
-    stop = payload.get("stop")
-    if stop is not None and (
-        not isinstance(stop, int) or isinstance(stop, bool) or not 1 <= stop < 2**31
-    ):
-        problems.add("stop", "must be a stop id or null")
-    counts: list[tuple[str, str, int]] = []
-    items = payload.get("counts")
-    if not isinstance(items, list) or not items or len(items) > 20:
-        problems.add("counts", "must be a list of 1 to 20 counts")
-        items = []
-    bands, modes = [b.value for b in AgeBand], [m.value for m in AttendanceMode]
-    for index, item in enumerate(items):
-        name = f"counts[{index}]"
-        if not isinstance(item, dict) or set(item) - {"age_band", "mode", "count"}:
-            problems.add(name, "must be {age_band, mode, count}")
-            continue
-        band, mode, count = (
-            item.get("age_band", "unknown"),
-            item.get("mode", "on_site"),
-            item.get("count"),
-        )
-        if band not in bands:
-            problems.add(f"{name}.age_band", f"must be one of {', '.join(bands)}")
-        if mode not in modes:
-            problems.add(f"{name}.mode", f"must be one of {', '.join(modes)}")
-        if not isinstance(count, int) or isinstance(count, bool):
-            problems.add(f"{name}.count", "must be a whole number")
-        elif count < 0:
-            problems.add(f"{name}.count", "must not be negative")
-        elif count > MAX_COUNT:
-            problems.add(f"{name}.count", f"must be at most {MAX_COUNT}")
-        else:
-            counts.append((band, mode, count))
-    if len({(b, m) for b, m, _ in counts}) != len(counts):
-        problems.add("counts", "must not repeat an age band and mode")
+    stop = checked.stop
+    counts = [(c.age_band, c.mode, c.count) for c in checked.counts]
     if problems:
         raise_problems(problems)
     assert original_start is not None

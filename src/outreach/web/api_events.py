@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-from typing import Any
+from typing import Annotated, Any, ClassVar
 from urllib.parse import urlencode
 
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -31,45 +30,48 @@ from outreach.models import (
     StrategyValue,
 )
 from outreach.scheduling import service
-from outreach.scheduling.payload import shown
 from outreach.scheduling.recurrence import in_range
+from outreach.scheduling.schemas import (
+    AttendanceIn,
+    AttendanceOut,
+    EventChange,
+    EventOut,
+    EventPage,
+    EventWritten,
+    NewEvent,
+    OccurrenceChange,
+    OccurrencePage,
+)
 from outreach.scheduling.serialise import PREFETCH, event_json, occurrence_json, utc_iso
+from outreach.schemas import CODE_PATTERN, Count, Declared, OneOf, Text, shown, validate
 from outreach.web.auth import authenticate, require_library_role, require_user
-from outreach.web.errors import ApiError, Invalid, NotFound
+from outreach.web.boundary import declare, read_json_value, read_query
+from outreach.web.errors import Invalid, NotFound
 
 WRITE_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
 READ_ROLES = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
-MAX_BODY = 256 * 1024
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_OCCURRENCE_WINDOW = dt.timedelta(days=366)
-MAX_ID = 2**31 - 1
-_CODE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_GOAL_CODE = r"^[A-Za-z0-9._-]{1,32}$"
+_WHEN = "ISO 8601 date or date-time (UTC unless an offset is given)"
 
 
-def _event_id(request: Request) -> int:
-    event_id: int = request.path_params["event_id"]
-    if not 1 <= event_id <= MAX_ID:  # beyond the id column: it cannot exist
-        raise NotFound("event")
-    return event_id
+class EventFilters(Declared):
+    """The list filters shared by events and occurrences, and the page."""
 
-
-async def _json_body(request: Request) -> Any:
-    declared = request.headers.get("content-length", "0")
-    if not declared.isascii() or not declared.isdigit() or int(declared) > MAX_BODY:
-        raise ApiError(413, "request too large", fields={"body": f"at most {MAX_BODY} bytes"})
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise ApiError(413, "request too large", fields={"body": f"at most {MAX_BODY} bytes"})
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-
-    try:
-        return json.loads(body, parse_constant=refuse)
-    except (ValueError, RecursionError) as exc:
-        problem = str(exc)[:200] if isinstance(exc, ValueError) else "nested too deeply"
-        raise ApiError(400, "malformed JSON", fields={"body": problem}) from None
+    unknown: ClassVar[str] = "is not a filter"
+    library: Annotated[str, Text(64, CODE_PATTERN, "a slug or code")] | None = None
+    branch: Annotated[str, Text(64, CODE_PATTERN, "a slug or code")] | None = None
+    kind: Annotated[str, OneOf(tuple(k.value for k in EventKind))] | None = None
+    audience: Annotated[str, OneOf(tuple(a.value for a in Audience))] | None = None
+    goal: Annotated[str, Text(32, _GOAL_CODE, "a slug or code")] | None = None
+    value: Annotated[str, Text(32, _GOAL_CODE, "a slug or code")] | None = None
+    status: Annotated[str, OneOf(tuple(s.value for s in EventStatus))] | None = None
+    from_: Annotated[str, Text(40)] | None = Field(None, alias="from", description=_WHEN)
+    to: Annotated[str, Text(40)] | None = Field(None, description=_WHEN)
+    limit: Annotated[int, Count(0, MAX_LIMIT)] | None = None
+    offset: Annotated[int, Count(0, 10**9)] = 0
 
 
 def _with_warnings(result: service.EventResult) -> dict[str, Any]:
@@ -107,28 +109,13 @@ def _instant(raw: str, name: str) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _int_param(request: Request, name: str, default: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) > high:
-        raise Invalid({name: f"must be a whole number from 0 to {high}"})
-    return int(raw)
-
-
-async def _event_filters(request: Request, user: StaffUser | None) -> list[Q]:
+async def _event_filters(filters: EventFilters, user: StaffUser | None) -> list[Q]:
     """The list filters shared by events and occurrences, as conditions on events."""
-    params = request.query_params
-    unknown = sorted(
-        set(params)
-        - {"library", "branch", "kind", "audience", "goal", "value", "status", "from", "to"}
-        - {"limit", "offset"}
-    )
-    if unknown:
-        raise Invalid({unknown[0]: "is not a filter"})
-    for name in ("library", "branch", "goal", "value"):
-        if name in params and not _CODE.match(params[name]):
-            raise Invalid({name: "must be a slug or code"})
+    params = {
+        name: value
+        for name, value in filters.model_dump(by_alias=True, exclude={"limit", "offset"}).items()
+        if value is not None
+    }
     conditions = [_public_or(await readable_library_ids(user))]
     library = None
     if "library" in params:
@@ -144,14 +131,6 @@ async def _event_filters(request: Request, user: StaffUser | None) -> list[Q]:
         if not ids:
             raise Invalid({"branch": f"no branch {params['branch'][:64]!r}"})
         conditions.append(Q(branch_id__in=ids))
-    choices = {
-        "kind": [k.value for k in EventKind],
-        "audience": [a.value for a in Audience],
-        "status": [s.value for s in EventStatus],
-    }
-    for name, allowed in choices.items():
-        if name in params and params[name] not in allowed:
-            raise Invalid({name: f"must be one of {', '.join(allowed)}"})
     if "kind" in params:
         conditions.append(Q(kind=params["kind"]))
     if "status" in params:
@@ -193,12 +172,14 @@ def _next_link(request: Request, offset: int, limit: int, total: int) -> str | N
     return f"{request.url.path}?{urlencode(params)}"
 
 
+@declare(query=EventFilters, answer=EventPage)
 async def list_events(request: Request) -> JSONResponse:
     """Events matching the filters, a page at a time (``limit`` ≤ 200, ``offset``)."""
+    filters = read_query(request, EventFilters)
     user = await authenticate(request)
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0, 10**9)
-    conditions = await _event_filters(request, user)
+    limit = DEFAULT_LIMIT if filters.limit is None else filters.limit
+    offset = filters.offset
+    conditions = await _event_filters(filters, user)
     query = Event.filter(*conditions).distinct()
     total = await query.count()
     events = (
@@ -225,29 +206,27 @@ def _shown(event: Event, readable: set[int]) -> dict[str, Any]:
 
 
 async def _readable_event(request: Request) -> Event:
-    event = await service.load_event(_event_id(request))
+    event = await service.load_event(request.path_params["event_id"])
     readable = await readable_library_ids(await authenticate(request))
     if event.library.id not in readable and not publicity.is_public(event):
         raise NotFound("event")
     return event
 
 
+@declare(answer=EventOut)
 async def get_event(request: Request) -> JSONResponse:
     """One event; drafts and internal events only for staff of its library."""
     event = await _readable_event(request)
     return JSONResponse(_shown(event, await readable_library_ids(await authenticate(request))))
 
 
+@declare(body=NewEvent, answer=EventWritten, status=201)
 async def create_event(request: Request) -> JSONResponse:
     """POST /api/events: 201 with the event (and warnings), 409 on a double booking."""
     user = await require_user(request)
-    body = await _json_body(request)
-    if not isinstance(body, dict):
-        raise Invalid({"body": "must be a JSON object"})
-    slug = body.get("library")
-    if not isinstance(slug, str):
-        raise Invalid({"library": "is required: the slug of the organising library"})
-    library = await Library.get_or_none(slug=slug) if _CODE.match(slug) else None
+    body = await read_json_value(request)
+    slug = validate(NewEvent, body).library
+    library = await Library.get_or_none(slug=slug)
     if library is None:
         raise Invalid({"library": f"no library {shown(slug)!r}"})
     await require_library_role(request, library.id, WRITE_ROLES)
@@ -258,50 +237,56 @@ async def create_event(request: Request) -> JSONResponse:
 
 async def _writable_event(request: Request) -> tuple[Event, StaffUser]:
     user = await require_user(request)
-    event = await Event.get_or_none(id=_event_id(request))
+    event = await Event.get_or_none(id=request.path_params["event_id"])
     if event is None:
         raise NotFound("event")
     await require_library_role(request, event.library_id, WRITE_ROLES)  # type: ignore[attr-defined]
     return event, user
 
 
+@declare(body=EventChange, answer=EventWritten)
 async def update_event(request: Request) -> JSONResponse:
     """Change some fields of an event (``revision``, if given, must be current)."""
     event, user = await _writable_event(request)
-    body = await _json_body(request)
+    body = await read_json_value(request)
+    validate(EventChange, body)
     result = await service.update_event(event.id, body, user=user)
     return JSONResponse(_with_warnings(result))
 
 
+@declare(answer=EventOut)
 async def cancel_event(request: Request) -> JSONResponse:
     """Cancel an event: it is kept, with every occurrence cancelled."""
     event, user = await _writable_event(request)
     return JSONResponse(event_json(await service.cancel_event(event.id, user=user)))
 
 
+@declare(body=OccurrenceChange, answer=EventWritten)
 async def change_occurrence(request: Request) -> JSONResponse:
     """PATCH /api/events/{id}/occurrences/{original start in UTC}."""
     event, user = await _writable_event(request)
     raw = request.path_params["original_start"]
     original_start = _instant(raw, "original_start")
-    body = await _json_body(request)
+    body = await read_json_value(request)
     result = await service.change_occurrence(event.id, original_start, body, user=user)
     return JSONResponse(_with_warnings(result))
 
 
+@declare(query=EventFilters, answer=OccurrencePage)
 async def list_occurrences(request: Request) -> JSONResponse:
     """Expanded occurrences between ``from`` (default now) and ``to`` (default 31 days on)."""
+    filters = read_query(request, EventFilters)
     user = await authenticate(request)
-    limit = _int_param(request, "limit", MAX_LIMIT, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0, 10**9)
-    params = request.query_params
-    start = _instant(params["from"], "from") if "from" in params else dt.datetime.now(dt.UTC)
-    end = _instant(params["to"], "to") if "to" in params else start + dt.timedelta(days=31)
+    limit = MAX_LIMIT if filters.limit is None else filters.limit
+    offset = filters.offset
+    now = dt.datetime.now(dt.UTC)
+    start = _instant(filters.from_, "from") if filters.from_ is not None else now
+    end = _instant(filters.to, "to") if filters.to is not None else start + dt.timedelta(days=31)
     if end <= start:
         raise Invalid({"to": "must be after from"})
     if end - start > MAX_OCCURRENCE_WINDOW:
         raise Invalid({"to": f"must be at most {MAX_OCCURRENCE_WINDOW.days} days after from"})
-    conditions = await _event_filters(request, user)
+    conditions = await _event_filters(filters, user)
     events = Subquery(Event.filter(*conditions).values("id"))
     query = Occurrence.filter(event_id__in=events, starts_at__lt=end, ends_at__gt=start)
     readable = await readable_library_ids(user)
@@ -344,18 +329,20 @@ async def _override_titles(
     }
 
 
+@declare(body=AttendanceIn, answer=AttendanceOut, status=201)
 async def record_attendance(request: Request) -> JSONResponse:
     """POST attendance counts for one past occurrence; answers with all counts of the event."""
     event, user = await _writable_event(request)
-    body = await _json_body(request)
+    body = await read_json_value(request)
     await service.record_attendance(event.id, body, user=user)
     return JSONResponse(await _attendance_json(event), status_code=201)
 
 
+@declare(answer=AttendanceOut)
 async def get_attendance(request: Request) -> JSONResponse:
     """Attendance counts per occurrence, for staff who may read the library's figures."""
     user = await require_user(request)
-    event = await Event.get_or_none(id=_event_id(request))
+    event = await Event.get_or_none(id=request.path_params["event_id"])
     if event is None:
         raise NotFound("event")
     del user
@@ -389,15 +376,15 @@ async def _attendance_json(event: Event) -> dict[str, Any]:
 routes: list[BaseRoute] = [
     Route("/api/events", list_events, methods=["GET"]),
     Route("/api/events", create_event, methods=["POST"]),
-    Route("/api/events/{event_id:int}", get_event, methods=["GET"]),
-    Route("/api/events/{event_id:int}", update_event, methods=["PATCH"]),
-    Route("/api/events/{event_id:int}", cancel_event, methods=["DELETE"]),
+    Route("/api/events/{event_id:id}", get_event, methods=["GET"]),
+    Route("/api/events/{event_id:id}", update_event, methods=["PATCH"]),
+    Route("/api/events/{event_id:id}", cancel_event, methods=["DELETE"]),
     Route(
-        "/api/events/{event_id:int}/occurrences/{original_start}",
+        "/api/events/{event_id:id}/occurrences/{original_start}",
         change_occurrence,
         methods=["PATCH"],
     ),
-    Route("/api/events/{event_id:int}/attendance", get_attendance, methods=["GET"]),
-    Route("/api/events/{event_id:int}/attendance", record_attendance, methods=["POST"]),
+    Route("/api/events/{event_id:id}/attendance", get_attendance, methods=["GET"]),
+    Route("/api/events/{event_id:id}/attendance", record_attendance, methods=["POST"]),
     Route("/api/occurrences", list_occurrences, methods=["GET"]),
 ]

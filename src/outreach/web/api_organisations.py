@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from outreach.models import Branch, Library, Network, Room, Strategy
+from outreach.schemas import MAX_ID
 from outreach.strategies import strategies_for_library, strategy_document
 from outreach.web.errors import NotFound
 
@@ -97,9 +98,10 @@ async def list_networks(request: Request) -> JSONResponse:
 
 async def get_strategy(request: Request) -> JSONResponse:
     """A strategy with values, themes, goals, SDG mappings and targets."""
-    raw = request.path_params["id"]
+    raw: str = request.path_params["id"]
     # Ids and slugs both work; a long digit string is no id (and would overflow INTEGER).
-    strategy = await Strategy.get_or_none(id=int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    is_id = raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_ID
+    strategy = await Strategy.get_or_none(id=int(raw)) if is_id else None
     if strategy is None:
         strategy = await Strategy.get_or_none(slug=raw)
     if strategy is None:
@@ -109,7 +111,7 @@ async def get_strategy(request: Request) -> JSONResponse:
 
 routes = [
     Route("/api/libraries", list_libraries, methods=["GET"]),
-    Route("/api/libraries/{slug}", get_library, methods=["GET"]),
+    Route("/api/libraries/{slug:slug}", get_library, methods=["GET"]),
     Route("/api/networks", list_networks, methods=["GET"]),
-    Route("/api/strategies/{id}", get_strategy, methods=["GET"]),
+    Route("/api/strategies/{id:slug}", get_strategy, methods=["GET"]),
 ]

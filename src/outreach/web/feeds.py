@@ -130,6 +130,6 @@ async def network_feed(request: Request) -> Response:
 
 
 routes = [
-    Route("/feeds/networks/{network}.ics", network_feed, methods=["GET"]),
-    Route("/feeds/{library}.ics", library_feed, methods=["GET"]),
+    Route("/feeds/networks/{network:slug}.ics", network_feed, methods=["GET"]),
+    Route("/feeds/{library:slug}.ics", library_feed, methods=["GET"]),
 ]

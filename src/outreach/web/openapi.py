@@ -1,7 +1,9 @@
 """``/openapi.json``, generated from the mounted routes so it cannot drift from them.
 
-Summaries come from each endpoint's docstring; query parameters of the HTTP contract are
-listed here once, by path.
+Summaries come from each endpoint's docstring; path parameters from the routes' convertors;
+query parameters, request bodies and answers from the models each endpoint declares
+(:func:`outreach.web.boundary.declare`), the very models that validate them. Endpoints not
+yet declared list their query parameters here, by path.
 """
 
 from __future__ import annotations
@@ -10,28 +12,22 @@ import inspect
 import re
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from outreach import __version__
+from outreach.web.boundary import JSON, Declaration, declaration_of
+from outreach.web.convertors import PATH_SCHEMAS
+from outreach.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 
-_PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]+)?}")
+_PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
+_REF = "#/components/schemas/{model}"
+_ERROR_STATUSES = ("400", "401", "403", "404", "408", "409", "413", "415", "422")
 _DOCUMENTED_PREFIXES = ("/api/", "/feeds/", "/healthz")
 
-_EVENT_FILTERS = {
-    "library": "library slug",
-    "branch": "branch slug",
-    "kind": "event kind, e.g. workshop",
-    "audience": "audience, e.g. 6-11 or seniors",
-    "goal": "goal code, e.g. A1",
-    "value": "value code",
-    "status": "draft, published or cancelled",
-    "from": "start of the window (ISO 8601 date or date-time)",
-    "to": "end of the window (ISO 8601 date or date-time)",
-    "limit": "page size",
-    "offset": "items to skip",
-}
 _FEED_FILTERS = {
     "branch": "branch slug",
     "audience": "audience",
@@ -40,18 +36,7 @@ _FEED_FILTERS = {
     "value": "value code",
     "lang": "language of titles and descriptions",
 }
-_REPORT_FILTERS = {
-    "library": "library slug",
-    "network": "network slug (instead of library)",
-    "strategy": "strategy id or slug",
-    "from": "first day (ISO 8601 date)",
-    "to": "last day (ISO 8601 date)",
-}
 QUERY_PARAMETERS: dict[str, dict[str, str]] = {
-    "/api/events": _EVENT_FILTERS,
-    "/api/occurrences": _EVENT_FILTERS,
-    "/api/reports/coverage": _REPORT_FILTERS,
-    "/api/reports/coverage.csv": _REPORT_FILTERS,
     "/api/routes": {"library": "library slug (default: every library)"},
     "/api/routes/{id}/emissions": {
         "from": "first local day (ISO 8601 date; default: 364 days before to)",
@@ -76,6 +61,54 @@ _ERROR_SCHEMA = {
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
+_IDEMPOTENCY = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes the write safe to retry: the same key with the same request gets the first"
+        " answer again (marked Idempotent-Replayed: true) and stores nothing twice; the same"
+        " key with another request is a 422, and while the first still runs a 409. Kept for"
+        " 24 hours, per signed-in user."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {JSON: {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema: absent, not null, is how a query leaves a value out."""
+    options = schema.get("anyOf")
+    if options:
+        kept = [o for o in options if o.get("type") != "null"]
+        if len(kept) == 1:
+            rest = {k: v for k, v in schema.items() if k != "anyOf" and k != "default"}
+            return {**kept[0], **rest}
+    return {k: v for k, v in schema.items() if k != "default"}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=_REF)
+    required = set(schema.get("required", []))
+    parameters = []
+    for name, field_schema in schema["properties"].items():
+        parameter: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": name in required,
+            "schema": _without_null(field_schema),
+        }
+        description = field_schema.get("description")
+        if description:
+            parameter["description"] = description
+        parameters.append(parameter)
+    return parameters
 
 
 def _flatten(routes: list[BaseRoute], prefix: str = "") -> list[Route]:
@@ -88,34 +121,71 @@ def _flatten(routes: list[BaseRoute], prefix: str = "") -> list[Route]:
     return flat
 
 
+def _declarations(routes: list[Route]) -> dict[str, Any]:
+    """The JSON Schemas of every declared body and answer, as components."""
+    models: set[type[BaseModel]] = set()
+    for route in routes:
+        declaration = declaration_of(route.endpoint)
+        if declaration is not None:
+            models |= {m for m in (declaration.body, declaration.answer) if m is not None}
+    ordered = sorted(models, key=lambda m: m.__name__)
+    _, schemas = models_json_schema([(m, "validation") for m in ordered], ref_template=_REF)
+    return dict(sorted(schemas.get("$defs", {}).items()))
+
+
+def _ref(model: type[BaseModel]) -> dict[str, Any]:
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
 def _operation(route: Route, method: str) -> dict[str, Any]:
     doc = inspect.getdoc(route.endpoint) or route.name.replace("_", " ")
+    declaration = declaration_of(route.endpoint) or Declaration()
     path = _PATH_PARAM.sub(r"{\1}", route.path)
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-        for name in _PATH_PARAM.findall(route.path)
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_SCHEMAS.get(convertor, {"type": "string"}),
+        }
+        for name, convertor in _PATH_PARAM.findall(route.path)
     ]
-    if method == "get":
+    if declaration.query is not None:
+        parameters += _query_parameters(declaration.query)
+    elif method == "get":
         parameters += [
             {"name": name, "in": "query", "description": text, "schema": {"type": "string"}}
             for name, text in QUERY_PARAMETERS.get(path, {}).items()
         ]
-    responses: dict[str, Any] = {"200": {"description": "OK"}}
-    for status in ("400", "401", "403", "404", "409", "422"):
-        responses[status] = {
-            "description": "error",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
+    writes = method in {"post", "patch", "put", "delete"}
+    if writes:
+        parameters.append(_IDEMPOTENCY)
+    answer: dict[str, Any] = {"description": "OK"}
+    if declaration.answer is not None:
+        answer["content"] = {declaration.media_type: {"schema": _ref(declaration.answer)}}
+    responses: dict[str, Any] = {str(declaration.status): answer}
+    for status in _ERROR_STATUSES:
+        responses[status] = _error("error")
+    responses["503"] = {
+        **_error("the database cannot be reached just now"),
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }
     operation: dict[str, Any] = {
         "summary": doc.splitlines()[0],
         "operationId": f"{method}_{route.name}",
         "parameters": parameters,
         "responses": responses,
     }
-    if method in {"post", "patch", "put"}:
-        operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
-        operation["security"] = [{"bearer": []}, {"session": []}]
-    if method == "delete":
+    if declaration.body is not None:
+        operation["requestBody"] = {
+            "required": declaration.body_required,
+            "content": {declaration.body_media_type: {"schema": _ref(declaration.body)}},
+        }
+    elif method in {"post", "patch", "put"}:
+        operation["requestBody"] = {
+            "content": {declaration.body_media_type: {"schema": {"type": "object"}}}
+        }
+    if writes:
         operation["security"] = [{"bearer": []}, {"session": []}]
     return operation
 
@@ -123,11 +193,14 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
 def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every API, feed and health route."""
     paths: dict[str, dict[str, Any]] = {}
-    for route in _flatten(routes):
-        if not route.path.startswith(_DOCUMENTED_PREFIXES) or not route.methods:
-            continue
+    documented = [
+        route
+        for route in _flatten(routes)
+        if route.path.startswith(_DOCUMENTED_PREFIXES) and route.methods
+    ]
+    for route in documented:
         path = _PATH_PARAM.sub(r"{\1}", route.path)
-        for method in sorted(m.lower() for m in route.methods if m != "HEAD"):
+        for method in sorted(m.lower() for m in route.methods or () if m != "HEAD"):
             paths.setdefault(path, {})[method] = _operation(route, method)
     return {
         "openapi": "3.1.0",
@@ -135,7 +208,7 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
         "servers": [{"url": base_url}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {"Error": _ERROR_SCHEMA},
+            "schemas": {"Error": _ERROR_SCHEMA, **_declarations(documented)},
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "outreach_session"},

@@ -176,10 +176,7 @@ async def event_page(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     scope = await library_scope(request.path_params["library"])
     library = scope.libraries[0]
-    try:
-        event_id = int(request.path_params["event_id"])
-    except ValueError:
-        raise NotFound("event") from None
+    event_id: int = request.path_params["event_id"]
     event = await Event.get_or_none(
         publicity.events(), id=event_id, library_id=library.id
     ).prefetch_related("branch", "room")
@@ -287,6 +284,6 @@ async def event_page(request: Request) -> Response:
 
 
 routes = [
-    Route("/{library}/events", programme, methods=["GET"]),
-    Route("/{library}/events/{event_id}", event_page, methods=["GET"]),
+    Route("/{library:slug}/events", programme, methods=["GET"]),
+    Route("/{library:slug}/events/{event_id:id}", event_page, methods=["GET"]),
 ]

@@ -61,5 +61,5 @@ async def library_home(request: Request) -> Response:
 
 routes = [
     Route("/", index, methods=["GET"]),
-    Route("/{library}/", library_home, methods=["GET"]),
+    Route("/{library:slug}/", library_home, methods=["GET"]),
 ]

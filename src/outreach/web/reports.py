@@ -7,9 +7,9 @@ the network's report and those of its libraries.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, ClassVar
 
+from pydantic import BeforeValidator, Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -18,39 +18,52 @@ from outreach.models import Role, RoleName, StaffUser, Strategy
 from outreach.reports import charts
 from outreach.reports.coverage import CoverageRequest, build_coverage, resolve_request
 from outreach.reports.exporters import CoverageCsvExporter, CoverageExporter, CoverageJsonExporter
+from outreach.schemas import CODE_PATTERN, Day, Declared, Text, validate
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, staff
+from outreach.web.boundary import declare, read_query
 from outreach.web.errors import ApiError, Invalid
 
 READ_ROLES = (RoleName.DIRECTOR,)
 
 
-def _day(params: Mapping[str, str], name: str, default: dt.date) -> dt.date:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise Invalid({name: "must be a date such as 2025-01-31"}) from None
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
 
 
-def _text(params: Mapping[str, str], name: str) -> str | None:
-    raw = params.get(name, "").strip()
-    return raw or None
+Name = Annotated[str, Text(64, CODE_PATTERN, "a slug")]
 
 
-async def checked_request(params: Mapping[str, str], user: StaffUser) -> CoverageRequest:
-    """The report the query ``params`` ask for, if ``user`` may read it: else 403/404/422."""
+class CoverageQuery(Declared):
+    """Whose coverage, by which strategy, over which days (default: this calendar year)."""
+
+    unknown: ClassVar[str] = "is not a parameter of the report"
+    library: Annotated[Name | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="library slug"
+    )
+    network: Annotated[Name | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="network slug (instead of library)"
+    )
+    strategy: Annotated[Name | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="strategy id or slug"
+    )
+    from_: Annotated[Annotated[dt.date, Day()] | None, BeforeValidator(_blank_is_none)] = Field(
+        None, alias="from", description="first day"
+    )
+    to: Annotated[Annotated[dt.date, Day()] | None, BeforeValidator(_blank_is_none)] = Field(
+        None, description="last day"
+    )
+
+
+async def checked_request(query: CoverageQuery, user: StaffUser) -> CoverageRequest:
+    """The report ``query`` asks for, if ``user`` may read it: else 403/404/422."""
     today = dt.datetime.now(dt.UTC).date()
-    start = _day(params, "from", dt.date(today.year, 1, 1))
-    end = _day(params, "to", dt.date(today.year, 12, 31))
     wanted = await resolve_request(
-        library=_text(params, "library"),
-        network=_text(params, "network"),
-        strategy=_text(params, "strategy"),
-        start=start,
-        end=end,
+        library=query.library,
+        network=query.network,
+        strategy=query.strategy,
+        start=query.from_ or dt.date(today.year, 1, 1),
+        end=query.to or dt.date(today.year, 12, 31),
     )
     scope = wanted.scope
     if scope.network is not None:
@@ -66,8 +79,9 @@ async def checked_request(params: Mapping[str, str], user: StaffUser) -> Coverag
 
 
 async def _export(request: Request, exporter_class: type[CoverageExporter]) -> Response:
+    query = read_query(request, CoverageQuery)
     user = await auth.require_user(request)
-    report = await build_coverage(await checked_request(request.query_params, user))
+    report = await build_coverage(await checked_request(query, user))
     exporter = exporter_class(report)
     headers = {"Cache-Control": "private, no-store"}
     if exporter_class is CoverageCsvExporter:
@@ -75,11 +89,15 @@ async def _export(request: Request, exporter_class: type[CoverageExporter]) -> R
     return Response(exporter.get_data(), media_type=exporter.content_type, headers=headers)
 
 
+@declare(query=CoverageQuery, media_type="application/json")
 async def coverage_json(request: Request) -> Response:
+    """Value coverage of a library or network, as JSON."""
     return await _export(request, CoverageJsonExporter)
 
 
+@declare(query=CoverageQuery, media_type="text/csv")
 async def coverage_csv(request: Request) -> Response:
+    """Value coverage of a library or network, as CSV."""
     return await _export(request, CoverageCsvExporter)
 
 
@@ -118,7 +136,10 @@ async def coverage_page(request: Request) -> Response:
         context["error"] = "You hold no director role in any library."
         return staff.render(request, "staff/reports_coverage.html", context, status_code=403)
     try:
-        wanted = await checked_request(query, user)
+        known = {
+            k: v for k, v in query.items() if k in ("library", "network", "strategy", "from", "to")
+        }
+        wanted = await checked_request(validate(CoverageQuery, known), user)
     except Invalid as exc:
         context["errors"] = exc.fields
         context["error"] = exc.error
