@@ -14,6 +14,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from outreach import settings as settings_module
 from outreach.settings import Settings
+from outreach.versions import VersionWatch
 from outreach.web import (
     api_events,
     api_organisations,
@@ -53,12 +54,18 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     """Build the ASGI app; ``manage_database=False`` leaves Tortoise to the caller (tests)."""
     settings = settings or settings_module.load()
+    # The process's data version, kept without a query per request (outreach.versions).
+    versions = VersionWatch(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if manage_database:
             async with RegisterTortoise(app, config=settings.tortoise_config()):
-                yield
+                await versions.start()
+                try:
+                    yield
+                finally:
+                    await versions.stop()
         else:
             yield
 
@@ -89,5 +96,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.versions = versions
     app.state.templates = make_templates(settings.templates_dir)
     return app

@@ -16,7 +16,7 @@ from outreach.feeds.encodings import IDENTITY, negotiate
 from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
 from outreach.feeds.selection import today
 from outreach.scheduling.recurrence import UTC
-from outreach.versions import current_data_version
+from outreach.versions import VersionWatch
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # Calendar clients poll on their own schedule; a CDN may keep a copy for five minutes.
@@ -95,12 +95,18 @@ def _params(request: Request) -> dict[str, Sequence[str]]:
     return params
 
 
+async def data_version(request: Request) -> tuple[int, dt.datetime]:
+    """The data version as this process knows it (no query on a warm request)."""
+    versions: VersionWatch = request.app.state.versions
+    return await versions.current()
+
+
 async def _serve(request: Request, scope_of: str, slug: str) -> Response:
-    version = await current_data_version()
+    version = await data_version(request)
     day = today()
     cache = feed_cache(request)
-    # Repeats are answered by the raw request before any lookup: only the version query
-    # touches the database. Invalid requests raise before anything is cached.
+    # Repeats are answered by the raw request before any lookup, without touching the
+    # database. Invalid requests raise before anything is cached.
     raw_key = ("raw", request.url.path, tuple(sorted(request.query_params.multi_items())))
     feed = cache.get((*raw_key, version[0], day))
     if feed is None:
