@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from outreach.feeds import ical
 from outreach.feeds.encodings import IDENTITY, Representation, compress, strong_etag
 from outreach.feeds.filters import FeedFilter, Scope
-from outreach.feeds.selection import Window, load_series, public_event_ids, today
+from outreach.feeds.selection import Series, Window, load_series, public_event_ids, today
 from outreach.languages import translated
 from outreach.scheduling.recurrence import UTC
 from outreach.settings import Settings
@@ -94,9 +94,15 @@ def feed_name(scope: Scope, filt: FeedFilter) -> str:
     return " · ".join(p.strip() for p in parts if p.strip())
 
 
-async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day: dt.date) -> bytes:
+async def build_feed(
+    scope: Scope, filt: FeedFilter, settings: Settings, *, day: dt.date, fresh: bool = False
+) -> bytes:
     """The feed's bytes for the window of ``day``: one VEVENT series per public event
-    with an occurrence in the window, with every override of that series."""
+    with an occurrence in the window, with every override of that series.
+
+    Each series' VEVENTs are copied from the process's :data:`vevents` where the same
+    record was written before; ``fresh=True`` writes every one anew as one icalendar
+    calendar (the same bytes: the tests compare the two)."""
     window = Window.for_day(settings, day)
     event_ids = await public_event_ids(scope, filt, window.start, window.end)
     series = await load_series(event_ids)
@@ -112,13 +118,63 @@ async def build_feed(scope: Scope, filt: FeedFilter, settings: Settings, *, day:
         ),
     )
     first = ical.first_day(series, window.start.date())
+    zones = ical.zones_of(series)
     with collector_paused():
-        components = [
-            component
-            for one in series
-            for component in ical.series_components(one, lang=filt.lang, base_url=settings.base_url)
-        ]
-        return ical.serialise(cal, components, zones=ical.zones_of(series), first=first)
+        if fresh:
+            components = [
+                component
+                for one in series
+                for component in ical.series_components(
+                    one, lang=filt.lang, base_url=settings.base_url
+                )
+            ]
+            return ical.serialise(cal, components, zones=zones, first=first)
+        parts = [vevents.of(one, lang=filt.lang, base_url=settings.base_url) for one in series]
+        return ical.assemble(cal, parts, zones=zones, first=first)
+
+
+class VeventCache:
+    """The VEVENT bytes of series, by a digest of everything they are written from.
+
+    A series' VEVENTs are a function of its :class:`~outreach.feeds.selection.Series`
+    record (the event's row with its revision, overrides, exdates, branch, room, stop,
+    audiences, languages, goals and values, names and all), the language asked for and
+    the base URL: the key is a digest of the record's ``repr``, which names every field's
+    value, so a key cannot go stale; a record that changes in any way is a new key, and an
+    entry nobody asks for again falls out, least recently used first. After one edit a
+    feed therefore writes one series anew and copies the others' bytes, and a new filter
+    of known events writes none. About 1 KB an entry.
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._items: OrderedDict[bytes, bytes] = OrderedDict()
+        self.written = 0  # how many series were written by icalendar (for tests)
+
+    def of(self, series: Series, *, lang: str | None, base_url: str) -> bytes:
+        """The bytes of ``series``' VEVENTs, written once per distinct record."""
+        key = hashlib.blake2b(repr((series, lang, base_url)).encode(), digest_size=20).digest()
+        found = self._items.get(key)
+        if found is not None:
+            self._items.move_to_end(key)
+            return found
+        found = ical.components_bytes(ical.series_components(series, lang=lang, base_url=base_url))
+        self.written += 1
+        self._items[key] = found
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return found
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# One per process, shared by every feed: the same series appears in many feeds (a
+# library's, its network's, each filter's).
+vevents = VeventCache()
 
 
 @contextmanager

@@ -305,6 +305,24 @@ def serialise(
     return body
 
 
+END_OF_CALENDAR = b"END:VCALENDAR\r\n"
+
+
+def components_bytes(components: Iterable[VEvent]) -> bytes:
+    """The bytes the components have inside a calendar (each ends in CRLF)."""
+    return b"".join(component.to_ical() for component in components)
+
+
+def assemble(
+    cal: Calendar, parts: Iterable[bytes], *, zones: Iterable[str], first: dt.date
+) -> bytes:
+    """The bytes :func:`serialise` writes, from the VEVENTs already written as bytes
+    (:func:`components_bytes`): the calendar's properties and VTIMEZONEs, then the parts."""
+    head = serialise(cal, (), zones=zones, first=first)
+    assert head.endswith(END_OF_CALENDAR)
+    return b"".join([head[: -len(END_OF_CALENDAR)], *parts, END_OF_CALENDAR])
+
+
 def zones_of(series: Iterable[Series]) -> set[str]:
     """The zones that the feed's times name (all-day series are dates, in no zone)."""
     return {one.tz.key for one in series if not one.event.all_day}
