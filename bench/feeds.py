@@ -1,18 +1,29 @@
-"""Feed benchmarks: what the service adds over bare icalendar and over a bare endpoint.
+"""Feed benchmarks against real servers, measured by an external load generator.
 
-Prints, measured in one run:
+Three servers, each its own process(es), serve the same feed in one run:
 
-(a) building a 1,000-event feed through the service (database query, series, overrides,
-    VTIMEZONEs) against serialising the same events, already in memory, with bare
-    icalendar and the same calls (goal: service / bare ≤ 1.3); the run checks that both
-    write the same VEVENTs byte for byte, so the baseline does the same icalendar work;
-(b) requests per second for a cached feed against a bare Starlette endpoint returning the
-    same bytes, both served by uvicorn on loopback and loaded by the same httpx client
-    (goal: ≥ 0.8);
-(c) the same for 304 answers to ``If-None-Match``.
+- Outreach (uvicorn with ``outreach.app:create_app``),
+- bare Starlette under the same uvicorn settings, answering the very same bytes (plain,
+  brotli, the filtered feed; 304 to the same ETags) from memory: the baseline for 200,
+  304 and the filtered feed,
+- nginx serving the published files (``gzip_static``), where nginx is installed: the
+  baseline for 304 with several workers; without nginx those lines say it was skipped.
 
-Usage: ``.venv/bin/python bench/feeds.py [--events 1000] [--requests 2000]``. It works in a
-temporary SQLite database and only ever talks to 127.0.0.1.
+The load comes from ``wrk`` (one thread, ``--connections`` connections, a Lua script that
+prints exact counts and the 99th percentile), or, where wrk is missing, from a client of
+several processes speaking HTTP/1.1 with keep-alive. Rounds interleave the servers, so a
+busy moment of the machine hits each alike; each figure is the median of the rounds, and
+each ratio is taken in the same run:
+
+- warm 200, 304 (If-None-Match) and a filtered feed: req/s, p99 and bytes per response;
+- a compressed poll (``Accept-Encoding: gzip, deflate, br, zstd``): bytes against the plain;
+- cold builds (in this process, no HTTP): the full feed, the full feed after one edit and a
+  filter never asked before, against bare icalendar serialising the same events.
+
+Usage: ``.venv/bin/python bench/feeds.py [--events 1000] [--rounds 3] [--seconds 4]
+[--workers N] [--postgres postgres://user@host:5432/db]``. SQLite lives in a temporary
+directory; with ``--postgres`` a temporary database is created on that server and dropped
+afterwards. Everything listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -21,14 +32,21 @@ import argparse
 import asyncio
 import datetime as dt
 import gc
+import gzip
+import json
+import multiprocessing
 import os
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -38,7 +56,29 @@ from icalendar import Event as VEvent
 UTC = dt.UTC
 TZ = ZoneInfo("Europe/Ljubljana")
 BASE_URL = "https://outreach.example.org"
-CONCURRENCY = 8
+FEED = "/feeds/bench.ics"
+FILTERED = "/feeds/bench.ics?kind=lecture"
+COMPRESSED = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+PLAIN = {"Accept-Encoding": "identity"}
+
+
+@dataclass(frozen=True)
+class Builds:
+    service: float
+    bare: float
+    after_edit: float
+    new_filter: float
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Load:
+    """One run of the load generator against one URL."""
+
+    rate: float  # requests per second
+    p99_ms: float
+    bytes_per_response: float
+    statuses_ok: bool
 
 
 async def seed(database_url: str, events: int) -> None:
@@ -112,15 +152,18 @@ def vevents(body: bytes) -> bytes:
     return body[body.index(b"BEGIN:VEVENT") : body.rindex(b"END:VEVENT\r\n")]
 
 
-async def measure_build(database_url: str, rounds: int) -> tuple[float, float, bytes]:
-    """Median seconds to build through the service and with bare icalendar."""
+async def measure_build(database_url: str, rounds: int) -> Builds:
+    """Median seconds of a cold build through the service (full feed; full feed after one
+    edit; a filter never asked before) and of the full feed with bare icalendar."""
     from tortoise import Tortoise
 
     from outreach.feeds.build import build_feed
-    from outreach.feeds.filters import FeedFilter, library_scope
+    from outreach.feeds.build import vevents as vevent_cache
+    from outreach.feeds.filters import FeedFilter, library_scope, parse_filter
     from outreach.feeds.ical import AUDIENCE_LABELS, KIND_LABELS, PRODID, REFRESH
     from outreach.feeds.selection import Window
     from outreach.models import Event
+    from outreach.scheduling import service
     from outreach.settings import Settings, tortoise_config
 
     settings = Settings(database_url=database_url, secret_key="bench", base_url=BASE_URL)
@@ -184,13 +227,15 @@ async def measure_build(database_url: str, rounds: int) -> tuple[float, float, b
         scope = await library_scope("bench")
         events = await Event.all().order_by("id").prefetch_related("branch", "audiences")
         assert all(event.updated_at == stamp for event in events)
-        service_times, bare_times = [], []
+        service_times, bare_times, edit_times, filter_times = [], [], [], []
         body = b""
+        kinds = sorted({event.kind.value for event in events})
         # Alternate the two so that a busy moment of the machine hits both alike.
         for _ in range(rounds):
             # Each side starts with no garbage of the other's to collect: a build leaves a
             # few hundred thousand objects behind, and the collector would otherwise charge
             # them to whichever measurement comes next.
+            vevent_cache.clear()  # cold: no series written before
             gc.collect()
             began = time.perf_counter()
             body = await build_feed(scope, FeedFilter(), settings, day=day)
@@ -201,38 +246,63 @@ async def measure_build(database_url: str, rounds: int) -> tuple[float, float, b
             bare_times.append(time.perf_counter() - began)
             # A fair baseline writes the very same events: byte for byte.
             assert vevents(body) == vevents(baseline), "service and baseline events differ"
+        # One edit, then the whole feed again; then a filter not asked for before (the
+        # series written by the last full build are kept, as in a running process).
+        for number in range(rounds):
+            event = events[number * 7 % len(events)]
+            await service.update_event(
+                event.id, {"description": {"sl": f"Spremenjen opis {number}."}}, user=None
+            )
+            gc.collect()
+            began = time.perf_counter()
+            await build_feed(scope, FeedFilter(), settings, day=day)
+            edit_times.append(time.perf_counter() - began)
+            filt = await parse_filter(scope, {"kind": [kinds[number % len(kinds)]]})
+            gc.collect()
+            began = time.perf_counter()
+            await build_feed(scope, filt, settings, day=day)
+            filter_times.append(time.perf_counter() - began)
     finally:
         await Tortoise.close_connections()
-    return statistics.median(service_times), statistics.median(bare_times), body
+    return Builds(
+        service=statistics.median(service_times),
+        bare=statistics.median(bare_times),
+        after_edit=statistics.median(edit_times),
+        new_filter=statistics.median(filter_times),
+        body=body,
+    )
 
 
-def serve(kind: str, port: int, database_url: str, body_file: str) -> None:
-    """Run one server (in a child process): the service, or a bare endpoint."""
-    import uvicorn
+def bare_app(files: dict[str, tuple[bytes, bytes, str, str]]) -> object:
+    """Bare Starlette: each path's plain and brotli bytes and ETags, from memory."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    if kind == "app":
-        from outreach.app import create_app
-        from outreach.settings import Settings
+    async def feed(request: Request) -> Response:
+        key = request.url.path + ("?" + request.url.query if request.url.query else "")
+        plain, brotli_body, plain_etag, brotli_etag = files[key]
+        compressed = "br" in request.headers.get("accept-encoding", "")
+        body, etag = (brotli_body, brotli_etag) if compressed else (plain, plain_etag)
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        if compressed:
+            headers["Content-Encoding"] = "br"
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
 
-        app = create_app(Settings(database_url=database_url, secret_key="bench", base_url=BASE_URL))
-    else:
-        body = Path(body_file).read_bytes()
-        import hashlib
+    return Starlette(routes=[Route(FEED, feed)])
 
-        etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
-        headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
 
-        async def bare(request: Request) -> Response:
-            if request.headers.get("if-none-match") == etag:
-                return Response(status_code=304, headers=headers)
-            return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
-
-        app = Starlette(routes=[Route("/feeds/bench.ics", bare)])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+def bare_factory() -> object:
+    """``uvicorn --factory bench.feeds:bare_factory``: the files named by BENCH_BARE_FILES."""
+    raw = json.loads(Path(os.environ["BENCH_BARE_FILES"]).read_text())
+    files = {
+        key: (Path(a).read_bytes(), Path(b).read_bytes(), etag_a, etag_b)
+        for key, (a, b, etag_a, etag_b) in raw.items()
+    }
+    return bare_app(files)
 
 
 def free_port() -> int:
@@ -241,133 +311,391 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def wait_for(url: str) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.05)
+def uvicorn_command(factory: str, port: int, workers: int) -> list[str]:
+    """The same server settings for Outreach and bare Starlette (those of ``outreach
+    serve``): uvloop, httptools, no access log."""
+    return [
+        sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+        "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
+        "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server for {url} exited with {process.returncode}")
+        try:
+            httpx.get(url, timeout=5)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)
     raise SystemExit(f"server at {url} did not start")
 
 
-async def load(url: str, requests: int, headers: dict[str, str], status: int) -> float:
-    """Requests per second for ``requests`` GETs, ``CONCURRENCY`` at a time."""
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(limits=limits) as client:
-        for _ in range(50):  # warm-up: connections, caches, the feed's first build
-            assert (await client.get(url, headers=headers)).status_code == status
+NGINX_CONF = """\
+{user}worker_processes {workers};
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    types {{ text/calendar ics; }}
+    default_type application/octet-stream;
+    charset utf-8;
+    charset_types text/calendar;
+    client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
+    uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
+    sendfile on; tcp_nopush on; keepalive_requests 1000000;
+    server {{
+        listen 127.0.0.1:{port};
+        gzip_static on;
+        gzip_vary on;
+        add_header Cache-Control "public, max-age=300";
+        location /feeds/ {{ root {dir}/www; }}
+    }}
+}}
+"""
 
-        async def worker(count: int) -> None:
-            for _ in range(count):
-                response = await client.get(url, headers=headers)
-                assert response.status_code == status
 
-        began = time.perf_counter()
-        await asyncio.gather(*(worker(requests // CONCURRENCY) for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - began
-    return (requests // CONCURRENCY * CONCURRENCY) / elapsed
+def start_nginx(directory: Path, port: int, workers: int) -> subprocess.Popen[bytes] | None:
+    nginx = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if nginx is None:
+        print("nginx is not installed: its lines are skipped (apt-get install -y nginx)")
+        return None
+    (directory / "tmp").mkdir(exist_ok=True)
+    conf = directory / "nginx.conf"
+    # As root, nginx's workers would run as nobody, who cannot read the temporary directory.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf.write_text(NGINX_CONF.format(user=user, workers=workers, dir=directory, port=port))
+    return subprocess.Popen([nginx, "-c", str(conf), "-p", str(directory)])
 
 
-def start_servers(
-    ports: dict[str, int], database_url: str, body_file: str
-) -> list[subprocess.Popen[bytes]]:
-    """One child process per server, so that servers and client never share a CPU loop."""
-    return [
-        subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--serve",
-                kind,
-                "--port",
-                str(port),
-                "--database-url",
-                database_url,
-                "--body-file",
-                body_file,
-            ]
-        )
-        for kind, port in ports.items()
+WRK_SCRIPT = """\
+local headers_arg = os.getenv("BENCH_HEADERS") or ""
+for pair in string.gmatch(headers_arg, "[^\\n]+") do
+  local name, value = pair:match("^([^:]+):%s*(.*)$")
+  wrk.headers[name] = value
+end
+local expected = tonumber(os.getenv("BENCH_STATUS") or "200")
+local wrong = 0
+response = function(status, headers, body)
+  if status ~= expected then wrong = wrong + 1 end
+end
+done = function(summary, latency, requests)
+  io.write(string.format(
+    '{"requests": %d, "bytes": %d, "seconds": %f, "p99_us": %f, "errors": %d}\\n',
+    summary.requests, summary.bytes, summary.duration / 1e6, latency:percentile(99),
+    summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.status + summary.errors.timeout))
+end
+"""
+
+
+def run_wrk(url: str, headers: dict[str, str], status: int, args: argparse.Namespace) -> Load:
+    script = Path(args.tmp) / "bench.lua"
+    if not script.exists():
+        script.write_text(WRK_SCRIPT)
+    env = {
+        **os.environ,
+        "BENCH_HEADERS": "\n".join(f"{k}: {v}" for k, v in headers.items()),
+        "BENCH_STATUS": str(status),
+    }
+    seconds = max(1, round(args.seconds))
+    command = ["wrk", "-t1", f"-c{args.connections}", f"-d{seconds}s", "-s", str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("{"))
+    found = json.loads(line)
+    requests = max(found["requests"], 1)
+    return Load(
+        rate=found["requests"] / found["seconds"],
+        p99_ms=found["p99_us"] / 1000,
+        # wrk counts the bytes of whole responses: headers and body.
+        bytes_per_response=found["bytes"] / requests,
+        statuses_ok=found["errors"] == 0,
+    )
+
+
+def _client(url: str, headers: dict[str, str], status: int, seconds: float, queue: object) -> None:
+    """One process of the fallback load generator: keep-alive GETs for ``seconds``."""
+    import http.client
+
+    parts = urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port)
+    latencies: list[float] = []
+    size = 0
+    ok = True
+    end = time.perf_counter() + seconds
+    while (now := time.perf_counter()) < end:
+        connection.request("GET", target, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        latencies.append(time.perf_counter() - now)
+        size += len(body) + sum(len(k) + len(v) + 4 for k, v in response.getheaders()) + 17
+        ok = ok and response.status == status
+    queue.put((latencies, size, ok))  # type: ignore[attr-defined]
+
+
+def run_processes(url: str, headers: dict[str, str], status: int, args: argparse.Namespace) -> Load:
+    """Fallback without wrk: ``--connections`` client processes, one connection each."""
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    procs = [
+        context.Process(target=_client, args=(url, headers, status, args.seconds, queue))
+        for _ in range(args.connections)
     ]
+    for proc in procs:
+        proc.start()
+    results = [queue.get() for _ in procs]
+    for proc in procs:
+        proc.join()
+    latencies = sorted(x for r in results for x in r[0])
+    count = max(len(latencies), 1)
+    return Load(
+        rate=len(latencies) / args.seconds,
+        p99_ms=latencies[int(0.99 * (count - 1))] * 1000 if latencies else 0.0,
+        bytes_per_response=sum(r[1] for r in results) / count,
+        statuses_ok=all(r[2] for r in results),
+    )
 
 
-async def measure_http(database_url: str, body_file: str, requests: int) -> dict[str, float]:
-    ports = {"app": free_port(), "bare": free_port()}
-    children = start_servers(ports, database_url, body_file)
+def load(url: str, headers: dict[str, str], status: int, args: argparse.Namespace) -> Load:
+    if shutil.which("wrk"):
+        return run_wrk(url, headers, status, args)
+    return run_processes(url, headers, status, args)
+
+
+def postgres_database(url: str) -> tuple[str, str]:
+    """A new empty database on the server of ``url``: its URL and its name."""
+    import asyncpg
+
+    name = f"outreach_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", "", "")), name
+
+
+def drop_postgres_database(url: str, name: str) -> None:
+    import asyncpg
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(drop())
+
+
+SCENARIOS = [
+    # name, path, headers, status, baseline servers
+    ("warm 200", FEED, PLAIN, 200),
+    ("304", FEED, None, 304),
+    ("filtered 200", FILTERED, PLAIN, 200),
+    ("compressed poll", FEED, COMPRESSED, 200),
+]
+
+
+def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> dict[str, Load]:
+    """Every scenario against every server, rounds interleaved; medians per pair."""
+    tmp = Path(args.tmp) / f"w{workers}"
+    tmp.mkdir(exist_ok=True)
+    ports = {"outreach": free_port(), "bare": free_port(), "nginx": free_port()}
+    env = {**os.environ, "DATABASE_URL": database_url, "BASE_URL": BASE_URL}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
+    )
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        urls = {
-            "app": f"http://127.0.0.1:{ports['app']}/feeds/bench.ics",
-            "bare": f"http://127.0.0.1:{ports['bare']}/feeds/bench.ics",
+        app = subprocess.Popen(
+            uvicorn_command("outreach.app:create_app", ports["outreach"], workers), env=env
+        )
+        children.append(app)
+        base = f"http://127.0.0.1:{ports['outreach']}"
+        wait_for(base + "/healthz", app)
+        # What Outreach sends is what the baselines send.
+        plain = httpx.get(base + FEED, headers=PLAIN)
+        compressed = httpx.get(base + FEED, headers={"Accept-Encoding": "br"})
+        filtered = httpx.get(base + FILTERED, headers=PLAIN)
+        filtered_br = httpx.get(base + FILTERED, headers={"Accept-Encoding": "br"})
+        assert plain.status_code == filtered.status_code == 200
+        raw_br = httpx.get(base + FEED, headers={"Accept-Encoding": "br"}).headers
+        files: dict[str, tuple[str, str, str, str]] = {}
+        for key, one, two in ((FEED, plain, compressed), (FILTERED, filtered, filtered_br)):
+            name = "full" if key == FEED else "filtered"
+            (tmp / f"{name}.ics").write_bytes(one.content)
+            with httpx.stream("GET", base + key, headers={"Accept-Encoding": "br"}) as response:
+                (tmp / f"{name}.ics.br").write_bytes(b"".join(response.iter_raw()))
+            files[key] = (
+                str(tmp / f"{name}.ics"), str(tmp / f"{name}.ics.br"),
+                one.headers["etag"], two.headers["etag"],
+            )  # fmt: skip
+        del raw_br
+        (tmp / "files.json").write_text(json.dumps(files))
+        www = tmp / "www" / "feeds"
+        www.mkdir(parents=True, exist_ok=True)
+        (www / "bench.ics").write_bytes(plain.content)
+        (www / "bench.ics.gz").write_bytes(gzip.compress(plain.content, 9, mtime=0))
+        bare = subprocess.Popen(
+            uvicorn_command("bench.feeds:bare_factory", ports["bare"], workers),
+            env={**env, "BENCH_BARE_FILES": str(tmp / "files.json")},
+        )
+        children.append(bare)
+        wait_for(f"http://127.0.0.1:{ports['bare']}{FEED}", bare)
+        nginx = start_nginx(tmp, ports["nginx"], workers)
+        servers = {"outreach": ports["outreach"], "bare": ports["bare"]}
+        if nginx is not None:
+            children.append(nginx)
+            wait_for(f"http://127.0.0.1:{ports['nginx']}{FEED}", nginx)
+            servers["nginx"] = ports["nginx"]
+        etags: dict[str, str] = {}
+        for server, port in servers.items():
+            got = httpx.get(f"http://127.0.0.1:{port}{FEED}", headers=PLAIN)
+            assert got.content == plain.content, f"{server} serves other bytes"
+            etags[server] = got.headers["etag"]
+        runs: dict[str, list[Load]] = {}
+        for _ in range(args.rounds):
+            for scenario, path, headers, status in SCENARIOS:
+                for server, port in servers.items():
+                    if server == "nginx" and path == FILTERED:
+                        continue
+                    sent = (
+                        headers
+                        if headers is not None
+                        else {**PLAIN, "If-None-Match": etags[server]}
+                    )
+                    result = load(f"http://127.0.0.1:{port}{path}", sent, status, args)
+                    if not result.statuses_ok:
+                        raise SystemExit(f"{server} {scenario}: unexpected status or errors")
+                    runs.setdefault(f"{scenario}|{server}", []).append(result)
+        return {
+            key: Load(
+                rate=statistics.median(r.rate for r in found),
+                p99_ms=statistics.median(r.p99_ms for r in found),
+                bytes_per_response=statistics.median(r.bytes_per_response for r in found),
+                statuses_ok=True,
+            )
+            for key, found in runs.items()
         }
-        for url in urls.values():
-            await wait_for(url)
-        async with httpx.AsyncClient() as client:
-            served = await client.get(urls["app"])
-            bare = await client.get(urls["bare"])
-        assert served.content == bare.content, "the two servers must return the same bytes"
-        assert served.headers["etag"] == bare.headers["etag"]
-        match = {"If-None-Match": served.headers["etag"]}
-        results: dict[str, float] = {}
-        # Alternate the two servers so that neither gets the quieter half of the run.
-        for name, headers, status in (("200", {}, 200), ("304", match, 304)):
-            app_rates, bare_rates = [], []
-            for _ in range(2):
-                app_rates.append(await load(urls["app"], requests // 2, headers, status))
-                bare_rates.append(await load(urls["bare"], requests // 2, headers, status))
-            results[f"app_{name}"] = statistics.mean(app_rates)
-            results[f"bare_{name}"] = statistics.mean(bare_rates)
-        return results
     finally:
         for child in children:
             child.terminate()
         for child in children:
-            child.wait(timeout=10)
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISSED"
+
+
+def report(results: dict[str, Load], workers: int) -> None:
+    def line(scenario: str, server: str) -> str:
+        found = results.get(f"{scenario}|{server}")
+        if found is None:
+            return f"{server} skipped"
+        return (
+            f"{server} {found.rate:,.0f} req/s, p99 {found.p99_ms:.1f} ms,"
+            f" {found.bytes_per_response:,.0f} B/response"
+        )
+
+    for scenario, _, _, _ in SCENARIOS:
+        print(f"  [{workers} worker(s)] {scenario}: " + "; ".join(
+            line(scenario, s) for s in ("outreach", "bare", "nginx")
+        ))  # fmt: skip
+        ours = results[f"{scenario}|outreach"]
+        bare = results[f"{scenario}|bare"]
+        ratio = ours.rate / bare.rate
+        if scenario in ("warm 200", "304", "filtered 200"):
+            goal = "" if scenario == "filtered 200" else f" (goal >= 0.9: {verdict(ratio >= 0.9)})"
+            print(f"      ratio to bare Starlette {ratio:.2f}{goal}")
+        nginx = results.get(f"{scenario}|nginx")
+        if nginx is not None:
+            to_nginx = ours.rate / nginx.rate
+            goal = ""
+            if scenario == "304" and workers > 1:
+                goal = f" (goal with workers >= 0.3: {verdict(to_nginx >= 0.3)})"
+            print(f"      ratio to nginx {to_nginx:.2f}{goal}")
+    plain = results["warm 200|outreach"].bytes_per_response
+    small = results["compressed poll|outreach"].bytes_per_response
+    share = small / plain
+    print(
+        f"      compressed poll: {small:,.0f} of {plain:,.0f} bytes per response,"
+        f" {share:.1%} (goal < 10 %: {verdict(share < 0.10)})"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
-    parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--serve", choices=["app", "bare"])
-    parser.add_argument("--port", type=int)
-    parser.add_argument("--database-url")
-    parser.add_argument("--body-file")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--postgres", metavar="URL", help="also (only) run on this server")
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.port, args.database_url, args.body_file)
-        return
 
     from outreach.settings import sqlite_url
 
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as tmp:
-        database_url = sqlite_url(Path(tmp) / "bench.sqlite3")
-        began = time.perf_counter()
-        asyncio.run(seed(database_url, args.events))
-        print(f"seeded {args.events} events in {time.perf_counter() - began:.1f} s")
-        service_s, bare_s, body = asyncio.run(measure_build(database_url, args.rounds))
-        vevents = body.count(b"BEGIN:VEVENT")
-        print(
-            f"(a) build {args.events}-event feed ({vevents} VEVENTs, {len(body) / 1e6:.2f} MB):"
-            f" service {service_s * 1000:.0f} ms, bare icalendar {bare_s * 1000:.0f} ms,"
-            f" ratio {service_s / bare_s:.2f} (goal <= 1.3)"
-        )
-        body_file = Path(tmp) / "feed.ics"
-        body_file.write_bytes(body)
-        os.environ.pop("DATABASE_URL", None)
-        rates = asyncio.run(measure_http(database_url, str(body_file), args.requests))
-        print(
-            f"(b) cached feed, 200: service {rates['app_200']:.0f} req/s,"
-            f" bare Starlette {rates['bare_200']:.0f} req/s,"
-            f" ratio {rates['app_200'] / rates['bare_200']:.2f} (goal >= 0.8)"
-        )
-        print(
-            f"(c) If-None-Match, 304: service {rates['app_304']:.0f} req/s,"
-            f" bare Starlette {rates['bare_304']:.0f} req/s,"
-            f" ratio {rates['app_304'] / rates['bare_304']:.2f} (goal >= 0.8)"
-        )
+        args.tmp = tmp
+        dropped: tuple[str, str] | None = None
+        if args.postgres:
+            database_url, name = postgres_database(args.postgres)
+            dropped = (args.postgres, name)
+            label = "PostgreSQL"
+        else:
+            database_url = sqlite_url(Path(tmp) / "bench.sqlite3")
+            label = "SQLite"
+        try:
+            began = time.perf_counter()
+            asyncio.run(seed(database_url, args.events))
+            print(f"{label}: seeded {args.events} events in {time.perf_counter() - began:.1f} s")
+            loader = "wrk" if shutil.which("wrk") else f"{args.connections} client processes"
+            print(
+                f"load: {loader}, {args.connections} connections, {args.seconds:g} s per run,"
+                f" {args.rounds} interleaved rounds, medians"
+            )
+            os.environ.pop("DATABASE_URL", None)
+            for workers in sorted({1, args.workers}):
+                report(measure_http(database_url, args, workers), workers)
+            builds = asyncio.run(measure_build(database_url, args.rounds))
+            body = builds.body
+            print(
+                f"  cold build, {args.events} events ({body.count(b'BEGIN:VEVENT')} VEVENTs,"
+                f" {len(body) / 1e6:.2f} MB): service {builds.service * 1000:.0f} ms,"
+                f" bare icalendar {builds.bare * 1000:.0f} ms, ratio"
+                f" {builds.service / builds.bare:.2f}"
+                f" (goal <= 1.0: {verdict(builds.service <= builds.bare)})"
+            )
+            for name, seconds in (
+                ("after one edit", builds.after_edit),
+                ("a new filter", builds.new_filter),
+            ):
+                ratio = seconds / builds.bare
+                print(
+                    f"  cold build {name}: {seconds * 1000:.0f} ms, ratio to bare icalendar"
+                    f" {ratio:.2f} (goal <= 0.2: {verdict(ratio <= 0.2)})"
+                )
+        finally:
+            if dropped is not None:
+                drop_postgres_database(*dropped)
 
 
 if __name__ == "__main__":
