@@ -21,6 +21,7 @@ from tortoise.connection import get_connection
 from outreach.fixtures import FixtureError, demo_logins, load_fixtures
 from outreach.models import (
     Attendance,
+    Branch,
     EmissionFactor,
     Event,
     EventKind,
@@ -58,7 +59,11 @@ SEED_VALUES = [
     ("maribor", "vsezivljenjsko-ucenje", "Vseživljenjsko učenje"),
     ("maribor", "ustvarjalnost", "Ustvarjalnost"),
     ("maribor", "aktivno-drzavljanstvo", "Aktivno državljanstvo"),
-    ("maribor", "demokraticno-vkljucevanje", "Demokratično vključevanje v procese odločanja"),
+    (
+        "maribor",
+        "demokraticno-vkljucevanje",
+        "Demokratično vključevanje v procese odločanja v družbi",
+    ),
     ("maribor", "kakovost", "Kakovost"),
     ("lapin-kirjasto-2021-2024", "tasavertaisuus", "tasavertaisuus"),
     ("lapin-kirjasto-2021-2024", "vastuullisuus", "vastuullisuus"),
@@ -83,25 +88,25 @@ SEED_GOALS = [
     ("kranj", "P2", "Informacijsko opismenjevanje za vse generacije"),
     ("kranj", "P3", "Vseživljenjsko učenje"),
     ("kranj", "P4", "Medgeneracijsko sodelovanje"),
-    ("kranj", "P5", "Gradivo o lokalnem okolju (domoznanstvo)"),
-    ("kranj", "P7", "Soustvarjanje vsebin in storitev z uporabniki"),
+    ("kranj", "P5", "Gradivo o lokalnem okolju"),
+    ("kranj", "P7", "Sodelovanje z uporabniki pri oblikovanju vsebin in storitev"),
     ("kranj", "P8", "Podpora občinskim razvojnim strategijam"),
-    ("kranj", "P9", "Skupne storitve za splošne knjižnice gorenjske regije"),
+    ("kranj", "P9", "Skupne storitve splošnih knjižnic gorenjske regije"),
     # 001: good practice, training, joint projects, regional identity.
     ("ook-slovenija", "P1", "Nastajanje in izmenjava primerov dobre prakse"),
     ("ook-slovenija", "P2", "Strokovna izobraževanja"),
     (
         "ook-slovenija",
         "P3",
-        "Skupni projekti s kulturnimi in izobraževalnimi ustanovami v regijah",
+        "Skupni projekti z drugimi kulturnimi in izobraževalnimi ustanovami v regijah",
     ),
     ("ook-slovenija", "P4", "Prepoznavanje potreb območij in krepitev identitete regij"),
     # 002: outreach and quality.
-    ("maribor", "P3", "Bibliobus, premične zbirke, izposoja na domu in v bolnišnici"),
+    ("maribor", "P3", "Bibliobus, premične zbirke gradiva, izposoja na domu in v bolnišnico"),
     (
         "maribor",
         "K1",
-        "Osebna kakovost vsakega zaposlenega ter kakovost vsakega oddelka, službe in enote",
+        "Osebna kakovost vsakega zaposlenega ter kakovost vsakega oddelka, službe, enote",
     ),
     # 004: the twelve numbered goals, in the document's words.
     (
@@ -234,10 +239,54 @@ async def test_strategies_belong_to_the_owners_the_documents_name(demo: str) -> 
     assert sorted(s.number for s in await sustainable.sdgs.all()) == [4, 11, 12, 13]
 
 
+SLOVENIAN_MEMBERS = {
+    "ljubljana": ("Mestna knjižnica Ljubljana", "Ljubljana"),
+    "celje": ("Osrednja knjižnica Celje", "Celje"),
+    "nova-gorica": ("Goriška knjižnica Franceta Bevka Nova Gorica", "Nova Gorica"),
+    "novo-mesto": ("Knjižnica Mirana Jarca Novo mesto", "Novo mesto"),
+    "ravne": ("Koroška osrednja knjižnica dr. Franca Sušnika", "Ravne na Koroškem"),
+    "ptuj": ("Knjižnica Ivana Potrča Ptuj", "Ptuj"),
+    "murska-sobota": ("Pokrajinska in študijska knjižnica Murska Sobota", "Murska Sobota"),
+    "koper": ("Osrednja knjižnica Srečka Vilharja Koper", "Koper"),
+}
+LAPLAND_TOWNS = [
+    "Enontekiö", "Inari", "Kemi", "Kemijärvi", "Keminmaa", "Kittilä", "Kolari", "Muonio",
+    "Pelkosenniemi", "Pello", "Posio", "Ranua", "Salla", "Savukoski", "Simo", "Tervola",
+    "Tornio", "Utsjoki", "Ylitornio",
+]  # fmt: skip
+
+
+async def test_the_networks_hold_all_their_libraries(demo: str) -> None:
+    """The ten regional central libraries of Slovenia and the municipal libraries of
+    Lapland's 21 municipalities: demo libraries with a season, the rest known by name and
+    town from public sources, with no branches and no programme."""
+    members = {
+        lib.slug: lib
+        for lib in await Library.filter(source__isnull=False).prefetch_related("network")
+        if lib.network is not None
+    }
+    slovenian = {
+        s: m for s, m in members.items() if m.network and m.network.slug == "ook-slovenija"
+    }
+    assert {s: (m.name["sl"], m.town) for s, m in slovenian.items()} == SLOVENIAN_MEMBERS
+    assert {m.source for m in slovenian.values()} == {
+        "public: list of Slovenian regional central libraries (osrednje območne knjižnice)"
+    }
+    lapland = {s: m for s, m in members.items() if m.network and m.network.slug == "lapin-kirjasto"}
+    assert sorted(str(m.town) for m in lapland.values()) == LAPLAND_TOWNS
+    assert len(members) == len(slovenian) + len(lapland) == 27
+    assert await Library.filter(network__slug="ook-slovenija").count() == 10
+    assert await Library.filter(network__slug="lapin-kirjasto").count() == 21
+    for member in members.values():
+        assert member.name["en"].strip(), member.slug
+        assert await Branch.filter(library_id=member.id).count() == 0, member.slug
+        assert await Event.filter(library_id=member.id).count() == 0, member.slug
+
+
 async def test_organisations_of_all_five_documents(demo: str) -> None:
     libraries = {
         lib.slug: (lib.timezone, lib.default_language, lib.network.slug if lib.network else None)
-        for lib in await Library.all().prefetch_related("network")
+        for lib in await Library.filter(source__isnull=True).prefetch_related("network")
     }
     assert libraries == {
         "kranj": ("Europe/Ljubljana", "sl", "ook-slovenija"),
@@ -526,12 +575,14 @@ slug = "s"
 library = "x"
 name = { en = "S" }
 source_language = "en"
-period_start = 2026-01-01
-period_end = 2026-12-31
+source_document = "s.txt"
+source = { section = "title" }
+in_force = { start = 2026-01-01, end = 2026-12-31 }
 
 [[goals]]
 code = "G1"
 name = { en = "A goal" }
+source = { section = "Goals" }
 """
 EVENT = """
 library = "x"
@@ -546,6 +597,56 @@ visibility = "public"
 status = "published"
 tags = ["{tag}"]
 """
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ('source = { section = "Goals" }\n', ""),
+            "fixtures/strategies/s.toml: strategy 's', goal 'G1': needs a source:"
+            ' { section = "…" } or "demo"',
+        ),
+        (
+            (
+                'source = { section = "Goals" }\n',
+                'source = { section = "Goals", match = "loose" }\n',
+            ),
+            "fixtures/strategies/s.toml: strategy 's', goal 'G1': a loose source needs words:"
+            " the passages it is drawn from",
+        ),
+        (
+            (
+                'source = { section = "Goals" }\n',
+                'source = { section = "Goals" }\n[[goals.targets]]\nmetric = "hours"\n'
+                "minimum = 4\nperiod_start = 2026-01-01\nperiod_end = 2026-12-31\n"
+                'source = { section = "Goals" }\n',
+            ),
+            "fixtures/strategies/s.toml: strategy 's', goal 'G1', target hours: source must be"
+            ' "demo": no source document sets one',
+        ),
+        (
+            ("in_force = { start = 2026-01-01, end = 2026-12-31 }\n", ""),
+            "fixtures/strategies/s.toml: strategy 's': needs a [in_force] table",
+        ),
+    ],
+    ids=["no-source", "loose-without-words", "target-not-demo", "no-in-force"],
+)
+async def test_every_strategy_item_must_say_where_it_comes_from(
+    db: str, tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    root = tmp_path / "fixtures"
+    assert change[0] in STRATEGY
+    for name, text in (
+        ("organisations/x.toml", LIBRARY.replace("{zone}", "Europe/Ljubljana")),
+        ("strategies/s.toml", STRATEGY.replace(*change)),
+    ):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    with pytest.raises(FixtureError) as failure:
+        await load_fixtures(root)
+    assert str(failure.value) == message
+    assert await Library.all().count() == 0
 
 
 @pytest.mark.parametrize(

@@ -87,10 +87,11 @@ async def test_attendance_gains_its_library_and_keeps_its_uniqueness(
 
     assert (code, out, err) == (
         0,
-        "applied 7 migration(s): models.0002_attendance_library,"
+        "applied 8 migration(s): models.0002_attendance_library,"
         " models.0003_attendance_unique_session, models.0004_staff_session_epoch,"
         " models.0005_event_profile, models.0006_occurrence_library_sessions,"
-        " models.0007_event_published_at, models.0008_idempotency_key\n",
+        " models.0007_event_published_at, models.0008_idempotency_key,"
+        " models.0009_strategy_provenance\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT event_id, library_id, count FROM attendance")
@@ -162,9 +163,9 @@ async def test_events_gain_a_profile_the_database_keeps(
 
     assert (code, out, err) == (
         0,
-        "applied 4 migration(s): models.0005_event_profile,"
+        "applied 5 migration(s): models.0005_event_profile,"
         " models.0006_occurrence_library_sessions, models.0007_event_published_at,"
-        " models.0008_idempotency_key\n",
+        " models.0008_idempotency_key, models.0009_strategy_provenance\n",
         "",
     )
     # Tokens sorted as text; audience bits in the order of Audience: 6-11 is 2, seniors 64.
@@ -259,7 +260,8 @@ async def test_events_learn_since_when_they_are_public(
 
     assert (code, out, err) == (
         0,
-        "applied 2 migration(s): models.0007_event_published_at, models.0008_idempotency_key\n",
+        "applied 3 migration(s): models.0007_event_published_at, models.0008_idempotency_key,"
+        " models.0009_strategy_provenance\n",
         "",
     )
     rows = await _run(dialect, url, "SELECT id, published_at FROM event ORDER BY id")
@@ -302,7 +304,11 @@ async def test_stored_legacy_zones_get_their_canonical_names(
 
     code, out, err = await outreach(url, "migrate")
 
-    assert (code, out, err) == (0, "applied 1 migration(s): models.0008_idempotency_key\n", "")
+    assert (code, out, err) == (
+        0,
+        "applied 2 migration(s): models.0008_idempotency_key, models.0009_strategy_provenance\n",
+        "",
+    )
     assert await _run(dialect, url, "SELECT timezone FROM library") == [("Asia/Kolkata",)]
     assert await _run(dialect, url, "SELECT id, timezone FROM event ORDER BY id") == [
         (3, "America/New_York"),
@@ -311,3 +317,47 @@ async def test_stored_legacy_zones_get_their_canonical_names(
     ]
     assert await _run(dialect, url, "SELECT version FROM data_version") == [(5,)]
     assert await _run(dialect, url, "SELECT count(*) FROM idempotent_answer") == [(0,)]
+
+
+async def test_strategies_keep_their_rows_and_learn_where_they_come_from(
+    empty_database: tuple[str, str],
+) -> None:
+    """Migration 0009 only adds: every value, theme, goal and target stored before it stays,
+    with no provenance (NULL: nothing can know it), and a strategy states no period."""
+    dialect, url = empty_database
+    await outreach(url, "migrate", "--to", "0008_idempotency_key")
+    target = (
+        "INSERT INTO target (id, goal_id, metric, minimum, period_start, period_end)"
+        " VALUES (4, 9, 'occurrences', 24, '2025-01-01', '2025-12-31')"
+    )
+    await _run(dialect, url, LIBRARY, STRATEGY, VALUE, THEME, GOAL.format(id=9), target)
+
+    code, out, err = await outreach(url, "migrate")
+
+    assert (code, out, err) == (
+        0,
+        "applied 1 migration(s): models.0009_strategy_provenance\n",
+        "",
+    )
+    assert await _run(
+        dialect,
+        url,
+        "SELECT slug, period_start, stated_start, stated_end, source FROM strategy",
+    ) == [("kranj-2025", _day(dialect, "2025-01-01"), None, None, None)]
+    for table, ident in (("strategy_value", 11), ("theme", 2), ("goal", 9), ("target", 4)):
+        assert await _run(dialect, url, f"SELECT id, source FROM {table}") == [(ident, None)]
+    assert await _run(dialect, url, "SELECT source FROM library") == [(None,)]
+    assert await _run(dialect, url, "SELECT count(*) FROM strategy_statement") == [(0,)]
+    # A statement belongs to one strategy and is keyed in it.
+    statement = (
+        "INSERT INTO strategy_statement (strategy_id, key, position, kind, section, text)"
+        """ VALUES (5, 'vizija', 0, 'vision', 'VIZIJA', '{"sl": "Naša knjižnica"}')"""
+    )
+    await _run(dialect, url, statement)
+    duplicate = sqlite3.IntegrityError if dialect == "sqlite" else asyncpg.UniqueViolationError
+    with pytest.raises(duplicate):
+        await _run(dialect, url, statement)
+
+
+def _day(dialect: str, text: str) -> object:
+    return text if dialect == "sqlite" else dt.date.fromisoformat(text)

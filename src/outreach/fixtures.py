@@ -50,6 +50,7 @@ from outreach.models import (
     RoleName,
     Room,
     StaffUser,
+    Statement,
     Stop,
     Strategy,
     StrategyValue,
@@ -85,6 +86,7 @@ CACHED: frozenset[type[Model]] = frozenset(
         StrategyValue,
         Theme,
         Goal,
+        Statement,
         Role,
         Vehicle,
         Route,
@@ -206,6 +208,15 @@ class _Loader:
                 await self._load_library(where, data)
             elif "network" not in data:
                 raise _fail(where, "needs a [library] or a [network] table")
+            else:
+                # Members of the network known by name and town only: no branches, no events.
+                network_slug = _table(data, "network", where).get("slug")
+                for member in _list(data, "members", where, required=False):
+                    if "source" not in member:
+                        raise _fail(where, "a [[members]] library must name its source")
+                    await self._load_library(
+                        where, {"library": {**member, "network": network_slug}}
+                    )
         for where, data in self._files("strategies"):
             await self._load_strategy(where, data)
         for where, data in self._files("staff"):
@@ -412,11 +423,15 @@ class _Loader:
             "languages": _strings(entry, "languages", here),
             "website": entry.get("website", ""),
             "network_id": network.pk if network else None,
+            "source": _str(entry, "source", here) if "source" in entry else None,
+            "town": _str(entry, "town", here) if "town" in entry else None,
         }
         library, _ = await self._upsert(Library, {"slug": slug}, values)
         self.libraries[slug] = library
         self.counts["libraries"] += 1
-        for branch_entry in _list(data, "branches", where):
+        # A network's member known only by name (``source`` says from where) has no branches.
+        branches_required = values["source"] is None
+        for branch_entry in _list(data, "branches", where, required=branches_required):
             await self._load_branch(where, slug, library, branch_entry)
         for partner_entry in _list(data, "partners", where, required=False):
             partner_slug = _str(partner_entry, "slug", here)
@@ -482,34 +497,78 @@ class _Loader:
         if (library is None) == (network is None):
             raise _fail(here, "needs exactly one owner: library or network")
         source_language = _str(entry, "source_language", here)
+        document = _str(entry, "source_document", here)
+        name = _translated(entry, "name", here, required=(source_language, "en"))
+        stated = _stated_period(entry, here)
+        in_force = _table(entry, "in_force", here)
+        approved = entry.get("approved")
+        if approved is not None and not isinstance(approved, dict):
+            raise _fail(here, "approved must be a table: on, section, words")
+        statements = self._statements(data, where, here, document, source_language)
+        span = (_date(in_force, "start", here), _date(in_force, "end", here))
+        if span[1] < span[0]:
+            raise _fail(here, "in_force ends before it starts")
+        if stated and stated[1] < stated[0]:
+            raise _fail(here, "the period ends before it starts")
         values = {
             "library_id": library.pk if library else None,
             "network_id": network.pk if network else None,
-            "name": _translated(entry, "name", here, required=(source_language, "en")),
+            "name": name,
             "source_language": source_language,
-            "period_start": _date(entry, "period_start", here),
-            "period_end": _date(entry, "period_end", here),
-            "approved_on": _date(entry, "approved_on", here) if "approved_on" in entry else None,
-            "vision": _translated(entry, "vision", here, default={}),
-            "mission": _translated(entry, "mission", here, default={}),
-            "source_document": entry.get("source_document", ""),
+            "period_start": span[0],
+            "period_end": span[1],
+            "stated_start": stated[0] if stated else None,
+            "stated_end": stated[1] if stated else None,
+            "approved_on": _date(approved, "on", here) if approved else None,
+            "vision": _joined(s["text"] for s in statements if s["kind"] == "vision"),
+            "mission": _joined(s["text"] for s in statements if s["kind"] == "mission"),
+            "source_document": document,
+            "source": {
+                "document": document,
+                "name": _source(entry, here, document, [name[source_language]]),
+                "period": (
+                    _source({"source": _table(entry, "period", here)}, here, document, [])
+                    if stated
+                    else None
+                ),
+                "approved": (
+                    _source({"source": approved}, here, document, []) if approved else None
+                ),
+                # The span reports use is the document's period, or one the demo assumes.
+                "in_force": "document" if stated == span else "demo",
+                "note": _str(in_force, "note", here) if "note" in in_force else "",
+            },
         }
-        if values["period_end"] < values["period_start"]:
-            raise _fail(here, "period_end is before period_start")
         strategy, _ = await self._upsert(Strategy, {"slug": slug}, values)
         self.strategies[slug] = strategy
         self.counts["strategies"] += 1
+        for position, statement in enumerate(statements):
+            await self._upsert(
+                Statement,
+                {"strategy_id": strategy.pk, "key": statement["key"]},
+                {**{k: v for k, v in statement.items() if k != "key"}, "position": position},
+            )
+            self.counts["statements"] += 1
+        await self._drop_others(Statement, strategy, {s["key"] for s in statements})
         required = (source_language, "en")
         for position, value_entry in enumerate(_list(data, "values", where, required=False)):
             code = _str(value_entry, "code", here)
             there = f"{here}, value {code!r}"
+            value_name = _translated(value_entry, "name", there, required=required)
+            value_description = _translated(value_entry, "description", there, default={})
             value, created = await self._upsert(
                 StrategyValue,
                 {"strategy_id": strategy.pk, "code": code},
                 {
                     "position": position,
-                    "name": _translated(value_entry, "name", there, required=required),
-                    "description": _translated(value_entry, "description", there, default={}),
+                    "name": value_name,
+                    "description": value_description,
+                    "source": _source(
+                        value_entry,
+                        there,
+                        document,
+                        _texts(source_language, value_name, value_description),
+                    ),
                 },
             )
             await self._sdgs_and_targets(there, value, value_entry, fresh=created == CREATED)
@@ -519,13 +578,21 @@ class _Loader:
         for position, theme_entry in enumerate(_list(data, "themes", where, required=False)):
             code = _str(theme_entry, "code", here)
             there = f"{here}, theme {code!r}"
+            theme_name = _translated(theme_entry, "name", there, required=required)
+            theme_description = _translated(theme_entry, "description", there, default={})
             theme, _ = await self._upsert(
                 Theme,
                 {"strategy_id": strategy.pk, "code": code},
                 {
                     "position": position,
-                    "name": _translated(theme_entry, "name", there, required=required),
-                    "description": _translated(theme_entry, "description", there, default={}),
+                    "name": theme_name,
+                    "description": theme_description,
+                    "source": _source(
+                        theme_entry,
+                        there,
+                        document,
+                        _texts(source_language, theme_name, theme_description),
+                    ),
                 },
             )
             self.counts["themes"] += 1
@@ -547,22 +614,60 @@ class _Loader:
     ) -> None:
         code = _str(entry, "code", here)
         there = f"{here}, goal {code!r}"
+        language = strategy.source_language
+        name = _translated(entry, "name", there, required=(language, "en"))
+        description = _translated(entry, "description", there, default={})
         goal, created = await self._upsert(
             Goal,
             {"strategy_id": strategy.pk, "code": code},
             {
                 "theme_id": theme.pk if theme else None,
                 "position": position,
-                "name": _translated(
-                    entry, "name", there, required=(strategy.source_language, "en")
-                ),
-                "description": _translated(entry, "description", there, default={}),
+                "name": name,
+                "description": description,
                 "internal": bool(entry.get("internal", False)),
+                "source": _source(
+                    entry, there, strategy.source_document, _texts(language, name, description)
+                ),
             },
         )
         await self._sdgs_and_targets(there, goal, entry, fresh=created == CREATED)
         self._remember_code(there, strategy_slug, code, goal)
         self.counts["goals"] += 1
+
+    def _statements(
+        self, data: Table, where: str, here: str, document: str, language: str
+    ) -> list[Table]:
+        statements: list[Table] = []
+        keys: set[str] = set()
+        for entry in _list(data, "statements", where, required=False):
+            key = _str(entry, "key", here)
+            there = f"{here}, statement {key!r}"
+            if key in keys:
+                raise _fail(there, "the key is used twice")
+            keys.add(key)
+            text = _translated(entry, "text", there, required=(language, "en"))
+            statements.append(
+                {
+                    "key": key,
+                    "kind": _str(entry, "kind", there),
+                    "section": _str(entry, "section", there),
+                    "text": text,
+                    "source": _source(
+                        entry, there, document, [text[language]], section=entry.get("section")
+                    ),
+                }
+            )
+        return statements
+
+    async def _drop_others(self, model: type[Model], strategy: Strategy, keep: set[str]) -> None:
+        """Delete the strategy's rows of ``model`` whose key the fixtures no longer name."""
+        for row in await model.filter(strategy_id=strategy.pk).using_db(self.conn):
+            if row.key not in keep:  # type: ignore[attr-defined]
+                await row.delete(using_db=self.conn)
+                cached = self.cache.get(model, [])
+                self.cache[model] = [r for r in cached if r.pk != row.pk] if cached else cached
+                self.changed += 1
 
     def _remember_code(
         self, where: str, strategy: str, code: str, row: StrategyValue | Goal
@@ -584,7 +689,11 @@ class _Loader:
         for target in _list(entry, "targets", where, required=False):
             metric = _enum(TargetMetric, target, "metric", where)
             start, end = _date(target, "period_start", where), _date(target, "period_end", where)
-            wanted[(metric, start, end)] = {"minimum": _number(target, "minimum", where, low=0)}
+            wanted[(metric, start, end)] = {
+                "minimum": _number(target, "minimum", where, low=0),
+                # No source document sets a numeric target: each one must say it is demo.
+                "source": _source(target, f"{where}, target {metric.value}", None, []),
+            }
             self.counts["targets"] += 1
         owner = "value_id" if isinstance(row, StrategyValue) else "goal_id"
         await self._sync_rows(
@@ -1186,6 +1295,78 @@ def _translated(
     if missing:
         raise _fail(where, f"{key} lacks the language(s) {', '.join(missing)}")
     return dict(value)
+
+
+def _texts(language: str, *texts: dict[str, str]) -> list[str]:
+    """The source-language texts of an item, which are the document's words when exact."""
+    return [text[language] for text in texts if text.get(language)]
+
+
+def _joined(texts: Iterable[dict[str, str]]) -> dict[str, str]:
+    joined: dict[str, list[str]] = {}
+    for text in texts:
+        for language, words in text.items():
+            joined.setdefault(language, []).append(words)
+    return {language: "\n\n".join(parts) for language, parts in joined.items()}
+
+
+def _stated_period(entry: Table, where: str) -> tuple[dt.date, dt.date] | None:
+    """The period the document states (``[strategy.period]``), or None if it states none."""
+    period = entry.get("period")
+    if period is None:
+        return None
+    if not isinstance(period, dict):
+        raise _fail(where, "period must be a table: start, end, section, words")
+    return _date(period, "start", where), _date(period, "end", where)
+
+
+def _source(
+    entry: Table,
+    where: str,
+    document: str | None,
+    words: list[str],
+    *,
+    section: Any = None,
+) -> dict[str, Any]:
+    """Provenance from ``entry["source"]``, which every item must have.
+
+    ``source = "demo"`` (or ``{ demo = "why" }``) marks what the project made up. Otherwise
+    ``{ section = "…", match = "exact" }``: the item's own source-language texts are the
+    document's words; ``match = "loose"`` needs ``words``, the passages it is drawn from.
+    """
+    source = entry.get("source")
+    if source == "demo" or (isinstance(source, dict) and "demo" in source):
+        note = source["demo"] if isinstance(source, dict) else ""
+        if not isinstance(note, str):
+            raise _fail(where, "source.demo must be a string saying why")
+        return {"kind": "demo", "note": note}
+    if document is None:
+        raise _fail(where, 'source must be "demo": no source document sets one')
+    if section is not None and source is None:
+        source = {"section": section}
+    if not isinstance(source, dict):
+        raise _fail(where, 'needs a source: { section = "…" } or "demo"')
+    match = source.get("match", "exact")
+    if match not in ("exact", "loose"):
+        raise _fail(where, f"source.match must be exact or loose, not {match!r}")
+    given = source.get("words")
+    if given is not None:
+        if isinstance(given, str):
+            given = [given]
+        if not isinstance(given, list) or not all(isinstance(w, str) and w for w in given):
+            raise _fail(where, "source.words must be a list of the document's passages")
+        words = given
+    elif match == "loose":
+        raise _fail(where, "a loose source needs words: the passages it is drawn from")
+    if not words:
+        raise _fail(where, "source.words: the document's words are missing")
+    return {
+        "kind": "document",
+        "document": document,
+        "section": _str(source, "section", where),
+        "words": list(words),
+        "match": match,
+    }
 
 
 def _opening_hours(value: Any, where: str) -> dict[str, list[list[str]]]:

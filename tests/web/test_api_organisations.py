@@ -57,7 +57,15 @@ async def test_strategy_document(db: str, client: httpx.AsyncClient) -> None:
     strategy = await make_strategy(library=library, slug="kranj-2021")
     body = (await client.get(f"/api/strategies/{strategy.id}")).json()
     assert body["owner"] == {"type": "library", "slug": "kranj"}
-    assert body["period"] == {"start": "2021-01-01", "end": "2024-12-31"}
+    # A strategy stored without what its document states: no period, demo in force.
+    assert (body["period"], body["approved_on"], body["source"]) == (None, None, None)
+    assert body["in_force"] == {
+        "start": "2021-01-01",
+        "end": "2024-12-31",
+        "source": "demo",
+        "note": "",
+    }
+    assert body["statements"] == []
     assert [v["name"]["fi"] for v in body["values"]] == ["rohkeus"]
     assert body["themes"][0]["code"] == "A"
     assert [(g["code"], g["name"]["en"]) for g in body["themes"][0]["goals"]] == [

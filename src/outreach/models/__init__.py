@@ -33,6 +33,7 @@ from outreach.models.programme import (
 from outreach.models.requests import IdempotentAnswer
 from outreach.models.strategy import (
     Goal,
+    Statement,
     Strategy,
     StrategyValue,
     SustainableDevelopmentGoal,
@@ -72,6 +73,7 @@ __all__ = [
     "Room",
     "Route",
     "StaffUser",
+    "Statement",
     "Stop",
     "Strategy",
     "StrategyValue",

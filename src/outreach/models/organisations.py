@@ -43,6 +43,11 @@ class Library(Model):
     network: fields.ForeignKeyNullableRelation[Network] = fields.ForeignKeyField(
         "models.Network", related_name="libraries", null=True, on_delete=fields.RESTRICT
     )
+    # Where the row's name and town come from when it is no demo library, e.g.
+    # "public: list of Slovenian regional central libraries"; NULL for demo libraries.
+    source = fields.CharField(max_length=300, null=True)
+    # The town of such a member (a demo library's towns are its branches' cities).
+    town = fields.CharField(max_length=100, null=True)
 
     branches: fields.ReverseRelation[Branch]
     strategies: fields.ReverseRelation[Strategy]

@@ -1,15 +1,28 @@
-"""Strategies and what they hold: values, themes, numbered goals, SDG mappings, targets."""
+"""Strategies and what they hold: values, themes, numbered goals, statements, SDG mappings,
+targets, and where each of them comes from.
+
+Provenance (the ``source`` of a value, theme, goal, statement or target) is one of
+
+- ``{"kind": "document", "document": "004_be89e9b5119daff6.txt", "section": "…",
+  "words": ["…"], "match": "exact" | "loose"}``: the source document, the section it
+  stands in and its exact words (``loose``: the item is a label drawn from those words);
+- ``{"kind": "demo", "note": "…"}``: made up by the project to show a feature (every
+  numeric target: none of the documents sets one).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
 from outreach.models.organisations import Library, Network, Translated
+
+Source = dict[str, Any]
 
 
 class SustainableDevelopmentGoal(Model):
@@ -35,16 +48,26 @@ class Strategy(Model):
     )
     name: Translated = fields.JSONField()
     source_language = fields.CharField(max_length=8)
+    # When reports take the strategy to be in force: the stated period where the document
+    # gives one, otherwise a span the demo assumes (``source["in_force"]`` says which).
     period_start: dt.date = fields.DateField()
     period_end: dt.date = fields.DateField()
+    # As the document gives them: NULL where it gives none.
     approved_on: dt.date | None = fields.DateField(null=True)
+    stated_start: dt.date | None = fields.DateField(null=True)
+    stated_end: dt.date | None = fields.DateField(null=True)
+    # Texts of the vision and mission statements, joined (the statements hold each one).
     vision: Translated = fields.JSONField(default=dict)
     mission: Translated = fields.JSONField(default=dict)
     source_document = fields.CharField(max_length=200, default="")
+    # {"document", "name": {...}, "period": {...} | None, "approved": {...} | None,
+    #  "in_force": "document" | "demo", "note"}: where the name, period and date come from.
+    source: Source | None = fields.JSONField(null=True)
 
     values: fields.ReverseRelation[StrategyValue]
     themes: fields.ReverseRelation[Theme]
     goals: fields.ReverseRelation[Goal]
+    statements: fields.ReverseRelation[Statement]
 
     class Meta:
         table = "strategy"
@@ -68,6 +91,7 @@ class StrategyValue(Model):
     position = fields.SmallIntField(default=0)
     name: Translated = fields.JSONField()
     description: Translated = fields.JSONField(default=dict)
+    source: Source | None = fields.JSONField(null=True)
     sdgs: fields.ManyToManyRelation[SustainableDevelopmentGoal] = fields.ManyToManyField(
         "models.SustainableDevelopmentGoal", related_name="values", through="strategy_value_sdg"
     )
@@ -90,6 +114,7 @@ class Theme(Model):
     position = fields.SmallIntField(default=0)
     name: Translated = fields.JSONField()
     description: Translated = fields.JSONField(default=dict)
+    source: Source | None = fields.JSONField(null=True)
 
     goals: fields.ReverseRelation[Goal]
 
@@ -113,6 +138,7 @@ class Goal(Model):
     name: Translated = fields.JSONField()
     description: Translated = fields.JSONField(default=dict)
     internal = fields.BooleanField(default=False)
+    source: Source | None = fields.JSONField(null=True)
     sdgs: fields.ManyToManyRelation[SustainableDevelopmentGoal] = fields.ManyToManyField(
         "models.SustainableDevelopmentGoal", related_name="goals", through="goal_sdg"
     )
@@ -146,6 +172,7 @@ class Target(Model):
     minimum = fields.FloatField()
     period_start: dt.date = fields.DateField()
     period_end: dt.date = fields.DateField()
+    source: Source | None = fields.JSONField(null=True)
 
     class Meta:
         table = "target"
@@ -155,3 +182,25 @@ class Target(Model):
             ),
             CheckConstraint(check="minimum >= 0", name="target_minimum_not_negative"),
         )
+
+
+class Statement(Model):
+    """One statement of a strategy document (a paragraph or a point of its vision, mission,
+    values or quality policy), in the document's order and words."""
+
+    id = fields.IntField(primary_key=True)
+    strategy: fields.ForeignKeyRelation[Strategy] = fields.ForeignKeyField(
+        "models.Strategy", related_name="statements", on_delete=fields.CASCADE
+    )
+    key = fields.CharField(max_length=32)
+    position = fields.SmallIntField(default=0)
+    # vision, mission, values, introduction, quality_policy, …
+    kind = fields.CharField(max_length=32)
+    # The heading the statement stands under, as the document writes it.
+    section = fields.CharField(max_length=200)
+    text: Translated = fields.JSONField()
+    source: Source | None = fields.JSONField(null=True)
+
+    class Meta:
+        table = "strategy_statement"
+        unique_together = (("strategy", "key"),)

@@ -78,6 +78,7 @@ from outreach.reports.queries import (
 )
 from outreach.settings import REPORTS
 from outreach.sql import dialect, fetch_rows
+from outreach.strategies import DEMO_TARGET, in_force, is_demo, stated_period
 
 UNTAGGED_LISTED = 50
 CONVENTIONS = {
@@ -395,7 +396,38 @@ def target_status(
         "expected_so_far": round(float(expected_so_far), 2),
         "figure": round(float(figure), 2),
         "status": status.value,
+        # Every target of the five source documents' strategies is made up for the demo.
+        "demo": is_demo(target.source),
+        "label": DEMO_TARGET if is_demo(target.source) else None,
+        "source": target.source,
     }
+
+
+def period_warnings(strategy: Strategy, period: Period) -> list[dict[str, str]]:
+    """What the report must say about its period and the strategy's: a period outside the
+    one the strategy's document states, or (where it states none) outside the span the
+    report takes it to be in force."""
+    stated = stated_period(strategy)
+    first, last = (
+        (strategy.stated_start, strategy.stated_end)
+        if strategy.stated_start is not None and strategy.stated_end is not None
+        else (strategy.period_start, strategy.period_end)
+    )
+    if first <= period.first and period.last <= last:
+        return []
+    span = f"{period.first.isoformat()}–{period.last.isoformat()}"
+    whose = f"{first.isoformat()}–{last.isoformat()}"
+    where = "outside" if period.last < first or period.first > last else "partly outside"
+    if stated is not None:
+        message = f"the report's period {span} lies {where} the strategy's period {whose}"
+        code = "outside_strategy_period"
+    else:
+        message = (
+            f"the report's period {span} lies {where} {whose}, when the report takes the"
+            " strategy to be in force; its document states no period"
+        )
+        code = "outside_strategy_in_force"
+    return [{"code": code, "message": message}]
 
 
 def _applicable(targets: list[Target], period: Period) -> Target | None:
@@ -701,7 +733,11 @@ async def build_coverage(
             "source_language": strategy.source_language,
             "period_start": strategy.period_start.isoformat(),
             "period_end": strategy.period_end.isoformat(),
+            "period": stated_period(strategy),
+            "approved_on": strategy.approved_on.isoformat() if strategy.approved_on else None,
+            "in_force": in_force(strategy),
         },
+        "warnings": period_warnings(strategy, period),
         "period": {
             "from": period.first.isoformat(),
             "to": period.last.isoformat(),

@@ -46,7 +46,9 @@ class CoverageJsonExporter(CoverageExporter):
 
 
 class CoverageCsvExporter(CoverageExporter):
-    """One row per value, theme and goal, with its figures and target."""
+    """One row per value, theme and goal, with its figures and target (a demo target says
+    so in ``target_source`` and ``target_label``); then one ``warning`` row per warning of
+    the report (its code, and its message in the name columns)."""
 
     identifier = "coverage.csv"
     extension = "csv"
@@ -81,6 +83,8 @@ class CoverageCsvExporter(CoverageExporter):
             "target_expected_so_far",
             "target_figure",
             "target_status",
+            "target_source",
+            "target_label",
         ]
 
     def rows(self) -> list[list[Any]]:
@@ -116,8 +120,15 @@ class CoverageCsvExporter(CoverageExporter):
                     target.get("expected_so_far", ""),
                     target.get("figure", ""),
                     target.get("status", ""),
+                    (target.get("source") or {}).get("kind", ""),
+                    target.get("label") or "",
                 ]
             )
+        width = len(self.header())
+        for warning in self.report["warnings"]:
+            row: list[Any] = ["warning", warning["code"], ""]
+            row += [warning["message"]] * len(languages)
+            rows.append(row + [""] * (width - len(row)))
         return rows
 
     def get_data(self) -> str:

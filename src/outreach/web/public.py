@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outreach.models import Branch, Goal, Library, Network, StrategyValue, Theme
-from outreach.strategies import strategies_for_library
+from outreach.models import Branch, Goal, Library, Network, Statement, StrategyValue, Theme
+from outreach.strategies import DEMO_TARGET, strategies_for_library
 from outreach.web.errors import NotFound
 
 
@@ -39,13 +39,20 @@ async def library_home(request: Request) -> Response:
     strategies = []
     for strategy in await strategies_for_library(library):
         themes = await Theme.filter(strategy_id=strategy.id).order_by("position", "id")
-        goals = await Goal.filter(strategy_id=strategy.id).order_by("position", "id")
+        goals = (
+            await Goal.filter(strategy_id=strategy.id)
+            .order_by("position", "id")
+            .prefetch_related("targets")
+        )
         for theme in themes:
             theme.goals_list = [g for g in goals if g.theme_id == theme.id]  # type: ignore[attr-defined]
         strategies.append(
             {
                 "strategy": strategy,
-                "value_list": await StrategyValue.filter(strategy_id=strategy.id).order_by(
+                "value_list": await StrategyValue.filter(strategy_id=strategy.id)
+                .order_by("position", "id")
+                .prefetch_related("targets"),
+                "statements": await Statement.filter(strategy_id=strategy.id).order_by(
                     "position", "id"
                 ),
                 "themes": themes,
@@ -55,7 +62,12 @@ async def library_home(request: Request) -> Response:
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request,
         "public/library.html",
-        {"library": library, "branches": branches, "strategies": strategies},
+        {
+            "library": library,
+            "branches": branches,
+            "strategies": strategies,
+            "demo_target": DEMO_TARGET,
+        },
     )
 
 
