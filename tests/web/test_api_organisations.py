@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import httpx
 
-from outreach.models import Network
+from outreach.models import Library, Network
 from tests.factories import make_branch, make_library, make_room, make_strategy
 
 
@@ -31,6 +31,8 @@ async def test_libraries_list_and_detail(db: str, client: httpx.AsyncClient) -> 
                 "languages": ["fi", "en"],
                 "website": "",
                 "network": "lapin-kirjasto",
+                "town": None,
+                "source": None,
                 "url": "/api/libraries/rovaniemi",
             }
         ]
@@ -104,3 +106,21 @@ async def test_openapi_describes_the_read_paths(db: str, client: httpx.AsyncClie
         ("limit", "query"),
         ("library", "query"),
     ]
+
+
+async def test_a_member_known_by_name_says_from_where(db: str, client: httpx.AsyncClient) -> None:
+    network = await Network.create(
+        slug="lapin-kirjasto",
+        name={"fi": "Lapin kirjasto", "en": "Lapland Library"},
+        default_language="fi",
+    )
+    await make_library("inari", timezone="Europe/Helsinki", language="fi", network=network)
+    await Library.filter(slug="inari").update(
+        town="Inari", source="public: the municipalities of the Region of Lapland"
+    )
+    body = (await client.get("/api/libraries/inari")).json()
+    assert (body["town"], body["source"], body["branches"]) == (
+        "Inari",
+        "public: the municipalities of the Region of Lapland",
+        [],
+    )

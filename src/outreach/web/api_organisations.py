@@ -23,6 +23,9 @@ def _library_summary(library: Library, network_slug: str | None) -> dict[str, An
         "languages": library.languages,
         "website": library.website,
         "network": network_slug,
+        # A network's member known by name and town only: where that is known from.
+        "town": library.town,
+        "source": library.source,
         "url": f"/api/libraries/{library.slug}",
     }
 
