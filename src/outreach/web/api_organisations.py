@@ -9,9 +9,79 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from outreach.models import Branch, Library, Network, Room, Strategy
-from outreach.schemas import MAX_ID
+from outreach.schemas import MAX_ID, Answer
 from outreach.strategies import strategies_for_library, strategy_document
+from outreach.web.boundary import declare
 from outreach.web.errors import NotFound
+
+
+class LibrarySummary(Answer):
+    slug: str
+    name: dict[str, str]
+    timezone: str
+    default_language: str
+    languages: list[str]
+    website: str | None
+    network: str | None
+    url: str
+
+
+class LibraryList(Answer):
+    libraries: list[LibrarySummary]
+
+
+class RoomOut(Answer):
+    id: int
+    slug: str
+    name: str
+    capacity: int | None
+
+
+class BranchOut(Answer):
+    id: int
+    slug: str
+    name: str
+    address: str
+    postcode: str
+    city: str
+    lat: float | None
+    lon: float | None
+    opening_hours: dict[str, Any]
+    rooms: list[RoomOut]
+
+
+class StrategyLink(Answer):
+    id: int
+    slug: str
+    name: dict[str, str]
+    url: str
+
+
+class LibraryOut(LibrarySummary):
+    """A library with its branches, rooms and the strategies that apply to it."""
+
+    branches: list[BranchOut]
+    strategies: list[StrategyLink]
+
+
+class NetworkOut(Answer):
+    slug: str
+    name: dict[str, str]
+    default_language: str
+    libraries: list[str]
+
+
+class NetworkList(Answer):
+    networks: list[NetworkOut]
+
+
+class StrategyOut(Answer):
+    """A strategy as one document; open to the fields its provenance adds."""
+
+    id: int
+    slug: str
+    name: dict[str, str]
+    source_language: str
 
 
 def _library_summary(library: Library, network_slug: str | None) -> dict[str, Any]:
@@ -47,6 +117,7 @@ def _branch_json(branch: Branch, rooms: list[Room]) -> dict[str, Any]:
     }
 
 
+@declare(answer=LibraryList)
 async def list_libraries(request: Request) -> JSONResponse:
     """All libraries, with the network each belongs to."""
     networks = {n.id: n.slug for n in await Network.all()}
@@ -61,6 +132,7 @@ async def list_libraries(request: Request) -> JSONResponse:
     )
 
 
+@declare(answer=LibraryOut)
 async def get_library(request: Request) -> JSONResponse:
     """One library with its branches, rooms and the strategies that apply to it."""
     library = await Library.get_or_none(slug=request.path_params["slug"])
@@ -81,6 +153,7 @@ async def get_library(request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
+@declare(answer=NetworkList)
 async def list_networks(request: Request) -> JSONResponse:
     """All networks with their member libraries."""
     networks = await Network.all().order_by("slug").prefetch_related("libraries")
@@ -99,6 +172,7 @@ async def list_networks(request: Request) -> JSONResponse:
     )
 
 
+@declare(answer=StrategyOut)
 async def get_strategy(request: Request) -> JSONResponse:
     """A strategy with values, themes, goals, SDG mappings and targets."""
     raw: str = request.path_params["id"]
