@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from tortoise.contrib.starlette import RegisterTortoise
 
 from outreach import settings as settings_module
+from outreach.feeds.build import FeedCache
 from outreach.settings import Settings
 from outreach.versions import VersionWatch
 from outreach.web import (
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     settings = settings or settings_module.load()
     # The process's data version, kept without a query per request (outreach.versions).
     versions = VersionWatch(settings.database_url)
+    cache = FeedCache()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         # failure, wherever it is raised (idempotency, endpoints, commits), is mapped in
         # one place; keyed writes run as one transaction inside it.
         middleware=[
+            # Warm feeds first: a repeat poll needs none of what follows.
+            Middleware(feeds.WarmFeeds, cache=cache, versions=versions),
             Middleware(BodyTimeout, seconds=settings.body_timeout),
             Middleware(
                 SessionMiddleware,
@@ -97,5 +101,6 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
     )
     app.state.settings = settings
     app.state.versions = versions
+    app.state.feed_cache = cache
     app.state.templates = make_templates(settings.templates_dir)
     return app

@@ -134,14 +134,21 @@ class VersionWatch:
         self.invalidate()
         self._read_until = time.monotonic() + self.after_write_seconds
 
+    def known(self) -> tuple[int, dt.datetime] | None:
+        """The version if this process knows it without asking the database, else None."""
+        now = time.monotonic()
+        fresh = self.listening if self.postgres else now < self._fresh_until
+        if fresh and now >= self._read_until:
+            return self._known
+        return None
+
     async def current(self) -> tuple[int, dt.datetime]:
         """The data version as this process knows it, read from the database only when
         it may have changed."""
-        now = time.monotonic()
-        known = self._known
-        fresh = self.listening if self.postgres else now < self._fresh_until
-        if known is not None and fresh and now >= self._read_until:
+        known = self.known()
+        if known is not None:
             return known
+        now = time.monotonic()
         generation = self._generation
         value = await current_data_version(self.scope)
         self.reads += 1

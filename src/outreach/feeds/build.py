@@ -35,6 +35,11 @@ class BuiltFeed:
     etag: str
     last_modified: dt.datetime
     _codings: dict[str, Representation] = field(default_factory=dict, compare=False, repr=False)
+    # What the web layer keeps beside the bytes: the header lines of each answer it gave
+    # (by coding, status and file name), so that a repeat is not formatted again.
+    answers: dict[tuple[str, int, str], list[tuple[bytes, bytes]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, body: bytes, last_modified: dt.datetime) -> BuiltFeed:
