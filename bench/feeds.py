@@ -2,7 +2,9 @@
 
 Three servers, each its own process(es), serve the same feed in one run:
 
-- Outreach (uvicorn with ``outreach.app:create_app``),
+- Outreach as ``outreach serve --workers N`` runs it (uvloop, httptools, its batched access
+  log written to a file), and for the 304 once more with ``--no-access-log``, which shows
+  what the access log costs,
 - bare Starlette under the same uvicorn settings, answering the very same bytes (plain,
   brotli, the filtered feed; 304 to the same ETags) from memory: the baseline for 200,
   304 and the filtered feed,
@@ -311,9 +313,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def outreach_command(port: int, workers: int, tmp: Path, *, log: bool = True) -> list[str]:
+    """``outreach serve`` as in production, its access log written to a file."""
+    script = Path(sys.executable).with_name("outreach")
+    logging = ["--access-log", str(tmp / f"access-{port}.log")] if log else ["--no-access-log"]
+    return [
+        str(script), "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers), *logging,
+    ]  # fmt: skip
+
+
 def uvicorn_command(factory: str, port: int, workers: int) -> list[str]:
-    """The same server settings for Outreach and bare Starlette (those of ``outreach
-    serve``): uvloop, httptools, no access log."""
+    """Bare Starlette under the server settings of ``outreach serve``: uvloop, httptools,
+    the same number of workers (and no access log: it has none)."""
     return [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
@@ -514,17 +526,33 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
     """Every scenario against every server, rounds interleaved; medians per pair."""
     tmp = Path(args.tmp) / f"w{workers}"
     tmp.mkdir(exist_ok=True)
-    ports = {"outreach": free_port(), "bare": free_port(), "nginx": free_port()}
+    ports = {
+        "outreach": free_port(),
+        "outreach, no log": free_port(),
+        "bare": free_port(),
+        "nginx": free_port(),
+    }
     env = {**os.environ, "DATABASE_URL": database_url, "BASE_URL": BASE_URL}
     env["PYTHONPATH"] = os.pathsep.join(
         [str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")]
     )
     children: list[subprocess.Popen[bytes]] = []
     try:
+        output = (tmp / "servers.log").open("ab")
         app = subprocess.Popen(
-            uvicorn_command("outreach.app:create_app", ports["outreach"], workers), env=env
+            outreach_command(ports["outreach"], workers, tmp),
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         children.append(app)
+        quiet = subprocess.Popen(
+            outreach_command(ports["outreach, no log"], workers, tmp, log=False),
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        children.append(quiet)
         base = f"http://127.0.0.1:{ports['outreach']}"
         wait_for(base + "/healthz", app)
         # What Outreach sends is what the baselines send.
@@ -553,11 +581,18 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
         bare = subprocess.Popen(
             uvicorn_command("bench.feeds:bare_factory", ports["bare"], workers),
             env={**env, "BENCH_BARE_FILES": str(tmp / "files.json")},
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
         children.append(bare)
         wait_for(f"http://127.0.0.1:{ports['bare']}{FEED}", bare)
         nginx = start_nginx(tmp, ports["nginx"], workers)
-        servers = {"outreach": ports["outreach"], "bare": ports["bare"]}
+        wait_for(f"http://127.0.0.1:{ports['outreach, no log']}/healthz", quiet)
+        servers = {
+            "outreach": ports["outreach"],
+            "outreach, no log": ports["outreach, no log"],
+            "bare": ports["bare"],
+        }
         if nginx is not None:
             children.append(nginx)
             wait_for(f"http://127.0.0.1:{ports['nginx']}{FEED}", nginx)
@@ -568,20 +603,28 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
             assert got.content == plain.content, f"{server} serves other bytes"
             etags[server] = got.headers["etag"]
         runs: dict[str, list[Load]] = {}
-        for _ in range(args.rounds):
+        # Warm-up, not counted: every worker process builds and compresses its own copy
+        # of each feed on its first request for it.
+        brief = argparse.Namespace(**{**vars(args), "seconds": 1})
+        for warm_up in range(args.rounds + 1):
             for scenario, path, headers, status in SCENARIOS:
                 for server, port in servers.items():
                     if server == "nginx" and path == FILTERED:
+                        continue
+                    if server == "outreach, no log" and scenario != "304":
                         continue
                     sent = (
                         headers
                         if headers is not None
                         else {**PLAIN, "If-None-Match": etags[server]}
                     )
-                    result = load(f"http://127.0.0.1:{port}{path}", sent, status, args)
-                    if not result.statuses_ok:
+                    result = load(
+                        f"http://127.0.0.1:{port}{path}", sent, status, args if warm_up else brief
+                    )
+                    if warm_up and not result.statuses_ok:
                         raise SystemExit(f"{server} {scenario}: unexpected status or errors")
-                    runs.setdefault(f"{scenario}|{server}", []).append(result)
+                    if warm_up:
+                        runs.setdefault(f"{scenario}|{server}", []).append(result)
         return {
             key: Load(
                 rate=statistics.median(r.rate for r in found),
@@ -632,6 +675,13 @@ def report(results: dict[str, Load], workers: int) -> None:
             if scenario == "304" and workers > 1:
                 goal = f" (goal with workers >= 0.3: {verdict(to_nginx >= 0.3)})"
             print(f"      ratio to nginx {to_nginx:.2f}{goal}")
+    logged = results["304|outreach"].rate
+    unlogged = results["304|outreach, no log"].rate
+    cost = 1 - logged / unlogged
+    print(
+        f"      access log: 304 at {logged:,.0f} req/s with it, {unlogged:,.0f} without,"
+        f" {cost:.1%} of a 304 (goal < 10 %: {verdict(cost < 0.10)})"
+    )
     plain = results["warm 200|outreach"].bytes_per_response
     small = results["compressed poll|outreach"].bytes_per_response
     share = small / plain

@@ -250,17 +250,16 @@ async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.
 
 
 def cmd_serve(args: argparse.Namespace, settings: settings_module.Settings) -> int:
-    import uvicorn
+    import os
 
-    print(f"Outreach serving on http://{args.host}:{args.port}  (database: {settings.dialect})")
-    uvicorn.run(
-        "outreach.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        proxy_headers=True,
-        log_level="info",
+    from outreach.web.serving import serve
+
+    workers = args.workers or os.cpu_count() or 1
+    print(
+        f"Outreach serving on http://{args.host}:{args.port}  (database: {settings.dialect},"
+        f" {workers} worker process(es))"
     )
+    serve(host=args.host, port=args.port, workers=workers, access_log=args.access_log)
     return 0
 
 
@@ -271,6 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the web application")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=None, help="worker processes (default: one per core)"
+    )
+    serve.add_argument(
+        "--access-log",
+        default="-",
+        metavar="FILE",
+        help="append one line per request to FILE, batched every second (default: - for stderr)",
+    )
+    serve.add_argument(
+        "--no-access-log", dest="access_log", action="store_const", const="", help="no access log"
+    )
     serve.set_defaults(sync_handler=cmd_serve)
 
     migrate_parser = commands.add_parser("migrate", help="apply database migrations")
