@@ -98,3 +98,19 @@ async def test_a_new_filter_of_known_series_writes_nothing(db: str, feeds_app: S
             day=today(), fresh=True,
         )  # fmt: skip
         assert narrow.content == fresh
+
+
+async def test_demo_feeds_assembled_are_the_fresh_ones(demo_rw: str) -> None:
+    """Macedonian, Slovenian and Finnish text, folded across multi-byte characters."""
+    settings = feeds_settings(database_url=demo_rw)
+    vevents.clear()
+    folded = 0
+    for slug in ("skopje", "maribor", "kranj", "rovaniemi"):
+        scope = await library_scope(slug)
+        for params in ({}, {"lang": ["en"]}):
+            filt = await parse_filter(scope, params)
+            assembled = await build_feed(scope, filt, settings, day=today())
+            assert assembled == await build_feed(scope, filt, settings, day=today(), fresh=True)
+            _well_formed(assembled)
+            folded += assembled.count(b"\r\n ")
+    assert folded > 0

@@ -10,8 +10,9 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 
-from icalendar import Calendar, vDuration, vRecur, vText
+from icalendar import Calendar, Component, vDuration, vRecur, vText
 from icalendar import Event as VEvent
+from icalendar.parser.string import _foldline
 
 from outreach.feeds import daylight
 from outreach.feeds.selection import Change, Series
@@ -308,9 +309,29 @@ def serialise(
 END_OF_CALENDAR = b"END:VCALENDAR\r\n"
 
 
+# icalendar folds a line once it would reach this many octets (so lines stay under 75).
+_FOLD_AT = 75
+
+
+def _line_bytes(line: str) -> bytes:
+    raw = line.encode("utf-8")
+    if len(raw) < _FOLD_AT:
+        return raw
+    return _foldline(line).encode("utf-8")
+
+
+def to_bytes(component: Component) -> bytes:
+    """``component.to_ical()``, byte for byte, faster: icalendar's own folding (a loop
+    over every character of every line, a quarter of a feed's build) runs only on the
+    lines long enough to be folded; a shorter line is its own UTF-8 bytes either way.
+    ``tests/feeds/test_feed_assembly.py`` compares the two."""
+    lines = component.content_lines(sorted=True)
+    return b"\r\n".join([_line_bytes(line) for line in lines if line]) + b"\r\n"
+
+
 def components_bytes(components: Iterable[VEvent]) -> bytes:
     """The bytes the components have inside a calendar (each ends in CRLF)."""
-    return b"".join(component.to_ical() for component in components)
+    return b"".join([to_bytes(component) for component in components])
 
 
 def assemble(
@@ -318,7 +339,9 @@ def assemble(
 ) -> bytes:
     """The bytes :func:`serialise` writes, from the VEVENTs already written as bytes
     (:func:`components_bytes`): the calendar's properties and VTIMEZONEs, then the parts."""
-    head = serialise(cal, (), zones=zones, first=first)
+    for name in sorted(set(zones)):
+        cal.add_component(vtimezone(name, first))
+    head = to_bytes(cal)
     assert head.endswith(END_OF_CALENDAR)
     return b"".join([head[: -len(END_OF_CALENDAR)], *parts, END_OF_CALENDAR])
 
