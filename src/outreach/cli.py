@@ -18,6 +18,7 @@ from outreach import settings as settings_module
 from outreach.bookmobile.commands import add_import_stops
 from outreach.db import migrate
 from outreach.models import ApiToken, Library, Network, Role, RoleName, StaffUser
+from outreach.progress import Reporter
 from outreach.security import (
     KEPT_PREFIX_LENGTH,
     TOKEN_PREFIX,
@@ -66,7 +67,8 @@ async def cmd_load_fixtures(args: argparse.Namespace, settings: settings_module.
     directory = Path(args.dir) if args.dir else settings.fixtures_dir
 
     async def work() -> int:
-        counts = await load_fixtures(directory)
+        with Reporter("load-fixtures") as progress:
+            counts = await load_fixtures(directory, progress=progress)
         print("fixtures loaded: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
         if args.print_logins:
             print("\nDemo staff logins (e-mail / password / roles):")
@@ -81,7 +83,8 @@ async def cmd_publish(args: argparse.Namespace, settings: settings_module.Settin
     from outreach.feeds.publish import publish
 
     async def work() -> int:
-        written = await publish(Path(args.out), settings)
+        with Reporter("publish") as progress:
+            written = await publish(Path(args.out), settings, progress=progress)
         print(f"published {len(written)} file(s) under {args.out}")
         return 0
 
@@ -92,7 +95,8 @@ async def cmd_extend_horizon(args: argparse.Namespace, settings: settings_module
     from outreach.scheduling.occurrences import extend_horizon
 
     async def work() -> int:
-        rebuilt = await extend_horizon()
+        with Reporter("extend-horizon") as progress:
+            rebuilt = await extend_horizon(progress=progress)
         print(f"rebuilt the occurrences of {rebuilt} recurring event(s) up to the horizon")
         return 0
 

@@ -61,6 +61,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.models.bookmobile import Route, Vehicle
+from outreach.progress import Progress, silent
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_utc, zone
 from outreach.security import verify_password
@@ -120,14 +121,14 @@ def demo_logins(directory: Path) -> list[tuple[str, str, str]]:
     return logins
 
 
-async def load_fixtures(directory: Path) -> dict[str, int]:
+async def load_fixtures(directory: Path, *, progress: Progress = silent) -> dict[str, int]:
     """Load every fixture under ``directory`` in one transaction; return counts per kind.
 
     ``counts["changed"]`` counts the writes made (a row, a set of child rows, an
     occurrence rebuild): 0 when the database already holds exactly the fixtures.
     """
     async with in_transaction("default") as conn:
-        loader = _Loader(directory, conn)
+        loader = _Loader(directory, conn, progress)
         await loader.load()
         if loader.changed:
             await bump_data_version(using_db=conn)
@@ -141,9 +142,12 @@ def _fail(where: str, message: str) -> FixtureError:
 class _Loader:
     """One load: the files, the transaction, and what has been resolved so far."""
 
-    def __init__(self, directory: Path, conn: BaseDBAsyncClient) -> None:
+    def __init__(
+        self, directory: Path, conn: BaseDBAsyncClient, progress: Progress = silent
+    ) -> None:
         self.directory = directory
         self.conn = conn
+        self.progress = progress
         self.counts: Counter[str] = Counter()
         self.changed = 0
         self.networks: dict[str, Network] = {}
@@ -195,11 +199,32 @@ class _Loader:
     async def load(self) -> None:
         if not self.directory.is_dir():
             raise FixtureError(f"{self.directory}: no such fixtures directory")
-        for where, data in self._files("sdgs"):
+        sdgs, factors, organisations, strategies, staff, bookmobile, events = (
+            self._files(name)
+            for name in (
+                "sdgs",
+                "emission_factors",
+                "organisations",
+                "strategies",
+                "staff",
+                "bookmobile",
+                "events",
+            )
+        )
+        total = sum(map(len, (sdgs, factors, organisations, strategies, staff, bookmobile, events)))
+        done = 0
+
+        def loaded() -> None:
+            nonlocal done
+            done += 1
+            self.progress("loading files", done, total)
+
+        for where, data in sdgs:
             await self._load_sdgs(where, data)
-        for where, data in self._files("emission_factors"):
+            loaded()
+        for where, data in factors:
             await self._load_factors(where, data)
-        organisations = self._files("organisations")
+            loaded()
         for where, data in organisations:
             if "network" in data:
                 await self._load_network(where, _table(data, "network", where))
@@ -217,21 +242,27 @@ class _Loader:
                     await self._load_library(
                         where, {"library": {**member, "network": network_slug}}
                     )
-        for where, data in self._files("strategies"):
+            loaded()
+        for where, data in strategies:
             await self._load_strategy(where, data)
-        for where, data in self._files("staff"):
+            loaded()
+        for where, data in staff:
             await self._load_staff(where, data)
-        for where, data in self._files("bookmobile"):
+            loaded()
+        for where, data in bookmobile:
             await self._load_bookmobile(where, data)
-        for where, data in self._files("events"):
+            loaded()
+        for where, data in events:
             await self._load_events(where, data)
+            loaded()
         await self._insert_links()
-        for where, event in self.to_rebuild:
+        for rebuilt, (where, event) in enumerate(self.to_rebuild, start=1):
             try:
                 await rebuild_occurrences(event, using_db=self.conn)
             except RuleError as exc:
                 raise _fail(where, f"cannot expand the rule: {exc}") from exc
             self.changed += 1
+            self.progress("materialising events", rebuilt, len(self.to_rebuild))
         for where, event, entries, fresh in self.attendance:
             await self._load_attendance(where, event, entries, fresh=fresh)
 

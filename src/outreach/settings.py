@@ -28,6 +28,9 @@ class Settings:
     routing_url: str | None = None
     # Seconds a request's body may take to arrive in full (then 408).
     body_timeout: float = 10.0
+    # Worker processes for long work (optimisations, imports) and how many jobs may wait.
+    worker_processes: int = 2
+    worker_queue: int = 4
     debug: bool = False
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     fixtures_dir: Path = field(default=PROJECT_ROOT / "fixtures")
@@ -101,6 +104,13 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _bounded(env: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise SystemExit(f"{name} must be a whole number from {low} to {high}, not {value}")
+    return value
+
+
 def _seconds(env: dict[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -132,6 +142,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         occurrence_horizon_days=_int(env, "OUTREACH_HORIZON_DAYS", 3 * 366),
         routing_url=env.get("OUTREACH_ROUTING_URL") or None,
         body_timeout=_seconds(env, "OUTREACH_BODY_TIMEOUT", 10.0),
+        worker_processes=_bounded(env, "OUTREACH_WORKERS", 2, 1, 64),
+        worker_queue=_bounded(env, "OUTREACH_WORKER_QUEUE", 4, 0, 1000),
         debug=debug,
     )
 

@@ -18,6 +18,7 @@ from tortoise.transactions import in_transaction
 from outreach.bookmobile.open_data import ImportResult, import_timetable
 from outreach.bookmobile.timetable import TimetableError, resolve_depot
 from outreach.models import Library
+from outreach.progress import Progress, Reporter, silent
 from outreach.settings import Settings
 
 
@@ -26,7 +27,12 @@ class ImportFailed(Exception):
 
 
 async def import_stops_file(
-    path: Path, library_slug: str, *, depot_slug: str | None = None, base_url: str = ""
+    path: Path,
+    library_slug: str,
+    *,
+    depot_slug: str | None = None,
+    base_url: str = "",
+    progress: Progress = silent,
 ) -> ImportResult:
     """Import a timetable file into a library, all or nothing (Tortoise must be set up)."""
     library = await Library.get_or_none(slug=library_slug)
@@ -43,7 +49,7 @@ async def import_stops_file(
     try:
         async with in_transaction("default") as conn:
             return await import_timetable(
-                library, text, using_db=conn, depot=depot, base_url=base_url
+                library, text, using_db=conn, depot=depot, base_url=base_url, progress=progress
             )
     except TimetableError as exc:
         lines = "\n".join(f"  {where}: {problem}" for where, problem in exc.fields.items())
@@ -69,9 +75,14 @@ async def cmd_import_stops(args: argparse.Namespace, settings: Settings) -> int:
     """The command's handler: exit status 0, or 2 with every problem on stderr."""
     await Tortoise.init(config=settings.tortoise_config())
     try:
-        result = await import_stops_file(
-            args.file, args.library, depot_slug=args.depot, base_url=settings.base_url
-        )
+        with Reporter("import-stops") as progress:
+            result = await import_stops_file(
+                args.file,
+                args.library,
+                depot_slug=args.depot,
+                base_url=settings.base_url,
+                progress=progress,
+            )
     except ImportFailed as exc:
         print(f"outreach: {exc}", file=sys.stderr)
         return 2

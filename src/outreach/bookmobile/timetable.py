@@ -36,7 +36,16 @@ from outreach.models import (
     Vehicle,
     Visibility,
 )
-from outreach.scheduling.occurrences import rebuild_occurrences
+from outreach.progress import Progress, silent
+from outreach.scheduling.occurrences import (
+    Materialised,
+    OccurrenceRow,
+    default_horizon_end,
+    expand,
+    insert_occurrences,
+    occurrence_rows,
+    rebuild_occurrences,
+)
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_local, to_utc, zone
 from outreach.versions import bump_data_version
 
@@ -456,46 +465,154 @@ async def create_route(
 
     Call inside a transaction; a clash of the vehicle with another route raises
     :class:`TimetableError` so that the caller rolls everything back. A caller saving
-    many routes passes ``check_vehicle=False`` and checks each vehicle once at the end.
+    many routes uses :func:`create_routes` and checks each vehicle once at the end.
     """
-    if await Route.filter(library_id=library.id, code=data.code).using_db(using_db).exists():
-        raise TimetableError({"code": f"route {data.code} already exists in this library"})
-    starts_at, ends_at = _run_bounds(library, data.valid_from, data.stops)
-    now = dt.datetime.now(dt.UTC)
-    event = await Event.create(
-        library=library,
-        kind=EventKind.BOOKMOBILE,
-        title={library.default_language: data.name},
-        starts_at=starts_at,
-        ends_at=ends_at,
-        timezone=library.timezone,
-        rrule=data.rrule,
-        branch=data.depot,
-        status=EventStatus.PUBLISHED,
-        updated_at=now,
-        created_by=user,
-        using_db=using_db,
-    )
-    route = await Route.create(
-        library=library,
-        vehicle=data.vehicle,
-        depot=data.depot,
-        event=event,
-        code=data.code,
-        name=data.name,
-        valid_from=data.valid_from,
-        valid_until=data.valid_until,
-        detour_factor=data.detour_factor,
-        using_db=using_db,
-    )
-    stops = await _save_stops(route, data.stops, using_db)
-    await _cancel_stop_exceptions(event, stops, data, library, using_db)
-    await rebuild_occurrences(event, using_db=using_db)
+    (route,) = await create_routes(library, [data], using_db=using_db, user=user)
     if check_vehicle:
         await check_vehicle_free(data.vehicle.id, using_db=using_db, route=route)
-    await bump_data_version(using_db=using_db)
-    await _audit(using_db, user, library, "create", route, {"code": data.code})
     return route
+
+
+def planned_visits(
+    library: Library,
+    rrule: str,
+    valid_from: dt.date,
+    valid_until: dt.date | None,
+    stops: Sequence[StopInput],
+    *,
+    horizon_end: dt.datetime,
+) -> int:
+    """How many stop visits (occurrence rows) a route materialises up to ``horizon_end``,
+    counted before anything is written: its runs within its validity times its stops."""
+    if not stops:
+        return 0
+    starts_at, ends_at = _run_bounds(library, valid_from, stops)
+    event = Event(
+        starts_at=starts_at, ends_at=ends_at, timezone=library.timezone, rrule=rrule, exdates=[]
+    )
+    runs = [
+        run
+        for run in expand(event, horizon_end=horizon_end)
+        if valid_from <= run.local_start.date()
+        and (valid_until is None or run.local_start.date() <= valid_until)
+    ]
+    return len(runs) * len(stops)
+
+
+async def create_routes(
+    library: Library,
+    datas: Sequence[RouteInput],
+    *,
+    using_db: BaseDBAsyncClient,
+    user: StaffUser | None = None,
+    horizon_end: dt.datetime | None = None,
+    progress: Progress = silent,
+) -> list[Route]:
+    """Save new routes with their events, stops and stop exceptions, and materialise every
+    visit, in a few statements for the lot (call in a transaction; vehicles unchecked).
+
+    An import of thousands of stops used to save them one statement at a time and rebuild
+    each route's visits on its own; here stops, exceptions and visits are each written in
+    one batch, and the visits are computed from what was just saved, without reading it
+    back.
+    """
+    codes = [data.code for data in datas]
+    taken = await Route.filter(library_id=library.id, code__in=codes).using_db(using_db)
+    if taken:
+        code = min(str(route.code) for route in taken)
+        raise TimetableError({"code": f"route {code} already exists in this library"})
+    tz = zone(library.timezone)
+    now = dt.datetime.now(dt.UTC)
+    horizon = horizon_end or default_horizon_end()
+    created: list[tuple[RouteInput, Event, Route]] = []
+    for done, data in enumerate(datas, start=1):
+        starts_at, ends_at = _run_bounds(library, data.valid_from, data.stops)
+        event = await Event.create(
+            library=library,
+            kind=EventKind.BOOKMOBILE,
+            title={library.default_language: data.name},
+            starts_at=starts_at,
+            ends_at=ends_at,
+            timezone=library.timezone,
+            rrule=data.rrule,
+            branch=data.depot,
+            status=EventStatus.PUBLISHED,
+            updated_at=now,
+            created_by=user,
+            using_db=using_db,
+        )
+        route = await Route.create(
+            library=library,
+            vehicle=data.vehicle,
+            depot=data.depot,
+            event=event,
+            code=data.code,
+            name=data.name,
+            valid_from=data.valid_from,
+            valid_until=data.valid_until,
+            detour_factor=data.detour_factor,
+            using_db=using_db,
+        )
+        created.append((data, event, route))
+        progress("saving routes", done, len(datas))
+    stops_of = await _insert_stops([(route, data.stops) for data, _, route in created], using_db)
+    overrides: list[OccurrenceOverride] = []
+    rows: list[OccurrenceRow] = []
+    for data, event, route in created:
+        stops = stops_of[route.id]
+        mine = [
+            OccurrenceOverride(
+                event=event,
+                original_start=to_utc(dt.datetime.combine(day, stops[index].arrival), tz),
+                cancelled=True,
+                note="no visit",
+                updated_at=now,
+            )
+            for index, days in sorted(data.stop_exceptions.items())
+            for day in days
+        ]
+        overrides += mine
+        rows += occurrence_rows(Materialised(event, route, stops, mine, {}), horizon_end=horizon)
+    if overrides:
+        await OccurrenceOverride.bulk_create(overrides, batch_size=1000, using_db=using_db)
+    await insert_occurrences(rows, using_db, progress=progress)
+    await bump_data_version(using_db=using_db)
+    for data, _, route in created:
+        await _audit(using_db, user, library, "create", route, {"code": data.code})
+    return [route for _, _, route in created]
+
+
+async def _insert_stops(
+    routes: Sequence[tuple[Route, Sequence[StopInput]]], using_db: BaseDBAsyncClient
+) -> dict[int, list[Stop]]:
+    """The stops of new routes, inserted in one batch and read back with their ids."""
+    rows = [
+        Stop(
+            route=route,
+            position=position,
+            name=stop.name,
+            community=stop.community,
+            address=stop.address,
+            postcode=stop.postcode,
+            lat=stop.lat,
+            lon=stop.lon,
+            arrival=stop.arrival,
+            minutes_parked=stop.minutes_parked,
+            visibility=stop.visibility,
+        )
+        for route, stops in routes
+        for position, stop in enumerate(stops, start=1)
+    ]
+    await Stop.bulk_create(rows, batch_size=1000, using_db=using_db)
+    saved: dict[int, list[Stop]] = {route.id: [] for route, _ in routes}
+    ids = list(saved)
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        for stop in await (
+            Stop.filter(route_id__in=chunk).using_db(using_db).order_by("route_id", "position")
+        ):
+            saved[stop.route_id].append(stop)  # type: ignore[attr-defined]
+    return saved
 
 
 async def update_route(

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outreach.models import AuditEntry, EmissionFactor, Fuel, Library, StaffUser, Vehicle
+from outreach.versions import bump_data_version
 from outreach.web.errors import Invalid
 
 SLUG_TAKEN = "a vehicle of this library already has this slug"
@@ -112,7 +113,9 @@ async def save_vehicle(
             vehicle.update_from_dict(values)
             await vehicle.save(using_db=conn)
             action = "update"
-        # Emissions are computed when asked for; feeds show no vehicle data: nothing to bump.
+        # Feeds show no vehicle data, but the public bookmobile page names the vehicle and
+        # is kept until the data version changes.
+        await bump_data_version(using_db=conn)
         logged = values if changes is None else changes
         await AuditEntry.record(
             conn,

@@ -18,6 +18,7 @@ from outreach.feeds.encodings import compress
 from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
 from outreach.feeds.selection import today
 from outreach.models import Goal, Library, Network, Strategy
+from outreach.progress import Progress, silent
 from outreach.settings import Settings
 from outreach.strategies import strategies_for_library
 from outreach.versions import current_data_version
@@ -113,30 +114,32 @@ def index_page(published: list[Published]) -> bytes:
     return page.encode("utf-8")
 
 
-async def publish(out_dir: Path, settings: Settings) -> list[Path]:
+async def publish(out_dir: Path, settings: Settings, *, progress: Progress = silent) -> list[Path]:
     """Write every library, network and per-goal feed plus ``index.html`` under
     ``out_dir``; return the paths of all of them (each feed also has its ``.gz`` and
     ``.br`` beside it)."""
     cache = FeedCache(size=16)
     version = await current_data_version()
     published: list[Published] = []
-    for library in await Library.all().order_by("slug"):
-        if not _SAFE.match(library.slug):
-            continue
+    libraries = [x for x in await Library.all().order_by("slug") if _SAFE.match(x.slug)]
+    networks = [x for x in await Network.all().order_by("slug") if _SAFE.match(x.slug)]
+    scopes = len(libraries) + len(networks)
+    for number, library in enumerate(libraries, start=1):
         goals = await _goal_codes(await strategies_for_library(library))
         published += await _feeds(
             await library_scope(library.slug), "", goals, settings, cache, version
         )
-    for network in await Network.all().order_by("slug"):
-        if not _SAFE.match(network.slug):
-            continue
+        progress("building feeds", number, scopes)
+    for number, network in enumerate(networks, start=len(libraries) + 1):
         goals = await _goal_codes(await Strategy.filter(network_id=network.id))
         published += await _feeds(
             await network_scope(network.slug), "networks/", goals, settings, cache, version
         )
+        progress("building feeds", number, scopes)
     paths = []
-    for item in published:
+    for written, item in enumerate(published, start=1):
         paths.append(_write_with_codings(out_dir / item.path, item.body))
+        progress("writing files", written, len(published))
     _write(out_dir / "index.html", index_page(published))
     paths.append(out_dir / "index.html")
     return paths

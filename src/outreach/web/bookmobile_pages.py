@@ -9,12 +9,14 @@ cancelled for a holiday or a breakdown) are excluded dates of every stop's serie
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections import OrderedDict
 from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
@@ -22,7 +24,8 @@ from tortoise.transactions import in_transaction
 from outreach import publicity
 from outreach.bookmobile.commands import summary
 from outreach.bookmobile.emissions import footprint
-from outreach.bookmobile.open_data import import_timetable
+from outreach.bookmobile.jobs import ImportJob, import_off_loop
+from outreach.bookmobile.public_page import Timetable, public_timetable
 from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
@@ -38,7 +41,6 @@ from outreach.feeds.selection import Window, load_series, today
 from outreach.models import (
     EmissionFactor,
     Event,
-    EventStatus,
     Fuel,
     Library,
     Route,
@@ -49,7 +51,7 @@ from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
 from outreach.versions import current_data_version
-from outreach.web import auth, staff
+from outreach.web import auth, long_work, staff
 from outreach.web.errors import Invalid, NotFound
 from outreach.web.feeds import feed_cache, feed_response
 from outreach.web.routes_api import (
@@ -64,6 +66,7 @@ from outreach.web.routes_api import (
 )
 from outreach.web.staff_forms import number_or_raw
 from outreach.web.templating import translated
+from outreach.workers import WorkersBusy, WorkTimedOut
 
 
 def _id(raw: str, what: str) -> int:
@@ -155,51 +158,106 @@ async def stop_feed(request: Request) -> Response:
     return await _serve(request, stop_feed=True)
 
 
-async def bookmobile_page(request: Request) -> Response:
-    """Routes, their public stops, next visits and a subscribe link for every stop."""
-    library = await _library(request.path_params["library"])
-    tz = zone(library.timezone)
-    base_url = request.app.state.settings.base_url
-    webcal = "webcal://" + base_url.split("://", 1)[-1]
-    routes: list[dict[str, Any]] = []
-    # Cancelled routes are left off: nothing of them is coming.
-    running = Route.filter(
-        publicity.routes(), library_id=library.id, event__status=EventStatus.PUBLISHED
-    )
-    for route in await running.order_by("code").prefetch_related("event"):
-        event = route.event
-        stops = await Stop.filter(publicity.stops(), route_id=route.id).order_by("position")
-        visits = await next_visits([s.id for s in stops])
-        vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
-        routes.append(
-            {
-                "route": route,
-                "vehicle": vehicle,
-                "rrule": event.rrule or "",
-                "feed_path": f"/feeds/{library.slug}/routes/{route.id}.ics",
-                "stops": [
-                    {
-                        "stop": stop,
-                        "feed_path": f"/feeds/{library.slug}/stops/{stop.id}.ics",
-                        "visits": [visit_json(o, tz) for o in visits[stop.id]],
-                    }
-                    for stop in stops
-                ],
-            }
+class PageCache:
+    """Rendered pages by key, each until its own expiry, at most ``size`` of them (least
+    recently used first out); one page is rendered at a time per key, so that a crowd
+    arriving after a change waits for one rendering instead of each doing its own."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._pages: OrderedDict[tuple[object, ...], tuple[bytes, dt.datetime | None]] = (
+            OrderedDict()
         )
+        self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+
+    def get(self, key: tuple[object, ...], now: dt.datetime) -> bytes | None:
+        found = self._pages.get(key)
+        if found is None:
+            return None
+        body, expires = found
+        if expires is not None and now >= expires:
+            del self._pages[key]
+            return None
+        self._pages.move_to_end(key)
+        return body
+
+    def put(self, key: tuple[object, ...], body: bytes, expires: dt.datetime | None) -> None:
+        self._pages[key] = (body, expires)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.size:
+            self._pages.popitem(last=False)
+
+    def lock(self, key: tuple[object, ...]) -> asyncio.Lock:
+        if len(self._locks) > 4 * self.size:
+            self._locks = {k: v for k, v in self._locks.items() if v.locked()}
+        return self._locks.setdefault(key, asyncio.Lock())
+
+
+def page_cache(request: Request) -> PageCache:
+    """The app's cache of rendered public pages, created on first use."""
+    cache: PageCache | None = getattr(request.app.state, "page_cache", None)
+    if cache is None:
+        cache = PageCache()
+        request.app.state.page_cache = cache
+    return cache
+
+
+async def _render_bookmobile_page(request: Request, library: Library) -> tuple[bytes, Timetable]:
+    tz = zone(library.timezone)
     settings: Settings = request.app.state.settings
-    return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
-        request,
-        "public/bookmobile.html",
+    base_url = settings.base_url
+    timetable = await public_timetable(library)
+    routes = [
         {
+            "route": item.route,
+            "vehicle": item.vehicle,
+            "rrule": item.event.rrule or "",
+            "feed_path": f"/feeds/{library.slug}/routes/{item.route.id}.ics",
+            "stops": [
+                {
+                    "stop": entry.stop,
+                    "feed_path": f"/feeds/{library.slug}/stops/{entry.stop.id}.ics",
+                    "visits": [visit_json(visit, tz) for visit in entry.visits],
+                }
+                for entry in item.stops
+            ],
+        }
+        for item in timetable.routes
+    ]
+    template = request.app.state.templates.get_template("public/bookmobile.html")
+    body = template.render(
+        {
+            "request": request,
             "library": library,
             "lang": library.default_language,
             "routes": routes,
             "base_url": base_url,
-            "webcal": webcal,
+            "webcal": "webcal://" + base_url.split("://", 1)[-1],
             "days_back": settings.feed_days_back,
-        },
+        }
     )
+    return body.encode("utf-8"), timetable
+
+
+async def bookmobile_page(request: Request) -> Response:
+    """Routes, their public stops, next visits and a subscribe link for every stop.
+
+    The page is the same for everyone, so it is rendered once per data version and kept
+    until that changes or its first visit ends (:class:`PageCache`); a request then
+    costs one query, the version's."""
+    slug = request.path_params["library"]
+    version, _ = await current_data_version()
+    cache = page_cache(request)
+    key = ("bookmobile", slug, version)
+    body = cache.get(key, dt.datetime.now(UTC))
+    if body is None:
+        async with cache.lock(key):
+            body = cache.get(key, dt.datetime.now(UTC))
+            if body is None:
+                library = await _library(slug)
+                body, timetable = await _render_bookmobile_page(request, library)
+                cache.put(key, body, timetable.changes_at)
+    return HTMLResponse(body)
 
 
 # -- staff pages ----------------------------------------------------------------------------
@@ -318,9 +376,21 @@ async def staff_optimise(request: Request) -> Response:
         )
     context = await _route_context(route, library)
     context["can_edit"] = await auth.has_library_role(request.state.user, library.id, EDITORS)
-    context["proposal"] = await optimise_route(
-        route, tolerance=int(raw), time_limit=1.0, client=routing_client(request)
-    )
+    try:
+        context["proposal"] = await optimise_route(
+            route,
+            tolerance=int(raw),
+            time_limit=1.0,
+            client=routing_client(request),
+            pool=long_work.workers(request),
+        )
+    except (WorkersBusy, WorkTimedOut) as exc:
+        _, problem, retry_after = long_work.refusal(exc)
+        page = await _route_page_with_errors(
+            request, route, library, {"optimise": problem}, status_code=503
+        )
+        page.headers["Retry-After"] = str(retry_after)
+        return page
     return staff.render(request, "bookmobile/staff_route.html", context)
 
 
@@ -390,20 +460,26 @@ async def staff_import(request: Request) -> Response:
     finally:
         # Uploads are spooled to temporary files: close them as soon as they are read.
         await form.close()
+    settings: Settings = request.app.state.settings
     try:
         text = raw.decode("utf-8")
         if len(raw) > MAX_BODY:
             raise TimetableError({"file": f"must be at most {MAX_BODY} bytes"})
-        async with in_transaction("default") as conn:
-            result = await import_timetable(
-                library,
-                text,
-                using_db=conn,
-                user=user,
-                base_url=request.app.state.settings.base_url,
-            )
+        job = ImportJob(
+            database_url=settings.database_url,
+            library_id=library.id,
+            text=text,
+            user_id=user.id,
+            base_url=settings.base_url,
+        )
+        result = await import_off_loop(long_work.workers(request), job)
     except UnicodeDecodeError:
         staff.flash(request, "The file is not UTF-8 text; nothing was imported.", "error")
+        return RedirectResponse("/staff/bookmobile", status_code=303)
+    except (WorkersBusy, WorkTimedOut) as exc:
+        staff.flash(
+            request, f"The timetable was not imported: {long_work.refusal(exc)[1]}.", "error"
+        )
         return RedirectResponse("/staff/bookmobile", status_code=303)
     except TimetableError as exc:
         for where, problem in exc.fields.items():

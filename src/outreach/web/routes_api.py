@@ -18,8 +18,10 @@ from tortoise.transactions import in_transaction
 from outreach import publicity
 from outreach.bookmobile import emissions as emissions_module
 from outreach.bookmobile.distance import RoutingClient, haversine_km
-from outreach.bookmobile.open_data import export_rows, import_timetable, to_csv
-from outreach.bookmobile.optimise import StopWindow, optimise, route_km
+from outreach.bookmobile.jobs import ImportJob, OptimiseJob, import_off_loop, solve_off_loop
+from outreach.bookmobile.open_data import export_rows, to_csv
+from outreach.bookmobile.optimise import StopWindow, route_km
+from outreach.bookmobile.public_page import Visit
 from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
@@ -50,8 +52,10 @@ from outreach.models import (
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
+from outreach.web import long_work
 from outreach.web.auth import authenticate, has_library_role, require_library_role
 from outreach.web.errors import ApiError, Invalid, NotFound
+from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut
 
 EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
 READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
@@ -453,30 +457,47 @@ async def post_optimise(request: Request) -> JSONResponse:
         errors["time_limit_seconds"] = "must be a number between 0.05 and 10"
     if errors:
         raise Invalid(errors)
-    return JSONResponse(
-        await optimise_route(
-            route, tolerance=tolerance, time_limit=float(limit), client=routing_client(request)
+    try:
+        proposal = await optimise_route(
+            route,
+            tolerance=tolerance,
+            time_limit=float(limit),
+            client=routing_client(request),
+            pool=long_work.workers(request),
         )
-    )
+    except (WorkersBusy, WorkTimedOut) as exc:
+        return long_work.unavailable(exc)
+    return JSONResponse(proposal)
 
 
 async def optimise_route(
-    route: Route, *, tolerance: int, time_limit: float, client: RoutingClient | None
+    route: Route,
+    *,
+    tolerance: int,
+    time_limit: float,
+    client: RoutingClient | None,
+    pool: WorkerPool,
 ) -> dict[str, Any]:
-    """The optimiser's proposal for a route, with km and CO2e saved a year; changes nothing."""
+    """The optimiser's proposal for a route, with km and CO2e saved a year; changes nothing.
+
+    The solver runs in a worker process of ``pool``: :class:`WorkersBusy` when none is
+    free, :class:`WorkTimedOut` when it overran its limit."""
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
     stops = await Stop.filter(route_id=route.id).order_by("position")
     matrix = await emissions_module.route_distances(route, stops, client=client)
     windows = [StopWindow(time_to_minutes(s.arrival), s.minutes_parked) for s in stops]
     current = list(range(len(stops)))
-    solution = optimise(
-        windows,
-        matrix.matrix,
-        speed_kmh=vehicle.average_speed_kmh,
-        tolerance=tolerance,
-        time_limit=time_limit,
-        initial=current,
+    solution = await solve_off_loop(
+        pool,
+        OptimiseJob(
+            windows,
+            matrix.matrix,
+            speed_kmh=vehicle.average_speed_kmh,
+            tolerance=tolerance,
+            time_limit=time_limit,
+            initial=current,
+        ),
     )
     current_km = route_km(current, matrix.matrix)
     runs = await runs_in_next_year(route)
@@ -574,20 +595,21 @@ async def post_import(request: Request) -> JSONResponse:
             depot = await resolve_depot(library, request.query_params["depot"])
         except ValueError as exc:
             raise Invalid({"depot": str(exc)}) from None
-    vehicles = await Vehicle.filter(library_id=library.id).values_list("id", flat=True)
+    settings = request.app.state.settings
+    job = ImportJob(
+        database_url=settings.database_url,
+        library_id=library.id,
+        text=text,
+        depot_id=depot.id if depot is not None else None,
+        user_id=user.id,
+        base_url=settings.base_url,
+    )
     try:
-        async with in_transaction("default") as conn:
-            await lock_resources(conn, [(VEHICLE, int(str(v))) for v in vehicles])
-            result = await import_timetable(
-                library,
-                text,
-                using_db=conn,
-                depot=depot,
-                user=user,
-                base_url=request.app.state.settings.base_url,
-            )
+        result = await import_off_loop(long_work.workers(request), job)
     except TimetableError as exc:
         raise _timetable_error(exc, "the timetable was not imported") from None
+    except (WorkersBusy, WorkTimedOut) as exc:
+        return long_work.unavailable(exc)
     return JSONResponse(result.as_dict(), status_code=200)
 
 
@@ -637,7 +659,7 @@ async def next_visits(
     return found
 
 
-def visit_json(occurrence: Occurrence, tz: Any) -> dict[str, Any]:
+def visit_json(occurrence: Occurrence | Visit, tz: Any) -> dict[str, Any]:
     return {
         "starts_at": occurrence.starts_at.astimezone(dt.UTC).isoformat(),
         "ends_at": occurrence.ends_at.astimezone(dt.UTC).isoformat(),

@@ -1,0 +1,83 @@
+"""Large timetables in the open mobile-library-stops format, built the way a tester would:
+the Somerset file's 126 stops (routes A–Q, one vehicle, every four weeks) copied under
+new route codes until there are enough rows. Generated, never stored (``bench/`` uses
+them too)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+SOMERSET_CSV = Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv"
+COLUMNS = (
+    "organisation",
+    "mobile",
+    "route",
+    "community",
+    "stop",
+    "address",
+    "postcode",
+    "geox",
+    "geoy",
+    "day",
+    "type",
+    "arrival",
+    "departure",
+    "frequency",
+    "start",
+    "end",
+    "exceptions",
+    "timetable",
+)
+# Somerset's routes run every four weeks: moving a first date by whole multiples of this
+# keeps its weekday and its place in the rule.
+PERIOD = dt.timedelta(days=28)
+
+
+def somerset_rows() -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(SOMERSET_CSV.read_text(encoding="utf-8"))))
+
+
+def large_timetable(
+    rows: int = 4900,
+    *,
+    since: dt.date | None = None,
+    runs: int = 26,
+    until: dt.date | None = None,
+    one_vehicle: bool = False,
+) -> str:
+    """``rows`` stops: copy ``k`` (1, 2, …) of Somerset's rows has routes ``A{k}``…``Q{k}``.
+
+    Each copy has its own vehicle (``Mobile {k}``), so copies running on the same day do
+    not clash, unless ``one_vehicle``. With ``since``, every route's first date moves to its
+    first run on or after that day and its last date ``runs - 1`` runs later (so each stop
+    has exactly ``runs`` visits); without it the copies keep Somerset's first dates (in
+    2019), and ``until`` as their last (default none: visits up to the horizon).
+    """
+    source = somerset_rows()
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    written = 0
+    copy = 0
+    while written < rows:
+        copy += 1
+        for row in source:
+            if written == rows:
+                break
+            row = dict(row, route=f"{row['route']}{copy}")
+            if not one_vehicle:
+                row["mobile"] = f"Mobile {copy}"
+            if since is not None:
+                first = dt.date.fromisoformat(row["start"])
+                if first < since:
+                    first += PERIOD * -(-(since - first).days // PERIOD.days)
+                row["start"] = first.isoformat()
+                row["end"] = (first + PERIOD * (runs - 1)).isoformat()
+            elif until is not None:
+                row["end"] = until.isoformat()
+            writer.writerow(row)
+            written += 1
+    return out.getvalue()

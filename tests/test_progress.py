@@ -1,0 +1,107 @@
+"""Progress of long commands: plain lines when piped (exactly), a bar on a terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+from outreach.models import EmissionFactor, Fuel
+from outreach.progress import Reporter
+from tests.bookmobile.timetables import large_timetable
+from tests.factories import make_branch, make_library
+from tests.test_cli import outreach
+
+
+def test_piped_progress_is_a_line_per_tenth_and_one_at_the_end() -> None:
+    out = io.StringIO()
+    progress = Reporter("import-stops", out, terminal=False)
+    for done in range(26):
+        progress("saving routes", done, 25)
+    progress("writing visits", 0, 0)
+    progress("updating routes", 1, 2)
+    progress.close()
+    assert out.getvalue() == (
+        "import-stops: saving routes 3/25 (12%)\n"
+        "import-stops: saving routes 5/25 (20%)\n"
+        "import-stops: saving routes 8/25 (32%)\n"
+        "import-stops: saving routes 10/25 (40%)\n"
+        "import-stops: saving routes 13/25 (52%)\n"
+        "import-stops: saving routes 15/25 (60%)\n"
+        "import-stops: saving routes 18/25 (72%)\n"
+        "import-stops: saving routes 20/25 (80%)\n"
+        "import-stops: saving routes 23/25 (92%)\n"
+        "import-stops: saving routes 25/25 (100%)\n"
+        "import-stops: writing visits 0/0 (100%)\n"
+        "import-stops: updating routes 1/2 (50%)\n"
+    )
+
+
+def test_on_a_terminal_the_bar_is_redrawn_at_most_ten_times_a_second() -> None:
+    out = io.StringIO()
+    now = [0.0]
+    progress = Reporter("publish", out, terminal=True, clock=lambda: now[0])
+    progress("writing files", 1, 4)
+    now[0] = 0.05
+    progress("writing files", 2, 4)  # too soon: not drawn
+    now[0] = 0.2
+    progress("writing files", 3, 4)
+    progress("writing files", 4, 4)  # the end is always drawn
+    progress("building feeds", 1, 2)
+    progress.close()
+    # Each drawing goes back to the start of the line and clears what is left of it.
+    assert out.getvalue() == (
+        "\rpublish: writing files [#####---------------]  25%  1/4\x1b[K"
+        "\rpublish: writing files [###############-----]  75%  3/4\x1b[K"
+        "\rpublish: writing files [####################] 100%  4/4\x1b[K\n"
+        "\rpublish: building feeds [##########----------]  50%  1/2\x1b[K\n"
+    )
+
+
+async def test_the_import_command_reports_its_steps_on_stderr_when_piped(
+    db: str, tmp_path: Path
+) -> None:
+    library = await make_library("somerset", timezone="Europe/London", language="en")
+    await make_branch(library, "taunton", lat=51.0141, lon=-3.1029)
+    await EmissionFactor.create(
+        slug="diesel-test",
+        fuel=Fuel.DIESEL,
+        vehicle_class="Rigid 7.5-17 t",
+        kg_co2e_per_km=0.6,
+        source="Test diesel factor",
+        year=2024,
+    )
+    path = tmp_path / "stops.csv"
+    path.write_text(large_timetable(20, since=dt.date(2026, 1, 1)), encoding="utf-8")
+    code, out, err = await outreach(db, "import-stops", str(path), "--library", "somerset")
+    assert code == 0, err
+    assert out.splitlines()[:2] == [
+        "20 stop(s); created A1, B1, C1; updated no route; unchanged no route",
+        "new vehicle(s), diesel until corrected: Mobile 1",
+    ]
+    checked = (
+        "import-stops: checking routes 1/3 (33%)\n"
+        "import-stops: checking routes 2/3 (66%)\n"
+        "import-stops: checking routes 3/3 (100%)\n"
+    )
+    assert err == (
+        checked + "import-stops: saving routes 1/3 (33%)\n"
+        "import-stops: saving routes 2/3 (66%)\n"
+        "import-stops: saving routes 3/3 (100%)\n"
+        # 20 stops, 26 runs each.
+        "import-stops: writing visits 520/520 (100%)\n"
+    )
+    code, out, err = await outreach(db, "import-stops", str(path), "--library", "somerset")
+    assert (code, out.splitlines()[0], err) == (
+        0,
+        "20 stop(s); created no route; updated no route; unchanged A1, B1, C1",
+        checked,
+    )
+    code, out, err = await outreach(db, "extend-horizon")
+    assert (code, out, err) == (
+        0,
+        "rebuilt the occurrences of 3 recurring event(s) up to the horizon\n",
+        "extend-horizon: rebuilding events 1/3 (33%)\n"
+        "extend-horizon: rebuilding events 2/3 (66%)\n"
+        "extend-horizon: rebuilding events 3/3 (100%)\n",
+    )
