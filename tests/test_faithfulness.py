@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from outreach.settings import PROJECT_ROOT
+from outreach.web.api_organisations import GoalOut, StatementOut, StrategyOut, TargetOut
 
 TABLE = PROJECT_ROOT / "fixtures" / "strategies" / "faithfulness.csv"
 # The five documents, as copied from the shared seeds (/work/shared/seeds) into the project.
@@ -239,3 +240,18 @@ async def test_the_strategy_pages_show_the_documents_words_and_demo_targets(
     assert "<h3>POSLANSTVO</h3>" in kranj
     # Kranj's own two demo targets, then the network's one (a target for staff training).
     assert kranj.count(f"({DEMO_LABEL})") == 3
+
+
+async def test_the_declared_answer_names_every_field_served(
+    demo: str, client: httpx.AsyncClient
+) -> None:
+    for slug in DOCUMENTS.values():
+        body = (await client.get(f"/api/strategies/{slug}")).json()
+        StrategyOut.model_validate(body)
+        assert set(body) == set(StrategyOut.model_fields), slug
+        goal = body["themes"][0]["goals"][0]
+        assert set(goal) == set(GoalOut.model_fields), slug
+        assert set(body["statements"][0]) == set(StatementOut.model_fields), slug
+    lapland = (await client.get("/api/strategies/lapin-kirjasto-2021-2024")).json()
+    [target] = lapland["themes"][0]["goals"][0]["targets"]
+    assert set(target) == set(TargetOut.model_fields)

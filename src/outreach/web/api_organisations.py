@@ -23,6 +23,9 @@ class LibrarySummary(Answer):
     languages: list[str]
     website: str | None
     network: str | None
+    # A network's member known by name and town only: its town and where it is known from.
+    town: str | None
+    source: str | None
     url: str
 
 
@@ -75,13 +78,96 @@ class NetworkList(Answer):
     networks: list[NetworkOut]
 
 
+class Provenance(Answer):
+    """Where an item comes from: ``document`` (with document, section, words and match
+    exact or loose) or ``demo`` (with a note): see ``outreach.models.strategy``."""
+
+    kind: str
+
+
+class TargetOut(Answer):
+    metric: str
+    minimum: float
+    period_start: str
+    period_end: str
+    demo: bool
+    label: str | None
+    source: Provenance | None
+
+
+class StatementOut(Answer):
+    key: str
+    kind: str
+    section: str
+    text: dict[str, str]
+    source: Provenance | None
+
+
+class GoalOut(Answer):
+    id: int
+    code: str
+    name: dict[str, str]
+    description: dict[str, str]
+    internal: bool
+    sdgs: list[int]
+    targets: list[TargetOut]
+    source: Provenance | None
+
+
+class ValueOut(Answer):
+    id: int
+    code: str
+    name: dict[str, str]
+    description: dict[str, str]
+    sdgs: list[int]
+    targets: list[TargetOut]
+    source: Provenance | None
+
+
+class ThemeOut(Answer):
+    id: int
+    code: str
+    name: dict[str, str]
+    description: dict[str, str]
+    source: Provenance | None
+    goals: list[GoalOut]
+
+
+class PeriodOut(Answer):
+    start: str
+    end: str
+
+
+class InForceOut(Answer):
+    """The span reports take the strategy to be in force, set by its document or the demo."""
+
+    start: str
+    end: str
+    source: str
+    note: str
+
+
 class StrategyOut(Answer):
-    """A strategy as one document; open to the fields its provenance adds."""
+    """A strategy as one document: its statements, values, themes and goals in the
+    document's order, each with its provenance; ``period`` and ``approved_on`` as the
+    document states them (null where it states none)."""
 
     id: int
     slug: str
+    owner: dict[str, str]
     name: dict[str, str]
     source_language: str
+    period: PeriodOut | None
+    approved_on: str | None
+    in_force: InForceOut
+    vision: dict[str, str]
+    mission: dict[str, str]
+    source_document: str
+    source: dict[str, Any] | None
+    statements: list[StatementOut]
+    values: list[ValueOut]
+    themes: list[ThemeOut]
+    goals_without_theme: list[GoalOut]
 
 
 def _library_summary(library: Library, network_slug: str | None) -> dict[str, Any]:
