@@ -42,6 +42,7 @@ from outreach.models import (
 from outreach.scheduling.occurrences import default_horizon_end
 from outreach.scheduling.recurrence import (
     UTC,
+    WEEKDAYS,
     Rule,
     RuleError,
     local_starts,
@@ -650,47 +651,78 @@ def _within(local: dt.datetime, first: dt.datetime, last: dt.datetime | None) ->
     return first <= local and (last is None or local <= last)
 
 
-def _split(one: Series, gaps: list[dt.datetime], instances: list[dt.datetime]) -> list[Series]:
-    """The series as segments that never run through a gap instance.
+def _period(local: dt.datetime, rule: str) -> tuple[int, ...]:
+    """The day, week (from WKST), month or year of the rule's FREQ that holds ``local``."""
+    parts = dict(p.split("=", 1) for p in rule.split(";"))
+    day = local.date()
+    match parts["FREQ"]:
+        case "DAILY":
+            return (day.toordinal(),)
+        case "WEEKLY":
+            first = WEEKDAYS.index(parts.get("WKST", "MO"))
+            return ((day - dt.timedelta(days=(day.weekday() - first) % 7)).toordinal(),)
+        case "MONTHLY":
+            return (day.year, day.month)
+        case _:
+            return (day.year,)
 
-    libical (Evolution, KDE) cannot be told about an instance in the spring-forward gap:
-    its iterator gives it the shifted wall-clock time (02:30 read as 03:30), carries
-    that shift into the next instance (a week later at 03:30), and converts a nominal
-    02:30 in an EXDATE or RECURRENCE-ID to another instant than the one it iterated.
-    So no rule of the feed expands through a gap instance: the series ends before it
-    and goes on, as a VEVENT with a UID of its own (``…-from-<nominal>``), from the
-    instance after it. The gap instance itself, unless cancelled, is a VEVENT of its
-    own (``…-at-<nominal>``). Every reader then expands only ordinary instances.
+
+def _split(one: Series, detached: list[dt.datetime], instances: list[dt.datetime]) -> list[Series]:
+    """The series as segments whose rules never meet a time in the spring-forward gap.
+
+    libical (Evolution, KDE) goes wrong wherever its iterator meets the series' time of
+    day on a day the clocks jump over: it reads it shifted (02:30 as 03:30), carries
+    that shift into the instances it gives next (a week later at 03:30), also when that
+    day is only a candidate (the last Friday of a month is found among all its days),
+    and converts a nominal 02:30 in an EXDATE or RECURRENCE-ID to another instant than
+    the one it iterated, so no override can correct it. So the instances in the period
+    of the rule (day, week, month or year) that holds such a day are published as
+    VEVENTs of their own (``…-at-<nominal>``), the series ends before them and goes on
+    from the next instance after them (``…-from-<nominal>``, COUNT lessened). No rule of
+    the feed then expands through the gap.
     """
     assert one.rule is not None
+    cut = set(detached)
     segments: list[Series] = []
-    begin = 0
-    for gap in [*gaps, None]:
-        end = instances.index(gap) if gap is not None else len(instances)
-        part = instances[begin:end]
-        if part:
-            first, last = part[0], part[-1] if gap is not None else None
-            rule = (
-                _with_until(one.rule, part[-1], one.tz)
-                if gap is not None
-                else _counted_from(one.rule, begin)
+    runs: list[list[dt.datetime]] = [[]]
+    begins = [0]
+    for position, local in enumerate(instances):
+        if local in cut:
+            if runs[-1]:
+                runs.append([])
+                begins.append(position + 1)
+            else:
+                begins[-1] = position + 1
+            continue
+        runs[-1].append(local)
+    for number, (part, begin) in enumerate(zip(runs, begins, strict=True)):
+        if not part:
+            continue
+        last_segment = number == len(runs) - 1
+        first, last = part[0], None if last_segment else part[-1]
+        rule = (
+            _counted_from(one.rule, begin)
+            if last_segment
+            else _with_until(one.rule, part[-1], one.tz)
+        )
+        segments.append(
+            replace(
+                one,
+                key=one.key if begin == 0 else f"{one.key}-from-{first:%Y%m%dT%H%M%S}",
+                start_local=first,
+                rule=rule,
+                exdates=tuple(x for x in one.exdates if _within(x, first, last)),
+                changes=tuple(
+                    c
+                    for c in one.changes
+                    if c.original_local not in cut and _within(c.original_local, first, last)
+                ),
             )
-            segments.append(
-                replace(
-                    one,
-                    key=one.key if begin == 0 else f"{one.key}-from-{first:%Y%m%dT%H%M%S}",
-                    start_local=first,
-                    rule=rule,
-                    exdates=tuple(x for x in one.exdates if _within(x, first, last)),
-                    changes=tuple(c for c in one.changes if _within(c.original_local, first, last)),
-                )
-            )
-        begin = end + 1
-    detached = tuple(c for c in one.changes if c.original_local in gaps)
-    if not segments:
-        # Every instance is in a gap: they are all the series publishes.
-        return [replace(one, rule=None, changes=(), exdates=(), detached=detached)]
-    segments[0] = replace(segments[0], detached=detached)
+        )
+    own = tuple(c for c in one.changes if c.original_local in cut)
+    if own:
+        # The instances published on their own, named after the series as a whole.
+        segments.append(replace(one, rule=None, changes=(), exdates=(), detached=own))
     return segments
 
 
@@ -700,7 +732,7 @@ async def _pin_around_transitions(series: list[Series], horizon: dt.datetime) ->
 
     Each fragile instance gets a RECURRENCE-ID override with its start and end as the
     service computed them, unless it is already moved or cancelled; a series is split
-    at its instances in the spring-forward gap (:func:`_split`). Instances are matched
+    around the times of day it has in a spring-forward gap (:func:`_split`). Instances are matched
     to what is stored by their original start in UTC, which names each one exactly.
     """
     wanted: dict[tuple[int, int | None, dt.datetime], tuple[int, dt.datetime]] = {}
@@ -722,18 +754,19 @@ async def _pin_around_transitions(series: list[Series], horizon: dt.datetime) ->
         if not fragile:
             continue
         instances = _rule_instances(one, to_local(horizon, one.tz))
-        present = set(instances)
-        gaps = [local for local, gap in fragile if gap and local in present]
+        gap_periods = {_period(local, one.rule) for local, gap in fragile if gap}
+        detached = [x for x in instances if _period(x, one.rule) in gap_periods]
+        present = set(instances) - set(detached)
         pins = [local for local, gap in fragile if not gap and local in present]
         handled = {to_utc(c.original_local, one.tz) for c in one.changes}
         handled |= {to_utc(x, one.tz) for x in one.exdates}
         stop_id = one.stop.id if one.stop is not None else None
-        for local in pins + [g for g in gaps if g not in one.exdates]:
+        for local in pins + [x for x in detached if x not in one.exdates]:
             original = to_utc(local, one.tz)
             if original not in handled:
                 wanted[(one.event.id, stop_id, original)] = (index, local)
-        if gaps:
-            splits[index] = (gaps, instances)
+        if detached:
+            splits[index] = (detached, instances)
     if not wanted and not splits:
         return series
     extra: dict[int, list[Change]] = defaultdict(list)
