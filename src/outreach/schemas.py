@@ -76,6 +76,9 @@ def text_problem(value: str, *, limit: int | None = None) -> str | None:
     return None
 
 
+_DECIMAL = re.compile(r"-?[0-9]{1,3}(\.[0-9]{1,12})?")
+
+
 class _Field:
     """A field type of our own: a plain validator with our messages and its JSON Schema."""
 
@@ -173,6 +176,24 @@ class Number(_Field):
                 "between", self.message or f"must be between {self.low:g} and {self.high:g}"
             )
         return number
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "number", "minimum": self.low, "maximum": self.high}
+
+
+@dataclass(frozen=True)
+class Coordinate(_Field):
+    """A number in a query string (ASCII decimal digits, e.g. 46.5575) from ``low`` to ``high``."""
+
+    low: float
+    high: float
+
+    def validate(self, value: Any) -> float:
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            number = float(value)
+            if self.low <= number <= self.high:
+                return number
+        raise problem("number", f"must be a number between {self.low:g} and {self.high:g}")
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "number", "minimum": self.low, "maximum": self.high}

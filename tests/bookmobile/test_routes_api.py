@@ -127,7 +127,12 @@ async def test_who_may_write(bm: Bookmobiles, client: httpx.AsyncClient) -> None
         headers={**bm.auth(), "content-type": "application/json"},
     )
     assert bad.status_code == 400
-    assert bad.json() == {"error": "the body must be JSON"}
+    assert bad.json() == {
+        "error": "malformed JSON",
+        "fields": {
+            "body": "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"
+        },
+    }
     assert await Route.all().count() == 0
 
 

@@ -47,6 +47,7 @@ from outreach.scheduling.occurrences import (
     rebuild_occurrences,
 )
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_local, to_utc, zone
+from outreach.schemas import MAX_ID, text_problem
 from outreach.versions import bump_data_version
 
 MAX_STOPS = 60
@@ -159,8 +160,9 @@ def _text(raw: object, limit: int, *, required: bool = False) -> str:
     value = raw.strip()
     if required and not value:
         raise ValueError("is required")
-    if len(value) > limit:
-        raise ValueError(f"must be at most {limit} characters")
+    problem = text_problem(value, limit=limit)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 
@@ -192,7 +194,7 @@ def parse_stop(raw: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> S
 def _optional_id(raw: object) -> int | None:
     if raw is None:
         return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_ID:
         raise ValueError("must be the id of a stop of this route")
     return raw
 
@@ -256,9 +258,15 @@ async def resolve_vehicle(library: Library, raw: object, using_db: Any = None) -
     if isinstance(raw, bool) or raw is None or raw == "":
         raise ValueError("is required (a vehicle id or slug)")
     if isinstance(raw, int):
-        vehicle = await Vehicle.get_or_none(id=raw, using_db=using_db)
+        vehicle = (
+            await Vehicle.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
+        )
     elif isinstance(raw, str):
-        vehicle = await Vehicle.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+        vehicle = (
+            await Vehicle.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+            if len(raw) <= 64 and text_problem(raw) is None
+            else None
+        )
     else:
         raise ValueError("must be a vehicle id or slug")
     if vehicle is None:
@@ -273,9 +281,13 @@ async def resolve_depot(library: Library, raw: object, using_db: Any = None) -> 
     if isinstance(raw, bool) or raw is None or raw == "":
         raise ValueError("is required (a branch id or slug)")
     if isinstance(raw, int):
-        branch = await Branch.get_or_none(id=raw, using_db=using_db)
+        branch = await Branch.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
     elif isinstance(raw, str):
-        branch = await Branch.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+        branch = (
+            await Branch.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+            if len(raw) <= 64 and text_problem(raw) is None
+            else None
+        )
     else:
         raise ValueError("must be a branch id or slug")
     if branch is None:

@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outreach.models import AuditEntry, EmissionFactor, Fuel, Library, StaffUser, Vehicle
+from outreach.schemas import text_problem
 from outreach.versions import bump_data_version
 from outreach.web.errors import Invalid
 
@@ -39,15 +40,24 @@ async def vehicle_values(body: dict[str, Any]) -> dict[str, Any]:
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         errors["name"] = "is required (at most 200 characters)"
+    elif (problem := text_problem(name)) is not None:
+        errors["name"] = problem
     registration: Any = body.get("registration", "")
     if not isinstance(registration, str) or len(registration) > 32:
         errors["registration"] = "must be text of at most 32 characters"
+    elif (problem := text_problem(registration)) is not None:
+        errors["registration"] = problem
     speed = body.get("average_speed_kmh", 40.0)
     if isinstance(speed, bool) or not isinstance(speed, int | float) or not 5 <= speed <= 130:
         errors["average_speed_kmh"] = "must be a number between 5 and 130"
     values: dict[str, Any] = {}
     if body.get("emission_factor") is not None:
-        factor = await EmissionFactor.get_or_none(slug=str(body["emission_factor"]))
+        wanted = body["emission_factor"]
+        factor = (
+            await EmissionFactor.get_or_none(slug=wanted)
+            if isinstance(wanted, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", wanted)
+            else None
+        )
         if factor is None:
             errors["emission_factor"] = "no emission factor with this slug"
         else:
@@ -73,6 +83,8 @@ async def vehicle_values(body: dict[str, Any]) -> dict[str, Any]:
             values["kg_co2e_per_km"] = float(raw_factor)
         if not isinstance(raw_source, str) or not raw_source.strip() or len(raw_source) > 500:
             errors["emission_factor_source"] = "must name where the figure comes from"
+        elif (problem := text_problem(raw_source)) is not None:
+            errors["emission_factor_source"] = problem
         else:
             values["emission_factor_source"] = raw_source.strip()
     if errors:

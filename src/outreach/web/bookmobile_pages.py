@@ -69,12 +69,6 @@ from outreach.web.templating import translated
 from outreach.workers import WorkersBusy, WorkTimedOut
 
 
-def _id(raw: str, what: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise NotFound(what)
-    return int(raw)
-
-
 async def _public_route(library: Library, route_id: int) -> tuple[Route, Event]:
     """A public route of ``library`` (:mod:`outreach.publicity`; cancelled ones too)."""
     route = await Route.get_or_none(publicity.routes(), id=route_id, library_id=library.id)
@@ -124,7 +118,7 @@ async def build_bookmobile_feed(
 
 async def _serve(request: Request, *, stop_feed: bool) -> Response:
     library = await _library(request.path_params["library"])
-    ident = _id(request.path_params["id"], "stop" if stop_feed else "route")
+    ident = request.path_params["id"]
     stop: Stop | None = None
     if stop_feed:
         stop = await Stop.get_or_none(publicity.stops(), id=ident)
@@ -264,7 +258,7 @@ async def bookmobile_page(request: Request) -> Response:
 
 
 async def _staff_route(request: Request) -> tuple[Route, Library]:
-    route = await Route.get_or_none(id=_id(request.path_params["id"], "route"))
+    route = await Route.get_or_none(id=request.path_params["id"])
     if route is None:
         raise NotFound("route")
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
@@ -595,7 +589,7 @@ def _vehicle_form(vehicle: Vehicle, factors: list[EmissionFactor]) -> dict[str, 
 
 async def staff_edit_vehicle(request: Request) -> Response:
     """Change a vehicle's name, registration, fuel, emission factor or speed."""
-    vehicle = await Vehicle.get_or_none(id=_id(request.path_params["id"], "vehicle"))
+    vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
     if vehicle is None:
         raise NotFound("vehicle")
     library = await Library.get(id=vehicle.library_id)  # type: ignore[attr-defined]
@@ -621,23 +615,23 @@ routes: list[BaseRoute] = [
         "/staff/bookmobile/vehicles/new", staff.page(staff_new_vehicle), methods=["GET", "POST"]
     ),
     Endpoint(
-        "/staff/bookmobile/vehicles/{id}/edit",
+        "/staff/bookmobile/vehicles/{id:id}/edit",
         staff.page(staff_edit_vehicle),
         methods=["GET", "POST"],
     ),
-    Endpoint("/staff/bookmobile/routes/{id}", staff.page(staff_route), methods=["GET"]),
+    Endpoint("/staff/bookmobile/routes/{id:id}", staff.page(staff_route), methods=["GET"]),
     Endpoint(
-        "/staff/bookmobile/routes/{id}/cancel-run",
+        "/staff/bookmobile/routes/{id:id}/cancel-run",
         staff.page(staff_cancel_run),
         methods=["POST"],
     ),
     Endpoint(
-        "/staff/bookmobile/routes/{id}/optimise", staff.page(staff_optimise), methods=["POST"]
+        "/staff/bookmobile/routes/{id:id}/optimise", staff.page(staff_optimise), methods=["POST"]
     ),
-    Endpoint("/staff/bookmobile/routes/{id}/apply", staff.page(staff_apply), methods=["POST"]),
+    Endpoint("/staff/bookmobile/routes/{id:id}/apply", staff.page(staff_apply), methods=["POST"]),
 ]
 routes += [
-    Endpoint("/feeds/{library}/routes/{id}.ics", route_feed, methods=["GET"]),
-    Endpoint("/feeds/{library}/stops/{id}.ics", stop_feed, methods=["GET"]),
-    Endpoint("/{library}/bookmobile", bookmobile_page, methods=["GET"]),
+    Endpoint("/feeds/{library:slug}/routes/{id:id}.ics", route_feed, methods=["GET"]),
+    Endpoint("/feeds/{library:slug}/stops/{id:id}.ics", stop_feed, methods=["GET"]),
+    Endpoint("/{library:slug}/bookmobile", bookmobile_page, methods=["GET"]),
 ]

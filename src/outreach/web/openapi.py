@@ -182,8 +182,11 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
             "content": {declaration.body_media_type: {"schema": _ref(declaration.body)}},
         }
     elif method in {"post", "patch", "put"}:
+        undeclared = (
+            {"type": "object"} if declaration.body_media_type == JSON else {"type": "string"}
+        )
         operation["requestBody"] = {
-            "content": {declaration.body_media_type: {"schema": {"type": "object"}}}
+            "content": {declaration.body_media_type: {"schema": undeclared}}
         }
     if writes:
         operation["security"] = [{"bearer": []}, {"session": []}]

@@ -4,8 +4,6 @@ open-data timetables in and out, and the stops nearest to a place."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +20,7 @@ from outreach.bookmobile.jobs import ImportJob, OptimiseJob, import_off_loop, so
 from outreach.bookmobile.open_data import export_rows, to_csv
 from outreach.bookmobile.optimise import StopWindow, route_km
 from outreach.bookmobile.public_page import Visit
+from outreach.bookmobile.schemas import EmissionsQuery, ImportQuery, LibraryFilter, NearestQuery
 from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
@@ -52,9 +51,11 @@ from outreach.models import (
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
+from outreach.schemas import text_problem
 from outreach.web import long_work
 from outreach.web.auth import authenticate, has_library_role, require_library_role
-from outreach.web.errors import ApiError, Invalid, NotFound
+from outreach.web.boundary import declare, read_json_value, read_query
+from outreach.web.errors import ApiError, DomainError, Invalid, NotFound
 from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut
 
 EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
@@ -68,23 +69,14 @@ NEXT_VISITS = 3
 # -- helpers -------------------------------------------------------------------------------
 
 
-async def _json_body(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "request too large")
-    try:
-        body = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "the body must be JSON") from None
+async def _json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    """The JSON object of the body (``optional``: an empty body is ``{}``)."""
+    if optional and not await request.body():
+        return {}
+    body = await read_json_value(request, max_body=MAX_BODY)
     if not isinstance(body, dict):
-        raise ApiError(400, "the body must be a JSON object")
+        raise Invalid({"body": "must be a JSON object"})
     return body
-
-
-def _int_param(raw: str, name: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
-        raise NotFound(name)
-    return int(raw)
 
 
 async def _library(slug: object) -> Library:
@@ -97,7 +89,7 @@ async def _library(slug: object) -> Library:
 
 
 async def _route(request: Request) -> Route:
-    route = await Route.get_or_none(id=_int_param(request.path_params["id"], "route"))
+    route = await Route.get_or_none(id=request.path_params["id"])
     if route is None:
         raise NotFound("route")
     return route
@@ -130,7 +122,7 @@ def routing_client(request: Request) -> RoutingClient | None:
     return RoutingClient(url, transport=transport, timeout=timeout)
 
 
-def _timetable_error(exc: TimetableError, error: str = "invalid input") -> ApiError:
+def _timetable_error(exc: TimetableError, error: str = "invalid input") -> DomainError:
     """A timetable that cannot be saved: 409 if its vehicle is booked then, as for rooms
     and staff; otherwise 422 naming the fields."""
     if isinstance(exc, VehicleBusy):
@@ -206,29 +198,21 @@ async def route_json(
     }
 
 
-def _local_date_param(request: Request, name: str, default: dt.date) -> dt.date:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return parse_date(raw)
-    except ValueError as exc:
-        raise Invalid({name: str(exc)}) from None
-
-
 # -- vehicles ------------------------------------------------------------------------------
 
 
+@declare(query=LibraryFilter)
 async def list_vehicles(request: Request) -> JSONResponse:
     """Vehicles of a library (``?library=``), or of every library."""
+    wanted = read_query(request, LibraryFilter)
     query = Vehicle.all().order_by("library_id", "slug")
-    if "library" in request.query_params:
-        query = query.filter(library_id=(await _library(request.query_params["library"])).id)
+    if wanted.library is not None:
+        query = query.filter(library_id=(await _library(wanted.library)).id)
     return JSONResponse({"vehicles": [vehicle_json(v) for v in await query]})
 
 
 async def get_vehicle(request: Request) -> JSONResponse:
-    vehicle = await Vehicle.get_or_none(id=_int_param(request.path_params["id"], "vehicle"))
+    vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
     if vehicle is None:
         raise NotFound("vehicle")
     return JSONResponse(vehicle_json(vehicle))
@@ -245,7 +229,7 @@ async def create_vehicle(request: Request) -> JSONResponse:
 
 async def patch_vehicle(request: Request) -> JSONResponse:
     """Change a vehicle: name, registration, speed, or its emission factor and source."""
-    vehicle = await Vehicle.get_or_none(id=_int_param(request.path_params["id"], "vehicle"))
+    vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
     if vehicle is None:
         raise NotFound("vehicle")
     user = await require_library_role(request, vehicle.library_id, EDITORS)  # type: ignore[attr-defined]
@@ -265,11 +249,13 @@ async def patch_vehicle(request: Request) -> JSONResponse:
 # -- routes --------------------------------------------------------------------------------
 
 
+@declare(query=LibraryFilter)
 async def list_routes(request: Request) -> JSONResponse:
     """Routes of a library (``?library=``), or of every library; private stops only for staff."""
+    wanted = read_query(request, LibraryFilter)
     query = Route.all().order_by("library_id", "code")
-    if "library" in request.query_params:
-        query = query.filter(library_id=(await _library(request.query_params["library"])).id)
+    if wanted.library is not None:
+        query = query.filter(library_id=(await _library(wanted.library)).id)
     routes = await query
     public = {route.id for route in await query.filter(publicity.routes())}
     staff_of: dict[int, bool] = {}
@@ -390,9 +376,9 @@ async def post_cancel_run(request: Request) -> JSONResponse:
         day = parse_date(request.path_params["date"])
     except ValueError as exc:
         raise Invalid({"date": str(exc)}) from None
-    body = await _json_body(request) if await request.body() else {}
+    body = await _json_body(request, optional=True)
     note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > 500:
+    if not isinstance(note, str) or len(note) > 500 or text_problem(note) is not None:
         raise Invalid({"note": "must be text of at most 500 characters"})
     try:
         async with in_transaction("default") as conn:
@@ -405,15 +391,17 @@ async def post_cancel_run(request: Request) -> JSONResponse:
 # -- emissions and optimisation ------------------------------------------------------------
 
 
+@declare(query=EmissionsQuery)
 async def get_emissions(request: Request) -> JSONResponse:
     """Runs, km and kg CO2e for local days ``from``…``to`` (default: the last 365 days)."""
+    days = read_query(request, EmissionsQuery)
     route = await _route(request)
     await require_library_role(request, route.library_id, READERS)  # type: ignore[attr-defined]
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
     tz = zone(library.timezone)
     today = dt.datetime.now(tz).date()
-    first = _local_date_param(request, "from", today - dt.timedelta(days=364))
-    last = _local_date_param(request, "to", today)
+    last = days.to or today
+    first = days.from_ or last - dt.timedelta(days=364)
     if last < first:
         raise Invalid({"to": "must not be before from"})
     if (last - first).days > 10 * 366:
@@ -445,7 +433,7 @@ async def post_optimise(request: Request) -> JSONResponse:
     arrival. Nothing changes: staff apply the proposal with ``PUT /api/routes/{id}/stops``."""
     route = await _route(request)
     await require_library_role(request, route.library_id, READERS)  # type: ignore[attr-defined]
-    body = await _json_body(request) if await request.body() else {}
+    body = await _json_body(request, optional=True)
     errors: dict[str, str] = {}
     tolerance = body.get("tolerance_minutes", 30)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int):
@@ -575,12 +563,14 @@ async def optimise_route(
 # -- open data -----------------------------------------------------------------------------
 
 
+@declare(query=ImportQuery, body_media_type="text/csv")
 async def post_import(request: Request) -> JSONResponse:
     """Import a timetable in the open mobile-library-stops format (``?library=&depot=``).
 
     The body is the CSV itself (``text/csv``). All or nothing: a rejected file saves nothing.
     """
-    library = await _library(request.query_params.get("library"))
+    wanted = read_query(request, ImportQuery)
+    library = await _library(wanted.library)
     user = await require_library_role(request, library.id, EDITORS)
     raw = await request.body()
     if len(raw) > MAX_BODY:
@@ -590,9 +580,9 @@ async def post_import(request: Request) -> JSONResponse:
     except UnicodeDecodeError:
         raise Invalid({"file": "must be UTF-8 text"}) from None
     depot = None
-    if request.query_params.get("depot"):
+    if wanted.depot is not None:
         try:
-            depot = await resolve_depot(library, request.query_params["depot"])
+            depot = await resolve_depot(library, wanted.depot)
         except ValueError as exc:
             raise Invalid({"depot": str(exc)}) from None
     settings = request.app.state.settings
@@ -629,17 +619,6 @@ async def get_stops_csv(request: Request) -> Response:
 # -- nearest stops -------------------------------------------------------------------------
 
 
-def _coordinate(request: Request, name: str, low: float, high: float) -> float:
-    raw = request.query_params.get(name)
-    try:
-        value = float(raw) if raw is not None else math.nan
-    except ValueError:
-        value = math.nan
-    if not low <= value <= high:
-        raise Invalid({name: f"must be a number between {low:g} and {high:g}"})
-    return value
-
-
 async def next_visits(
     stop_ids: Iterable[int], *, limit: int = NEXT_VISITS
 ) -> dict[int, list[Occurrence]]:
@@ -669,21 +648,19 @@ def visit_json(occurrence: Occurrence | Visit, tz: Any) -> dict[str, Any]:
     }
 
 
+@declare(query=NearestQuery)
 async def nearest_stops(request: Request) -> JSONResponse:
     """Public stops nearest to ``lat``/``lon`` (``limit``, ``library`` optional), with visits."""
-    lat = _coordinate(request, "lat", -90, 90)
-    lon = _coordinate(request, "lon", -180, 180)
-    raw_limit = request.query_params.get("limit", "5")
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_NEAREST:
-        raise Invalid({"limit": f"must be a whole number between 1 and {MAX_NEAREST}"})
+    where = read_query(request, NearestQuery)
+    lat, lon = where.lat, where.lon
     # Stops of cancelled routes are left out: they have no coming visits.
     query = Stop.filter(publicity.stops(), route__event__status=EventStatus.PUBLISHED)
-    if request.query_params.get("library"):
-        library = await _library(request.query_params["library"])
+    if where.library is not None:
+        library = await _library(where.library)
         query = query.filter(route__library_id=library.id)
     stops = await query.prefetch_related("route", "route__library")
     ranked = sorted(stops, key=lambda s: (haversine_km((lat, lon), (s.lat, s.lon)), s.id))
-    ranked = ranked[: int(raw_limit)]
+    ranked = ranked[: where.limit]
     visits = await next_visits([s.id for s in ranked])
     items = []
     for stop in ranked:
@@ -704,19 +681,19 @@ async def nearest_stops(request: Request) -> JSONResponse:
 routes: list[BaseRoute] = [
     Endpoint("/api/vehicles", list_vehicles, methods=["GET"]),
     Endpoint("/api/vehicles", create_vehicle, methods=["POST"]),
-    Endpoint("/api/vehicles/{id}", get_vehicle, methods=["GET"]),
-    Endpoint("/api/vehicles/{id}", patch_vehicle, methods=["PATCH"]),
+    Endpoint("/api/vehicles/{id:id}", get_vehicle, methods=["GET"]),
+    Endpoint("/api/vehicles/{id:id}", patch_vehicle, methods=["PATCH"]),
     Endpoint("/api/routes", list_routes, methods=["GET"]),
     Endpoint("/api/routes", post_route, methods=["POST"]),
     Endpoint("/api/routes/import", post_import, methods=["POST"]),
-    Endpoint("/api/routes/{id}", get_route, methods=["GET"]),
-    Endpoint("/api/routes/{id}", patch_route, methods=["PATCH"]),
-    Endpoint("/api/routes/{id}", delete_route, methods=["DELETE"]),
-    Endpoint("/api/routes/{id}/stops", get_stops, methods=["GET"]),
-    Endpoint("/api/routes/{id}/stops", put_stops, methods=["PUT"]),
-    Endpoint("/api/routes/{id}/stops.csv", get_stops_csv, methods=["GET"]),
-    Endpoint("/api/routes/{id}/runs/{date}/cancel", post_cancel_run, methods=["POST"]),
-    Endpoint("/api/routes/{id}/emissions", get_emissions, methods=["GET"]),
-    Endpoint("/api/routes/{id}/optimise", post_optimise, methods=["POST"]),
+    Endpoint("/api/routes/{id:id}", get_route, methods=["GET"]),
+    Endpoint("/api/routes/{id:id}", patch_route, methods=["PATCH"]),
+    Endpoint("/api/routes/{id:id}", delete_route, methods=["DELETE"]),
+    Endpoint("/api/routes/{id:id}/stops", get_stops, methods=["GET"]),
+    Endpoint("/api/routes/{id:id}/stops", put_stops, methods=["PUT"]),
+    Endpoint("/api/routes/{id:id}/stops.csv", get_stops_csv, methods=["GET"]),
+    Endpoint("/api/routes/{id:id}/runs/{date}/cancel", post_cancel_run, methods=["POST"]),
+    Endpoint("/api/routes/{id:id}/emissions", get_emissions, methods=["GET"]),
+    Endpoint("/api/routes/{id:id}/optimise", post_optimise, methods=["POST"]),
     Endpoint("/api/stops/nearest", nearest_stops, methods=["GET"]),
 ]
