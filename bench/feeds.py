@@ -607,8 +607,12 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
         # of each feed on its first request for it.
         brief = argparse.Namespace(**{**vars(args), "seconds": 1})
         for warm_up in range(args.rounds + 1):
+            # Each round starts with another server, so that none is always the first after
+            # a change of scenario (the kernel is still closing the last run's sockets).
+            order = list(servers.items())
+            order = order[warm_up % len(order) :] + order[: warm_up % len(order)]
             for scenario, path, headers, status in SCENARIOS:
-                for server, port in servers.items():
+                for server, port in order:
                     if server == "nginx" and path == FILTERED:
                         continue
                     if server == "outreach, no log" and scenario != "304":
