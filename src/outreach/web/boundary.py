@@ -47,6 +47,8 @@ class Declaration:
     media_type: str = JSON
     body_media_type: str = JSON
     body_required: bool = True
+    # Whether a write takes an Idempotency-Key (one that changes nothing ignores it).
+    idempotent: bool = True
 
 
 def declare(
@@ -58,10 +60,11 @@ def declare(
     media_type: str = JSON,
     body_media_type: str = JSON,
     body_required: bool = True,
+    idempotent: bool = True,
 ) -> Callable[[E], E]:
     """Record what the endpoint reads and answers (the OpenAPI is built from it)."""
     declaration = Declaration(
-        query, body, answer, status, media_type, body_media_type, body_required
+        query, body, answer, status, media_type, body_media_type, body_required, idempotent
     )
 
     def mark(endpoint: E) -> E:

@@ -158,7 +158,7 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
             for name, text in QUERY_PARAMETERS.get(path, {}).items()
         ]
     writes = method in {"post", "patch", "put", "delete"}
-    if writes:
+    if writes and declaration.idempotent:
         parameters.append(_IDEMPOTENCY)
     answer: dict[str, Any] = {"description": "OK"}
     if declaration.answer is not None:

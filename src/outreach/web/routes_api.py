@@ -428,6 +428,7 @@ async def runs_in_next_year(route: Route) -> int:
     return len({to_local(s, tz).date() for s in starts})  # type: ignore[arg-type]
 
 
+@declare(idempotent=False)
 async def post_optimise(request: Request) -> JSONResponse:
     """Propose the shortest stop order keeping each stop within ``tolerance_minutes`` of its
     arrival. Nothing changes: staff apply the proposal with ``PUT /api/routes/{id}/stops``."""
