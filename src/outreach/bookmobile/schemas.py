@@ -12,7 +12,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import BeforeValidator, Field
 
-from outreach.schemas import SLUG_PATTERN, Coordinate, Count, Day, Declared, Text
+from outreach.schemas import SLUG_PATTERN, Answer, Coordinate, Count, Day, Declared, Text
 
 MAX_NEAREST = 20
 LibrarySlug = Annotated[str, Text(64, SLUG_PATTERN, "a library slug")]
@@ -65,3 +65,72 @@ class ImportQuery(Declared):
     depot: Annotated[Annotated[str, Text(64)] | None, BeforeValidator(_blank_is_none)] = Field(
         None, description="depot branch id or slug"
     )
+
+
+class VehicleOut(Answer):
+    """A bookmobile with its emission factor and where the figure comes from."""
+
+    id: int
+    slug: str
+    name: str
+    registration: str
+    fuel: str
+    kg_co2e_per_km: float
+    emission_factor_source: str
+    average_speed_kmh: float
+
+
+class VehicleList(Answer):
+    vehicles: list[VehicleOut]
+
+
+class StopOut(Answer):
+    id: int
+    position: int
+    name: str
+    community: str
+    address: str
+    postcode: str
+    lat: float
+    lon: float
+    arrival: str = Field(description="HH:MM, local")
+    departure: str = Field(description="HH:MM, local")
+    minutes_parked: int
+    visibility: str
+    feed: str | None = Field(None, description="only for public stops")
+
+
+class RouteOut(Answer):
+    """A route with its vehicle and ordered stops (private stops only for its staff)."""
+
+    id: int
+    library: str
+    code: str
+    name: str
+    vehicle: VehicleOut
+    depot: int | None
+    event: int
+    rrule: str | None
+    weekday: str
+    valid_from: str
+    valid_until: str | None
+    detour_factor: float
+    status: str
+    revision: int
+    feed: str
+    stops: list[StopOut]
+
+
+class RouteWritten(RouteOut):
+    """The route after a write, with the legs its timetable leaves too little time for."""
+
+    warnings: list[str]
+
+
+class RouteList(Answer):
+    routes: list[RouteOut]
+
+
+class StopList(Answer):
+    route: int
+    stops: list[StopOut]

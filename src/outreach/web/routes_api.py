@@ -20,7 +20,18 @@ from outreach.bookmobile.jobs import ImportJob, OptimiseJob, import_off_loop, so
 from outreach.bookmobile.open_data import export_rows, to_csv
 from outreach.bookmobile.optimise import StopWindow, route_km
 from outreach.bookmobile.public_page import Visit
-from outreach.bookmobile.schemas import EmissionsQuery, ImportQuery, LibraryFilter, NearestQuery
+from outreach.bookmobile.schemas import (
+    EmissionsQuery,
+    ImportQuery,
+    LibraryFilter,
+    NearestQuery,
+    RouteList,
+    RouteOut,
+    RouteWritten,
+    StopList,
+    VehicleList,
+    VehicleOut,
+)
 from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
@@ -201,7 +212,7 @@ async def route_json(
 # -- vehicles ------------------------------------------------------------------------------
 
 
-@declare(query=LibraryFilter)
+@declare(query=LibraryFilter, answer=VehicleList)
 async def list_vehicles(request: Request) -> JSONResponse:
     """Vehicles of a library (``?library=``), or of every library."""
     wanted = read_query(request, LibraryFilter)
@@ -211,6 +222,7 @@ async def list_vehicles(request: Request) -> JSONResponse:
     return JSONResponse({"vehicles": [vehicle_json(v) for v in await query]})
 
 
+@declare(answer=VehicleOut)
 async def get_vehicle(request: Request) -> JSONResponse:
     vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
     if vehicle is None:
@@ -218,6 +230,7 @@ async def get_vehicle(request: Request) -> JSONResponse:
     return JSONResponse(vehicle_json(vehicle))
 
 
+@declare(answer=VehicleOut, status=201)
 async def create_vehicle(request: Request) -> JSONResponse:
     """A vehicle with its emission factor: a factor on file by slug, or a figure and source."""
     body = await _json_body(request)
@@ -227,6 +240,7 @@ async def create_vehicle(request: Request) -> JSONResponse:
     return JSONResponse(vehicle_json(vehicle), status_code=201)
 
 
+@declare(answer=VehicleOut)
 async def patch_vehicle(request: Request) -> JSONResponse:
     """Change a vehicle: name, registration, speed, or its emission factor and source."""
     vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
@@ -249,7 +263,7 @@ async def patch_vehicle(request: Request) -> JSONResponse:
 # -- routes --------------------------------------------------------------------------------
 
 
-@declare(query=LibraryFilter)
+@declare(query=LibraryFilter, answer=RouteList)
 async def list_routes(request: Request) -> JSONResponse:
     """Routes of a library (``?library=``), or of every library; private stops only for staff."""
     wanted = read_query(request, LibraryFilter)
@@ -269,17 +283,20 @@ async def list_routes(request: Request) -> JSONResponse:
     return JSONResponse({"routes": items})
 
 
+@declare(answer=RouteOut)
 async def get_route(request: Request) -> JSONResponse:
     route, staff = await _readable_route(request)
     return JSONResponse(await route_json(route, staff=staff))
 
 
+@declare(answer=StopList)
 async def get_stops(request: Request) -> JSONResponse:
     route, staff = await _readable_route(request)
     body = await route_json(route, staff=staff)
     return JSONResponse({"route": route.id, "stops": body["stops"]})
 
 
+@declare(answer=RouteWritten, status=201)
 async def post_route(request: Request) -> JSONResponse:
     """Create a route with its stops; its visits become occurrences at once."""
     body = await _json_body(request)
@@ -302,6 +319,7 @@ async def post_route(request: Request) -> JSONResponse:
 ROUTE_FIELDS = ("code", "name", "vehicle", "depot", "rrule", "valid_from", "valid_until")
 
 
+@declare(answer=RouteOut)
 async def patch_route(request: Request) -> JSONResponse:
     """Change a route's code, name, vehicle, depot, rule, validity or detour factor.
 
@@ -336,6 +354,7 @@ async def patch_route(request: Request) -> JSONResponse:
     return JSONResponse(await route_json(route, staff=True, library=library))
 
 
+@declare(answer=RouteOut)
 async def delete_route(request: Request) -> JSONResponse:
     """Cancel a route: nothing is lost, every visit stays, cancelled, and feeds say so."""
     route = await _route(request)
@@ -344,6 +363,7 @@ async def delete_route(request: Request) -> JSONResponse:
     return JSONResponse(await route_json(route, staff=True))
 
 
+@declare(answer=RouteWritten)
 async def put_stops(request: Request) -> JSONResponse:
     """Replace a route's stops (their order and times); stops given by ``id`` keep it."""
     route = await _route(request)
