@@ -111,8 +111,8 @@ def _date(text: str) -> dt.date:
 
 
 async def cmd_report_coverage(args: argparse.Namespace, settings: settings_module.Settings) -> int:
+    from outreach.errors import DomainError
     from outreach.reports import export_coverage
-    from outreach.web.errors import ApiError
 
     async def work() -> int:
         try:
@@ -124,7 +124,7 @@ async def cmd_report_coverage(args: argparse.Namespace, settings: settings_modul
                 start=args.start,
                 end=args.end,
             )
-        except ApiError as exc:
+        except DomainError as exc:
             problems = "; ".join(f"--{k}: {v}" for k, v in exc.fields.items())
             raise CommandError(problems or exc.error) from None
         sys.stdout.write(text)

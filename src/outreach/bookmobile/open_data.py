@@ -38,6 +38,7 @@ from outreach.bookmobile.timetable import (
     time_to_minutes,
     update_route,
 )
+from outreach.languages import translated
 from outreach.models import (
     Branch,
     EmissionFactor,
@@ -55,7 +56,6 @@ from outreach.progress import Progress, silent
 from outreach.scheduling.occurrences import default_horizon_end
 from outreach.scheduling.recurrence import parse_local, to_local, zone
 from outreach.spreadsheet import cell, plain
-from outreach.web.templating import translated
 
 COLUMNS = (
     "organisation",

@@ -8,10 +8,10 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from outreach.errors import Invalid
 from outreach.models import AuditEntry, EmissionFactor, Fuel, Library, StaffUser, Vehicle
 from outreach.schemas import text_problem
 from outreach.versions import bump_data_version
-from outreach.web.errors import Invalid
 
 SLUG_TAKEN = "a vehicle of this library already has this slug"
 

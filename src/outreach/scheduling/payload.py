@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
+from outreach.errors import Invalid
 from outreach.models import EventFormat, EventStatus, Visibility
 from outreach.scheduling.recurrence import (
     MAX_OCCURRENCES,
@@ -36,7 +37,6 @@ from outreach.scheduling.recurrence import (
 )
 from outreach.scheduling.schemas import NULLABLE, EventFields, NewEventFields, PlaceIn
 from outreach.schemas import validate
-from outreach.web.errors import Invalid
 
 # The longest a single occurrence may last (a long exhibition); it also bounds how far
 # back the conflict check looks for an occurrence that might still be running.

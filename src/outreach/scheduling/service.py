@@ -19,6 +19,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from outreach import errors
+from outreach.errors import NotFound
 from outreach.models import (
     Attendance,
     AuditEntry,
@@ -64,18 +66,17 @@ from outreach.scheduling.schemas import AttendanceIn, OccurrenceChange
 from outreach.scheduling.serialise import PREFETCH, data_json, event_data, utc_iso
 from outreach.schemas import validate
 from outreach.versions import bump_data_version
-from outreach.web.errors import ApiError, NotFound
 
 MAX_COUNT = 100_000
 MAX_ID = 2**31 - 1
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-class ConflictError(ApiError):
-    """409: the write would double-book a room, a staff member or a vehicle."""
+class ConflictError(errors.Conflict):
+    """The write would double-book a room, a staff member or a vehicle."""
 
     def __init__(self, conflicts: list[dict[str, Any]]) -> None:
-        super().__init__(409, "conflict", extra={"conflicts": conflicts})
+        super().__init__("conflict", extra={"conflicts": conflicts})
 
 
 @dataclass
@@ -403,8 +404,7 @@ def _check_revision(payload: Mapping[str, Any], event: Event) -> None:
     if not isinstance(revision, int) or isinstance(revision, bool):
         raise_problems({"revision": "must be a whole number"})
     if revision != event.revision:
-        raise ApiError(
-            409,
+        raise errors.Conflict(
             "stale revision",
             fields={"revision": f"the event is at revision {event.revision}, not {revision}"},
         )

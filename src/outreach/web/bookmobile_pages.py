@@ -38,6 +38,7 @@ from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
 from outreach.feeds.build import BuiltFeed
 from outreach.feeds.selection import Window, load_series, today
+from outreach.languages import translated
 from outreach.models import (
     EmissionFactor,
     Event,
@@ -65,7 +66,6 @@ from outreach.web.routes_api import (
     visit_json,
 )
 from outreach.web.staff_forms import number_or_raw
-from outreach.web.templating import translated
 from outreach.workers import WorkersBusy, WorkTimedOut
 
 

@@ -16,6 +16,7 @@ from outreach.feeds import ical
 from outreach.feeds.build import feed_name
 from outreach.feeds.filters import FeedFilter, Scope, library_scope, parse_filter
 from outreach.feeds.selection import Window, public_occurrences, today
+from outreach.languages import translated
 from outreach.models import (
     Event,
     EventAudience,
@@ -29,7 +30,6 @@ from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
 from outreach.web.errors import NotFound
 from outreach.web.feeds import _params
-from outreach.web.templating import translated
 
 # A programme page lists at most this many occurrences; the feed has them all.
 PAGE_LIMIT = 200
