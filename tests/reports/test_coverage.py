@@ -21,9 +21,9 @@ import pytest
 from tortoise import connections
 from tortoise.exceptions import BaseORMException
 
+from outreach.errors import Invalid
 from outreach.reports import coverage_report, export_coverage
 from outreach.settings import REPORTS
-from outreach.web.errors import ApiError
 from tests.reports.builders import local
 from tests.reports.conftest import Programme
 
@@ -362,7 +362,7 @@ async def test_command_line_export(programme: Programme) -> None:
     assert csv_text.splitlines()[1].startswith(
         "goal,N1,,Mrežni cilj,Network goal,2,2,0,0,0,5.00,5.00,"
     )
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Invalid) as refused:
         await export_coverage(fmt="csv", library="mkl", start=END, end=START)
     assert refused.value.body() == {
         "error": "the period ends before it starts",

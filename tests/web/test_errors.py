@@ -37,7 +37,7 @@ def _app(fail: Exception | Callable[[], Awaitable[None]]) -> Starlette:
     app = Starlette(
         routes=[Route("/", endpoint, methods=["GET", "POST"]), Route("/{page}", endpoint)],
         middleware=[Middleware(errors.DatabaseErrors)],
-        exception_handlers={errors.ApiError: errors.api_error, 500: errors.server_error},
+        exception_handlers={errors.DomainError: errors.api_error, 500: errors.server_error},
     )
     app.state.templates = make_templates(PROJECT_ROOT / "templates")
     return app
