@@ -72,6 +72,7 @@ bench: install
 	$(BIN)/python bench/feeds.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/routes.py
+	$(BIN)/python bench/bookmobile.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/feeds/js/node_modules

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from outreach.models import EmissionFactor, Fuel
 from outreach.progress import Reporter
+from outreach.settings import PROJECT_ROOT
 from tests.bookmobile.timetables import large_timetable
 from tests.factories import make_branch, make_library
 from tests.test_cli import outreach
@@ -104,4 +105,26 @@ async def test_the_import_command_reports_its_steps_on_stderr_when_piped(
         "extend-horizon: rebuilding events 1/3 (33%)\n"
         "extend-horizon: rebuilding events 2/3 (66%)\n"
         "extend-horizon: rebuilding events 3/3 (100%)\n",
+    )
+
+
+async def test_load_fixtures_and_publish_report_their_steps_when_piped(
+    db: str, tmp_path: Path
+) -> None:
+    fixtures = tmp_path / "fixtures"
+    fixtures.mkdir()
+    for name in ("sdgs.toml", "emission_factors.toml"):
+        (fixtures / name).write_bytes((PROJECT_ROOT / "fixtures" / name).read_bytes())
+    code, out, err = await outreach(db, "load-fixtures", "--dir", str(fixtures))
+    assert (code, out.startswith("fixtures loaded: "), err) == (
+        0,
+        True,
+        "load-fixtures: loading files 1/2 (50%)\nload-fixtures: loading files 2/2 (100%)\n",
+    )
+    await make_library("somerset", timezone="Europe/London", language="en")
+    code, out, err = await outreach(db, "publish", "--out", str(tmp_path / "calendars"))
+    assert (code, out, err) == (
+        0,
+        f"published 2 file(s) under {tmp_path / 'calendars'}\n",
+        "publish: building feeds 1/1 (100%)\npublish: writing files 1/1 (100%)\n",
     )

@@ -360,7 +360,14 @@ async def test_static_publishing_writes_only_public_events(
     town: Town, backend: str, tmp_path: Path
 ) -> None:
     code, out, err = await outreach(backend, "publish", "--out", str(tmp_path))
-    assert (code, out, err) == (0, f"published 5 file(s) under {tmp_path}\n", "")
+    # Standard error tells the progress (three scopes: two libraries and a network).
+    progress = (
+        "publish: building feeds 1/3 (33%)\npublish: building feeds 2/3 (66%)\n"
+        "publish: building feeds 3/3 (100%)\npublish: writing files 1/4 (25%)\n"
+        "publish: writing files 2/4 (50%)\npublish: writing files 3/4 (75%)\n"
+        "publish: writing files 4/4 (100%)\n"
+    )
+    assert (code, out, err) == (0, f"published 5 file(s) under {tmp_path}\n", progress)
     programme = {
         _uid(town.public["control"]): "CONFIRMED",
         _uid(town.public["cancelled"]): "CANCELLED",

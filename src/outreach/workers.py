@@ -342,7 +342,8 @@ class WorkerPool:
         worker = job.worker
         if worker is not None:
             if answer[0] in ("timeout", "lost") or self._closed:
-                self._stop(worker)
+                # Killing and reaping a process is quick, but not the event loop's to wait for.
+                threading.Thread(target=self._stop, args=(worker,), daemon=True).start()
             else:
                 self._idle.append(worker)
         self._release(job)

@@ -19,9 +19,10 @@ from starlette.applications import Starlette
 
 from outreach.bookmobile.jobs import OPTIMISE_MARGIN
 from outreach.bookmobile.open_data import MAX_VISITS
-from outreach.models import Occurrence, Route, Stop, Vehicle
+from outreach.models import Occurrence, RoleName, Route, Stop, Vehicle
 from outreach.workers import WorkerPool
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
+from tests.bookmobile.test_staff_bookmobile import _sign_in, csrf_of
 from tests.bookmobile.timetables import PERIOD, large_timetable
 
 # Twelve villages around Maribor, twenty minutes apart: enough for the solver to search.
@@ -213,3 +214,46 @@ async def test_an_import_sent_with_an_idempotency_key_is_done_once(
     assert again.headers["idempotent-replayed"] == "true"
     assert await Route.all().count() == 3
     assert pool.running == 0
+
+
+async def test_the_staff_pages_say_when_the_workers_are_busy(
+    bm: Bookmobiles, client: httpx.AsyncClient, app: Starlette
+) -> None:
+    created = await client.post("/api/routes", json=_village_route(), headers=bm.auth())
+    route_id = created.json()["id"]
+    await _sign_in(client, bm, RoleName.EDITOR)
+    token = csrf_of((await client.get(f"/staff/bookmobile/routes/{route_id}")).text)
+    pool = WorkerPool(processes=1, queue=0)
+    app.state.workers = pool
+    try:
+        running = asyncio.create_task(
+            client.post(
+                f"/api/routes/{route_id}/optimise",
+                json={"time_limit_seconds": 2},
+                headers=bm.auth(),
+            )
+        )
+        await until(lambda: pool.running == 1)
+        retry_after = math.ceil(2 + OPTIMISE_MARGIN)
+        busy = (
+            "the server is busy with other long work (optimisations and imports: 1 running,"
+            f" 0 waiting); nothing was done, try again in {retry_after} s"
+        )
+        page = await client.post(
+            f"/staff/bookmobile/routes/{route_id}/optimise",
+            data={"tolerance_minutes": "30", "csrf_token": token},
+        )
+        assert (page.status_code, page.headers["retry-after"]) == (503, str(retry_after))
+        assert f'<p class="notice error" role="alert">optimise: {busy}</p>' in page.text
+        imported = await client.post(
+            "/staff/bookmobile/import",
+            data={"library": "mb", "csrf_token": token},
+            files={"file": ("stops.csv", large_timetable(20).encode(), "text/csv")},
+        )
+        assert imported.status_code == 303
+        listing = (await client.get("/staff/bookmobile")).text
+        assert f"The timetable was not imported: {busy}." in listing
+        assert await Route.all().count() == 1
+        assert (await running).status_code == 200
+    finally:
+        pool.close()
