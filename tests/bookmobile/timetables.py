@@ -10,27 +10,9 @@ import datetime as dt
 import io
 from pathlib import Path
 
+from outreach.bookmobile.open_data import COLUMNS
+
 SOMERSET_CSV = Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv"
-COLUMNS = (
-    "organisation",
-    "mobile",
-    "route",
-    "community",
-    "stop",
-    "address",
-    "postcode",
-    "geox",
-    "geoy",
-    "day",
-    "type",
-    "arrival",
-    "departure",
-    "frequency",
-    "start",
-    "end",
-    "exceptions",
-    "timetable",
-)
 # Somerset's routes run every four weeks: moving a first date by whole multiples of this
 # keeps its weekday and its place in the rule.
 PERIOD = dt.timedelta(days=28)

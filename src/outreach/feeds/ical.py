@@ -211,24 +211,15 @@ def series_components(series: Series, *, lang: str | None, base_url: str) -> lis
             if series.exdates:
                 master.add("EXDATE", [_when(series, x, local=True) for x in series.exdates])
         components.append(master)
-    if series.rule is not None:
-        for change in series.changes:
-            components.append(
-                component(
-                    _exact(series, change.starts_at),
-                    _end_of(series, change),
-                    _title(series, lang, change.title or None),
-                    change,
-                )
-            )
-    for change in series.detached:
+    overrides = [(c, False) for c in series.changes] if series.rule is not None else []
+    for change, detached in [*overrides, *((c, True) for c in series.detached)]:
         components.append(
             component(
                 _exact(series, change.starts_at),
                 _end_of(series, change),
                 _title(series, lang, change.title or None),
                 change,
-                detached=True,
+                detached=detached,
             )
         )
     return components
