@@ -489,6 +489,8 @@ _SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "icalcomponent_remove_component": (None, [ctypes.c_void_p, ctypes.c_void_p]),
     "icalcomponent_get_first_property": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_int]),
     "icalcomponent_get_next_property": (ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_int]),
+    "icalcomponent_remove_property": (None, [ctypes.c_void_p, ctypes.c_void_p]),
+    "icalproperty_free": (None, [ctypes.c_void_p]),
     "icalproperty_get_value_as_string": (ctypes.c_char_p, [ctypes.c_void_p]),
     "icalproperty_get_xlicerror": (ctypes.c_char_p, [ctypes.c_void_p]),
     "icalcomponent_get_uid": (ctypes.c_char_p, [ctypes.c_void_p]),
@@ -568,15 +570,20 @@ class _Parsed:
             prop = self.lib.icalcomponent_get_next_property(component, kind)
         return found
 
-    def errors(self, component: int) -> list[tuple[int, str]]:
-        """The X-LIC-ERROR properties on one component, with their addresses."""
+    def take_errors(self, component: int) -> list[str]:
+        """The X-LIC-ERROR properties on one component, taken off it: what is on a
+        component afterwards was added later (a freed property's address may be reused, so
+        addresses cannot tell old from new)."""
         kind = self.lib.icalproperty_string_to_kind(b"X-LIC-ERROR")
         found: list[tuple[int, str]] = []
         prop = self.lib.icalcomponent_get_first_property(component, kind)
         while prop:
             found.append((prop, (self.lib.icalproperty_get_xlicerror(prop) or b"").decode()))
             prop = self.lib.icalcomponent_get_next_property(component, kind)
-        return found
+        for prop, _ in found:
+            self.lib.icalcomponent_remove_property(component, prop)
+            self.lib.icalproperty_free(prop)
+        return [text for _, text in found]
 
     def label(self, component: int) -> str:
         kind = self.lib.icalcomponent_kind_to_string(self.lib.icalcomponent_isa(component))
@@ -711,7 +718,6 @@ def libical_problems(body: bytes) -> list[str]:
     lib = _need_libical()
     problems: list[str] = []
     with _Parsed(lib, body) as parsed:
-        seen: set[int] = set()
         reported: set[str] = set()
 
         def new_errors() -> dict[int, list[str]]:
@@ -720,10 +726,7 @@ def libical_problems(body: bytes) -> list[str]:
             for top in [parsed.root, *parsed.children(parsed.root)]:
                 inner = [top] if top == parsed.root else list(parsed.walk(top))
                 for component in inner:
-                    for address, text in parsed.errors(component):
-                        if address in seen:
-                            continue
-                        seen.add(address)
+                    for text in parsed.take_errors(component):
                         message = f"{parsed.label(component)}: {text}"
                         found.setdefault(top, [])
                         if message not in reported:
