@@ -7,15 +7,28 @@ JS_STAMP := tests/feeds/js/node_modules/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run migrate fixtures serve test lint typecheck pytest js libical publish bench clean
+.PHONY: messages compile-messages install run migrate fixtures serve test lint typecheck pytest js libical publish bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory compile-messages
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The interface's words: `make messages` gathers every marked string into the catalogues
+# (new ones untranslated, gone ones dropped); the install compiles them.
+LOCALE := src/outreach/locale
+messages:
+	$(BIN)/pybabel -q extract -F $(LOCALE)/babel.cfg -o $(LOCALE)/messages.pot --sort-by-file \
+		--add-comments=Translators: --no-wrap --omit-header -k lazy_gettext -k _ .
+	$(BIN)/pybabel -q update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap \
+		--no-fuzzy-matching --ignore-obsolete
+
+compile-messages:
+	$(BIN)/pybabel -q compile -d $(LOCALE)
 
 migrate: install
 	$(BIN)/outreach migrate

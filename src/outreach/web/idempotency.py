@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass, field
@@ -236,7 +237,7 @@ class Idempotency:
         # process: a duplicate is told at once. Other processes learn it from the
         # database (PostgreSQL: the advisory lock; SQLite: its write lock, waited for).
         self._running: set[str] = set()
-        self._last_purge = 0.0
+        self._last_purge = -math.inf  # monotonic time may start near 0 at boot
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
