@@ -111,7 +111,7 @@ def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """``message`` as meant in ``context`` (a translator's hint where words are ambiguous)."""
-    return _format(catalogue(current()).pgettext(context, message), variables)
+    return _format(str(catalogue(current()).pgettext(context, message)), variables)
 
 
 def npgettext(context: str, singular: str, plural: str, n: int, **variables: Any) -> str:
