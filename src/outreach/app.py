@@ -31,6 +31,7 @@ from outreach.web import (
     staff,
 )
 from outreach.web.idempotency import Idempotency
+from outreach.web.language import RememberLanguage
 from outreach.web.limits import BodyTimeout
 from outreach.web.templating import make_templates
 
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
             # Warm feeds first: a repeat poll needs none of what follows.
             Middleware(feeds.WarmFeeds, cache=cache, versions=versions),
             Middleware(BodyTimeout, seconds=settings.body_timeout),
+            Middleware(RememberLanguage),
             Middleware(
                 SessionMiddleware,
                 secret_key=settings.secret_key,
