@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from outreach.bookmobile.open_data import import_timetable
 from outreach.bookmobile.public_page import public_timetable
-from outreach.web.bookmobile_pages import PageCache
+from outreach.web.bookmobile_public import PageCache
 from tests.bookmobile.conftest import Bookmobiles, route_body
 from tests.bookmobile.timetables import large_timetable
 
