@@ -21,7 +21,13 @@ class Settings:
 
     database_url: str
     secret_key: str
+    # The service's address where no request gives one (publishing, feed UIDs). Pages
+    # link to it only when BASE_URL is set (``base_url_fixed``); otherwise their links
+    # follow the address each request came to (outreach.web.links).
     base_url: str = "http://127.0.0.1:8000"
+    base_url_fixed: bool = False
+    # Peers (reverse proxies) whose X-Forwarded-Proto and X-Forwarded-Host are believed.
+    trusted_proxies: frozenset[str] = frozenset()
     feed_days_back: int = 30
     feed_days_ahead: int = 366
     occurrence_horizon_days: int = 3 * 366
@@ -137,6 +143,12 @@ def load(env: dict[str, str] | None = None) -> Settings:
         database_url=database_url,
         secret_key=secret_key,
         base_url=(env.get("BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        base_url_fixed=bool(env.get("BASE_URL")),
+        trusted_proxies=frozenset(
+            peer.strip()
+            for peer in env.get("OUTREACH_TRUSTED_PROXIES", "").split(",")
+            if peer.strip()
+        ),
         feed_days_back=_int(env, "OUTREACH_FEED_DAYS_BACK", 30),
         feed_days_ahead=_int(env, "OUTREACH_FEED_DAYS_AHEAD", 366),
         occurrence_horizon_days=_int(env, "OUTREACH_HORIZON_DAYS", 3 * 366),

@@ -106,7 +106,10 @@ def serve(*, host: str, port: int, workers: int, access_log: str) -> None:
         "workers": workers,
         "loop": "uvloop",
         "http": "httptools",
-        "proxy_headers": True,
+        # The app reads X-Forwarded-* itself, from the proxies OUTREACH_TRUSTED_PROXIES
+        # names (outreach.web.links); uvicorn's own rewriting would hide the proxy's
+        # address that this trust is decided by.
+        "proxy_headers": False,
         "access_log": False,
         "log_level": "info",
     }
