@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from outreach.models.approval import ApprovalDecision, ApprovalKind, ApprovalRequest
 from outreach.models.bookmobile import EmissionFactor, Fuel, Route, Stop, Vehicle
 from outreach.models.organisations import (
+    ApprovalPolicy,
     Branch,
     Library,
     Network,
@@ -12,9 +14,10 @@ from outreach.models.organisations import (
     Room,
     Translated,
 )
-from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffUser
+from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffFeed, StaffUser
 from outreach.models.programme import (
     AgeBand,
+    ApprovalState,
     Attendance,
     AttendanceMode,
     Audience,
@@ -45,6 +48,11 @@ from outreach.models.strategy import (
 __all__ = [
     "AgeBand",
     "ApiToken",
+    "ApprovalDecision",
+    "ApprovalKind",
+    "ApprovalPolicy",
+    "ApprovalRequest",
+    "ApprovalState",
     "Attendance",
     "AttendanceMode",
     "Audience",
@@ -72,6 +80,7 @@ __all__ = [
     "RoleName",
     "Room",
     "Route",
+    "StaffFeed",
     "StaffUser",
     "Statement",
     "Stop",

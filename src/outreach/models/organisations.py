@@ -14,6 +14,17 @@ if TYPE_CHECKING:
 Translated = dict[str, str]
 
 
+class ApprovalPolicy(StrEnum):
+    """What a library's directors approve before the public sees it."""
+
+    # Editors publish themselves.
+    NONE = "none"
+    # A new event is published by a director's approval.
+    NEW_EVENTS = "new_events"
+    # ... and an editor's change to a published event waits for approval too.
+    ALL_CHANGES = "all_changes"
+
+
 class Network(Model):
     """A group of libraries that plans and reports together."""
 
@@ -48,6 +59,9 @@ class Library(Model):
     source = fields.CharField(max_length=300, null=True)
     # The town of such a member (a demo library's towns are its branches' cities).
     town = fields.CharField(max_length=100, null=True)
+    approval = fields.CharEnumField(
+        ApprovalPolicy, max_length=16, default=ApprovalPolicy.NONE, db_default="none"
+    )
 
     branches: fields.ReverseRelation[Branch]
     strategies: fields.ReverseRelation[Strategy]

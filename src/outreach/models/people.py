@@ -33,6 +33,8 @@ class StaffUser(Model):
     # Signed session cookies name the epoch they were issued in; signing out moves it on,
     # so every copy of every earlier cookie of this user stops working.
     session_epoch = fields.IntField(default=0, db_default=0)
+    # The interface language the user chose (en, sl, mk, fi); NULL: as the browser asks.
+    language = fields.CharField(max_length=8, null=True)
 
     roles: fields.ReverseRelation[Role]
     tokens: fields.ReverseRelation[ApiToken]
@@ -86,6 +88,24 @@ class ApiToken(Model):
 
     class Meta:
         table = "api_token"
+
+
+class StaffFeed(Model):
+    """A staff member's private calendar feed: only the SHA-256 of its secret is kept.
+
+    Regenerating replaces the row, revoking deletes it; either way the old URL is dead.
+    """
+
+    id = fields.IntField(primary_key=True)
+    user: fields.OneToOneRelation[StaffUser] = fields.OneToOneField(
+        "models.StaffUser", related_name="feed", on_delete=fields.CASCADE
+    )
+    prefix = fields.CharField(max_length=16)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at: dt.datetime = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "staff_feed"
 
 
 class AuditEntry(Model):

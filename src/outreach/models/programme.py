@@ -75,6 +75,17 @@ class EventStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class ApprovalState(StrEnum):
+    """Where an event stands with its library's directors (``outreach.scheduling.approval``)."""
+
+    # Its library asked for no approval when it was published (or it is a draft nobody
+    # submitted yet).
+    NOT_NEEDED = "not_needed"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
 class AttendanceMode(StrEnum):
     ON_SITE = "on_site"
     ONLINE = "online"
@@ -128,6 +139,10 @@ class Event(Model):
     # back to draft, kept when it is cancelled (``save()`` keeps it so). A cancelled
     # event without it was never public and stays private (``outreach.publicity``).
     published_at: dt.datetime | None = fields.DatetimeField(null=True)
+    # Only ``not_needed`` and ``approved`` events may be public (``outreach.publicity``).
+    approval = fields.CharEnumField(
+        ApprovalState, max_length=16, default=ApprovalState.NOT_NEEDED, db_default="not_needed"
+    )
     created_by: fields.ForeignKeyNullableRelation[StaffUser] = fields.ForeignKeyField(
         "models.StaffUser", related_name="created_events", null=True, on_delete=fields.SET_NULL
     )
