@@ -14,6 +14,7 @@ from outreach.models.organisations import (
     Room,
     Translated,
 )
+from outreach.models.outreach import OutreachService, ServiceKind, ServiceVisit
 from outreach.models.people import ApiToken, AuditEntry, Role, RoleName, StaffFeed, StaffUser
 from outreach.models.programme import (
     AgeBand,
@@ -74,12 +75,15 @@ __all__ = [
     "Network",
     "Occurrence",
     "OccurrenceOverride",
+    "OutreachService",
     "Partner",
     "PartnerKind",
     "Role",
     "RoleName",
     "Room",
     "Route",
+    "ServiceKind",
+    "ServiceVisit",
     "StaffFeed",
     "StaffUser",
     "Statement",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -130,6 +130,9 @@ class Partner(Model):
     name = fields.CharField(max_length=200)
     kind = fields.CharEnumField(PartnerKind, max_length=16)
     website = fields.CharField(max_length=300, default="")
+    # Where the partner is known from, as provenance of strategies: a document that names
+    # it (section and words), or ``{"kind": "demo", ...}`` for a partner made up for the demo.
+    source: dict[str, Any] | None = fields.JSONField(null=True)
 
     class Meta:
         table = "partner"
