@@ -42,9 +42,7 @@ ATTENDANCE = """INSERT INTO attendance (event_id, original_start, age_band, mode
 def _applied_from(first: str) -> str:
     """What ``outreach migrate`` prints when it applies ``first`` and every later migration
     of the chain (the chain grows; each test names where its database starts)."""
-    names = sorted(
-        p.stem for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py") if p.stem >= first
-    )
+    names = sorted(p.stem for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py") if p.stem >= first)
     listed = ", ".join(f"models.{name}" for name in names)
     return f"applied {len(names)} migration(s): {listed}\n"
 

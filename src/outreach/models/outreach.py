@@ -92,7 +92,5 @@ class ServiceVisit(Model):
                 name="service_visit_counts_not_negative",
             ),
             CheckConstraint(check="km >= 0", name="service_visit_km_not_negative"),
-            CheckConstraint(
-                check="kg_co2e_per_km >= 0", name="service_visit_factor_not_negative"
-            ),
+            CheckConstraint(check="kg_co2e_per_km >= 0", name="service_visit_factor_not_negative"),
         )
