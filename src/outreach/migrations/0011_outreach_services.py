@@ -42,7 +42,7 @@ def _json(**options: Any) -> fields.JSONField[Any]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0009_strategy_provenance")]
+    dependencies = [("models", "0010_staff_workspace")]
 
     initial = False
 
