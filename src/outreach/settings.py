@@ -16,6 +16,19 @@ MODEL_MODULES = ["outreach.models"]
 
 
 @dataclass(frozen=True, kw_only=True)
+class MailSettings:
+    """Where notices are sent from and through; no host keeps them in the local outbox."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    # "starttls" (submission, port 587), "tls" (implicit TLS, port 465) or "none".
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    sender: str = "Outreach <outreach@localhost>"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything the service reads from its environment."""
 
@@ -38,6 +51,11 @@ class Settings:
     worker_processes: int = 2
     worker_queue: int = 4
     debug: bool = False
+    mail: MailSettings = field(default_factory=MailSettings)
+    # Days after an occurrence when its registrations' personal data is erased.
+    registration_erase_days: int = 30
+    # Hours before an occurrence when the registered are reminded.
+    reminder_hours: int = 24
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     fixtures_dir: Path = field(default=PROJECT_ROOT / "fixtures")
 
@@ -157,6 +175,26 @@ def load(env: dict[str, str] | None = None) -> Settings:
         worker_processes=_bounded(env, "OUTREACH_WORKERS", 2, 1, 64),
         worker_queue=_bounded(env, "OUTREACH_WORKER_QUEUE", 4, 0, 1000),
         debug=debug,
+        mail=_mail(env),
+        registration_erase_days=_bounded(env, "OUTREACH_REGISTRATION_ERASE_DAYS", 30, 0, 3660),
+        reminder_hours=_bounded(env, "OUTREACH_REMINDER_HOURS", 24, 1, 24 * 14),
+    )
+
+
+_SMTP_SECURITY = ("starttls", "tls", "none")
+
+
+def _mail(env: dict[str, str]) -> MailSettings:
+    security = (env.get("OUTREACH_SMTP_SECURITY") or "starttls").lower()
+    if security not in _SMTP_SECURITY:
+        raise SystemExit(f"OUTREACH_SMTP_SECURITY must be one of {', '.join(_SMTP_SECURITY)}")
+    return MailSettings(
+        smtp_host=env.get("OUTREACH_SMTP_HOST") or None,
+        smtp_port=_bounded(env, "OUTREACH_SMTP_PORT", 465 if security == "tls" else 587, 1, 65535),
+        smtp_security=security,
+        smtp_username=env.get("OUTREACH_SMTP_USERNAME") or None,
+        smtp_password=env.get("OUTREACH_SMTP_PASSWORD") or None,
+        sender=env.get("OUTREACH_MAIL_FROM") or "Outreach <outreach@localhost>",
     )
 
 

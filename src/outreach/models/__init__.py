@@ -34,6 +34,15 @@ from outreach.models.programme import (
     OccurrenceOverride,
     Visibility,
 )
+from outreach.models.registration import (
+    CapacityOverride,
+    Notice,
+    NoticeStatus,
+    Registration,
+    RegistrationPolicy,
+    RegistrationScope,
+    RegistrationStatus,
+)
 from outreach.models.requests import IdempotentAnswer
 from outreach.models.strategy import (
     Goal,
@@ -59,6 +68,7 @@ __all__ = [
     "Audience",
     "AuditEntry",
     "Branch",
+    "CapacityOverride",
     "DataVersion",
     "EmissionFactor",
     "Event",
@@ -73,11 +83,17 @@ __all__ = [
     "IdempotentAnswer",
     "Library",
     "Network",
+    "Notice",
+    "NoticeStatus",
     "Occurrence",
     "OccurrenceOverride",
     "OutreachService",
     "Partner",
     "PartnerKind",
+    "Registration",
+    "RegistrationPolicy",
+    "RegistrationScope",
+    "RegistrationStatus",
     "Role",
     "RoleName",
     "Room",
