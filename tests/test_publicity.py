@@ -27,10 +27,13 @@ from icalendar import Calendar
 from outreach import publicity
 from outreach.feeds import sql
 from outreach.models import (
+    ApprovalPolicy,
+    ApprovalState,
     Event,
     EventKind,
     EventStatus,
     Fuel,
+    Library,
     Network,
     RoleName,
     Vehicle,
@@ -130,24 +133,39 @@ async def town(db: str, client: httpx.AsyncClient) -> Town:
         kg_co2e_per_km=0.5,
         emission_factor_source="test",
     )
+    # Its directors approve every change; the editor is its director too, the writer
+    # only an editor, whose drafts and changes wait for approval.
+    await Library.filter(id=library.id).update(approval=ApprovalPolicy.ALL_CHANGES)
     tokens = {
-        "editor": await make_token_user("editor@mkl.si", [(RoleName.EDITOR, library)]),
+        "editor": await make_token_user(
+            "editor@mkl.si", [(RoleName.EDITOR, library), (RoleName.DIRECTOR, library)]
+        ),
+        "writer": await make_token_user("writer@mkl.si", [(RoleName.EDITOR, library)]),
         "outsider": await make_token_user("editor@kr.si", [(RoleName.EDITOR, other)]),
     }
-    editor = {"Authorization": f"Bearer {tokens['editor']}"}
 
-    async def send(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        response = await client.request(method, path, json=body, headers=editor)
+    async def send(
+        method: str, path: str, body: dict[str, Any] | None = None, who: str = "editor"
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {tokens[who]}"}
+        response = await client.request(method, path, json=body, headers=headers)
         assert response.status_code in (200, 201), response.text
         return response.json()
 
-    async def create(title: str, **changes: Any) -> int:
-        ident: int = (await send("POST", "/api/events", _event(title, **changes)))["id"]
+    async def create(title: str, who: str = "editor", **changes: Any) -> int:
+        ident: int = (await send("POST", "/api/events", _event(title, **changes), who))["id"]
+        return ident
+
+    async def submitted(title: str) -> int:
+        """A draft of the writer's, submitted for approval: the approval request's id."""
+        event = await create(title, "writer", status="draft")
+        ident: int = (await send("POST", f"/api/events/{event}/submit", {}, "writer"))["id"]
         return ident
 
     public = {
         "control": await create("Control storytime"),
         "cancelled": await create("Cancelled after publishing"),
+        "held": await create("Published, a change held"),
     }
     private = {
         "draft": await create("HIDDEN draft", status="draft"),
@@ -156,6 +174,24 @@ async def town(db: str, client: httpx.AsyncClient) -> Town:
         "internal_cancelled": await create("HIDDEN internal cancelled", visibility="internal"),
         "back_to_draft": await create("HIDDEN back to draft"),
     }
+    approve, give_back = await submitted("Approved storytime"), await submitted("HIDDEN returned")
+    waiting = await submitted("HIDDEN submitted")
+    public["approved"] = (await send("POST", f"/api/approvals/{approve}/approve", {}))["event"]
+    returned = {"comment": "Najprej dodaj opis."}
+    private["returned"] = (await send("POST", f"/api/approvals/{give_back}/return", returned))[
+        "event"
+    ]
+    private["submitted"] = (await send("GET", "/api/approvals?library=mkl&decision=pending"))[
+        "approvals"
+    ][0]["event"]
+    assert waiting != approve
+    held = await send(
+        "PATCH", f"/api/events/{public['held']}", {"title": {"sl": "HIDDEN change"}}, "writer"
+    )
+    assert (held["title"], held["pending_approval"] > 0) == (
+        {"sl": "Published, a change held"},
+        True,
+    )
     await send("DELETE", f"/api/events/{public['cancelled']}")
     await send("DELETE", f"/api/events/{private['cancelled_draft']}")
     await send("DELETE", f"/api/events/{private['internal_cancelled']}")
@@ -234,6 +270,8 @@ async def test_events_api_shows_only_public_events(
     assert seen == {
         (town.public["control"], None, False),
         (town.public["cancelled"], None, True),
+        (town.public["held"], None, False),
+        (town.public["approved"], None, False),
         (town.public_route_event, town.public_stop, False),
     }
 
@@ -259,6 +297,8 @@ async def test_feeds_show_only_public_events_and_stops(
         _uid(town.public["control"]): "CONFIRMED",
         # Cancelled after it was published: kept, as cancelled, for the grace period.
         _uid(town.public["cancelled"]): "CANCELLED",
+        _uid(town.public["held"]): "CONFIRMED",
+        _uid(town.public["approved"]): "CONFIRMED",
     }
     route = {_uid(town.public_route_event, town.public_stop): "CONFIRMED"}
     for path, expected in (
@@ -371,6 +411,8 @@ async def test_static_publishing_writes_only_public_events(
     programme = {
         _uid(town.public["control"]): "CONFIRMED",
         _uid(town.public["cancelled"]): "CANCELLED",
+        _uid(town.public["held"]): "CONFIRMED",
+        _uid(town.public["approved"]): "CONFIRMED",
     }
     route = {_uid(town.public_route_event, town.public_stop): "CONFIRMED"}
     assert _published(tmp_path) == {
@@ -389,8 +431,8 @@ async def test_the_rule_reads_the_same_in_the_orm_in_sql_and_on_a_loaded_event(d
     grace = dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
     expected: set[int] = set()
     recent: set[int] = set()
-    for visibility, status, published, cancelled_at in itertools.product(
-        Visibility, EventStatus, (False, True), (None, stamp, grace)
+    for visibility, status, published, cancelled_at, approval in itertools.product(
+        Visibility, EventStatus, (False, True), (None, stamp, grace), ApprovalState
     ):
         if (status == EventStatus.CANCELLED) != (cancelled_at is not None):
             continue
@@ -405,15 +447,22 @@ async def test_the_rule_reads_the_same_in_the_orm_in_sql_and_on_a_loaded_event(d
             status=status,
             cancelled_at=cancelled_at,
             updated_at=stamp,
+            approval=approval,
         )
         # Past save(), which keeps published_at in step with the status: every state the
         # table can hold, even one no writer leaves.
         await Event.filter(id=event.id).update(published_at=stamp if published else None)
-        if visibility == Visibility.PUBLIC and status != EventStatus.DRAFT and published:
+        approved = approval in (ApprovalState.NOT_NEEDED, ApprovalState.APPROVED)
+        if (
+            visibility == Visibility.PUBLIC
+            and status != EventStatus.DRAFT
+            and published
+            and approved
+        ):
             expected.add(event.id)
             if cancelled_at != stamp:
                 recent.add(event.id)
-    assert len(expected) == 3
+    assert len(expected) == 6
 
     async def ids(condition: tuple[str, list[object]]) -> set[int]:
         text, params = condition
@@ -423,7 +472,7 @@ async def test_the_rule_reads_the_same_in_the_orm_in_sql_and_on_a_loaded_event(d
     assert {e.id for e in await Event.filter(publicity.events())} == expected
     assert await ids(publicity.events_sql("e")) == expected
     assert {e.id for e in await Event.all() if publicity.is_public(e)} == expected
-    assert len(recent) == 2
+    assert len(recent) == 4
     assert {e.id for e in await Event.filter(publicity.events(cancelled_since=grace))} == recent
     assert await ids(publicity.events_sql("e", cancelled_since=grace)) == recent
 

@@ -17,6 +17,7 @@ from outreach.feeds.build import FeedCache
 from outreach.settings import Settings
 from outreach.versions import VersionWatch
 from outreach.web import (
+    api_approvals,
     api_events,
     api_organisations,
     bookmobile_pages,
@@ -45,6 +46,7 @@ def _routes() -> list[BaseRoute]:
         *api_organisations.routes,
         *api_events.routes,
         *openapi.routes,
+        *api_approvals.routes,
         *feeds.routes,
         *staff.routes,
         *reports.routes,

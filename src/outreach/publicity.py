@@ -1,13 +1,16 @@
 """What the public may see: one rule, read by every public surface.
 
-An event is public only if its visibility is public, it is published or cancelled, and
-it was published before it was cancelled (it has a ``published_at``: set when it becomes
+An event is public only if its visibility is public, it is published or cancelled, it
+was published before it was cancelled (it has a ``published_at``: set when it becomes
 published, cleared when it goes back to draft, kept when it is cancelled; see
-:meth:`outreach.models.Event.save`). A bookmobile route is public if its event is; a stop
-needs its own visibility public as well. Surfaces may show less (a feed keeps a cancelled
-event only for a grace period, a page only what is coming) but never more. Staff with a
-role in an event's library see its drafts and internal items through authenticated
-endpoints; that exception is the web layer's, beside its checks of roles.
+:meth:`outreach.models.Event.save`), and no approval it needed is missing (its
+``approval`` is ``not_needed`` or ``approved``: a submitted or returned event is never
+public, whatever else a writer set; ``outreach.scheduling.approval``). A bookmobile route
+is public if its event is; a stop needs its own visibility public as well. Surfaces may
+show less (a feed keeps a cancelled event only for a grace period, a page only what is
+coming) but never more. Staff with a role in an event's library see its drafts and
+internal items through authenticated endpoints; that exception is the web layer's,
+beside its checks of roles.
 
 The rule is written once, as :data:`EVENT_RULE`, and turned into a Tortoise ``Q`` for ORM
 queries, a SQL fragment for the feeds' plain SQL, and a test of one loaded event, so the
@@ -22,7 +25,7 @@ from typing import Any
 
 from tortoise.expressions import Q
 
-from outreach.models import Event, EventStatus, Visibility
+from outreach.models import ApprovalState, Event, EventStatus, Visibility
 
 
 def _q(lookup: str, value: Any) -> Q:
@@ -59,6 +62,7 @@ EVENT_RULE = (
     Clause("visibility", (Visibility.PUBLIC.value,)),
     Clause("status", (EventStatus.PUBLISHED.value, EventStatus.CANCELLED.value)),
     Clause("published_at", None),
+    Clause("approval", (ApprovalState.NOT_NEEDED.value, ApprovalState.APPROVED.value)),
 )
 
 

@@ -44,7 +44,6 @@ from outreach.models.registration import (
     RegistrationStatus,
 )
 from outreach.models.requests import IdempotentAnswer
-from outreach.models.rooms import RoomRequest, RoomRequestStatus
 from outreach.models.strategy import (
     Goal,
     Statement,
@@ -98,8 +97,6 @@ __all__ = [
     "Role",
     "RoleName",
     "Room",
-    "RoomRequest",
-    "RoomRequestStatus",
     "Route",
     "ServiceKind",
     "ServiceVisit",

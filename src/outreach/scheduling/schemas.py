@@ -353,6 +353,9 @@ class EventWritten(EventOut):
     """The event after a write, with warnings (e.g. outside the branch's opening hours)."""
 
     warnings: list[Any]
+    # The approval request a change waits in, where the library's directors approve
+    # every change to a published event (the event above is as it still is).
+    pending_approval: int | None = None
 
 
 class EventPage(Answer):

@@ -22,6 +22,7 @@ from tortoise.transactions import in_transaction
 from outreach import errors
 from outreach.errors import NotFound
 from outreach.models import (
+    ApprovalRequest,
     Attendance,
     AuditEntry,
     Branch,
@@ -41,13 +42,13 @@ from outreach.models import (
     StrategyValue,
 )
 from outreach.models.bookmobile import Route
+from outreach.scheduling import approval
 from outreach.scheduling.conflicts import (
     ROOM,
     STAFF,
     VEHICLE,
     Conflict,
     begin_write,
-    booking_title,
     find_conflicts,
     lock_resources,
 )
@@ -86,6 +87,8 @@ class EventResult:
 
     event: Event
     warnings: list[dict[str, Any]] = field(default_factory=list)
+    # The approval request a change waits in instead of being written.
+    pending: ApprovalRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -286,18 +289,17 @@ async def _check_conflicts(conn: BaseDBAsyncClient, event_id: int) -> None:
 async def _conflicts_json(
     conn: BaseDBAsyncClient, conflicts: list[Conflict]
 ) -> list[dict[str, Any]]:
-    wanted = {c.event_id for c in conflicts if c.event_id is not None}
-    events = {e.id: e for e in await Event.filter(id__in=wanted).using_db(conn)}
+    events = {
+        e.id: e for e in await Event.filter(id__in={c.event_id for c in conflicts}).using_db(conn)
+    }
     return [
         {
             "event": c.event_id,
-            # A room request's purpose is its requester's words: only "a room booking" shows.
-            "title": booking_title() if c.event_id is None else events[c.event_id].title,
+            "title": events[c.event_id].title,
             "start": utc_iso(c.starts_at),
             "end": utc_iso(c.ends_at),
             "resource": c.resource,
             "resource_id": c.resource_id,
-            **({} if c.booking_id is None else {"booking": c.booking_id}),
         }
         for c in conflicts
     ]
@@ -376,9 +378,16 @@ def _diff(before: EventData, after: EventData) -> dict[str, Any]:
     return {name: [old[name], new[name]] for name in new if old[name] != new[name]}
 
 
-async def create_event(library: Library, payload: object, *, user: StaffUser | None) -> EventResult:
-    """Create an event from a POST body (without ``library``): 201 material."""
+async def create_event(
+    library: Library, payload: object, *, user: StaffUser | None, approver: bool = True
+) -> EventResult:
+    """Create an event from a POST body (without ``library``): 201 material.
+
+    ``approver``: whether ``user`` may approve in the library (a director); where its
+    library asks for approval, only an approver creates an event published.
+    """
     data = EventData(**parse_fields(payload, partial=False))
+    approval.check_publishing(library, data.status, approver=approver)
     times = resolve_times(
         data, library_timezone=library.timezone, horizon_end=default_horizon_end()
     )
@@ -388,6 +397,7 @@ async def create_event(library: Library, payload: object, *, user: StaffUser | N
         await lock_resources(conn, await _resources(conn, None, refs))
         now = dt.datetime.now(dt.UTC)
         event = Event(library=library, status=data.status, updated_at=now, created_by=user)
+        event.approval = approval.state_when_published(library, data.status)
         _apply(event, data, times, refs)
         await event.save(using_db=conn)
         await _write_related(conn, event, data, refs)
@@ -412,8 +422,16 @@ def _check_revision(payload: Mapping[str, Any], event: Event) -> None:
         )
 
 
-async def update_event(event_id: int, payload: object, *, user: StaffUser | None) -> EventResult:
-    """Change some fields of an event (PATCH semantics); ``revision``, if given, must match."""
+async def update_event(
+    event_id: int, payload: object, *, user: StaffUser | None, approver: bool = True
+) -> EventResult:
+    """Change some fields of an event (PATCH semantics); ``revision``, if given, must match.
+
+    ``approver`` as for :func:`create_event`. Where the library has directors approve
+    every change, a change by someone else to a published event is not written: it waits
+    in an approval request (``EventResult.pending``) and the public keeps the approved
+    version.
+    """
     _check_id(event_id)
     if not isinstance(payload, dict):
         raise_problems({"body": "must be a JSON object"})
@@ -422,32 +440,53 @@ async def update_event(event_id: int, payload: object, *, user: StaffUser | None
     async with in_transaction("default") as conn:
         await lock_event(conn, event_id)
         event = await load_event(event_id, conn)
-        library = event.library
-        if "library" in payload and payload["library"] != library.slug:
+        if "library" in payload and payload["library"] != event.library.slug:
             raise_problems({"library": "cannot be changed; create the event in the other library"})
         _check_revision(payload, event)
-        before = event_data(event)
-        after = dataclasses.replace(before, **fields)
-        times = resolve_times(
-            after, library_timezone=library.timezone, horizon_end=default_horizon_end()
-        )
-        refs = await _resolve(conn, library, after)
-        await lock_resources(conn, await _resources(conn, event.id, refs))
-        _apply(event, after, times, refs)
         if "status" in fields:
-            if event.status == EventStatus.CANCELLED:
-                event.cancelled_at = None
-            event.status = after.status  # type: ignore[assignment]
-        event.revision += 1
-        event.updated_at = dt.datetime.now(dt.UTC)
-        await event.save(using_db=conn)
-        await _write_related(conn, event, after, refs)
-        await rebuild_occurrences(event, using_db=conn)
-        await _check_conflicts(conn, event.id)
-        warnings = await opening_hours_warnings(conn, event, library)
-        await _audit(conn, user, event, "update", _diff(before, after))
-        await bump_data_version(using_db=conn)
+            approval.check_publishing(event.library, fields["status"], approver=approver)
+        if not approver and approval.change_needs_approval(event):
+            # Checked now as far as it can be without writing (conflicts wait for the
+            # approval, when the change is written).
+            after = dataclasses.replace(event_data(event), **fields)
+            resolve_times(
+                after, library_timezone=event.library.timezone, horizon_end=default_horizon_end()
+            )
+            await _resolve(conn, event.library, after)
+            pending = await approval.hold_change(conn, event, body, user=user)
+            return EventResult(event, pending=pending)
+        warnings = await apply_update(conn, event, fields, user=user)
     return EventResult(await load_event(event_id), warnings)
+
+
+async def apply_update(
+    conn: BaseDBAsyncClient, event: Event, fields: dict[str, Any], *, user: StaffUser | None
+) -> list[dict[str, Any]]:
+    """Write checked ``fields`` to a locked, loaded event in the caller's transaction."""
+    library = event.library
+    before = event_data(event)
+    after = dataclasses.replace(before, **fields)
+    times = resolve_times(
+        after, library_timezone=library.timezone, horizon_end=default_horizon_end()
+    )
+    refs = await _resolve(conn, library, after)
+    await lock_resources(conn, await _resources(conn, event.id, refs))
+    _apply(event, after, times, refs)
+    if "status" in fields and after.status != event.status:
+        if event.status == EventStatus.CANCELLED:
+            event.cancelled_at = None
+        event.status = after.status  # type: ignore[assignment]
+        event.approval = approval.state_when_published(library, after.status)
+    event.revision += 1
+    event.updated_at = dt.datetime.now(dt.UTC)
+    await event.save(using_db=conn)
+    await _write_related(conn, event, after, refs)
+    await rebuild_occurrences(event, using_db=conn)
+    await _check_conflicts(conn, event.id)
+    warnings = await opening_hours_warnings(conn, event, library)
+    await _audit(conn, user, event, "update", _diff(before, after))
+    await bump_data_version(using_db=conn)
+    return warnings
 
 
 async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:

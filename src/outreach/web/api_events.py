@@ -44,7 +44,7 @@ from outreach.scheduling.schemas import (
 )
 from outreach.scheduling.serialise import PREFETCH, event_json, occurrence_json, utc_iso
 from outreach.schemas import CODE_PATTERN, Count, Declared, OneOf, Text, shown, validate
-from outreach.web.auth import authenticate, require_library_role, require_user
+from outreach.web.auth import authenticate, may_approve, require_library_role, require_user
 from outreach.web.boundary import declare, read_json_value, read_query
 from outreach.web.errors import Invalid, NotFound
 
@@ -77,6 +77,9 @@ class EventFilters(Declared):
 def _with_warnings(result: service.EventResult) -> dict[str, Any]:
     body = event_json(result.event)
     body["warnings"] = result.warnings
+    if result.pending is not None:
+        # The change waits for a director: the event is shown as it still is.
+        body["pending_approval"] = result.pending.id
     return body
 
 
@@ -231,7 +234,8 @@ async def create_event(request: Request) -> JSONResponse:
         raise Invalid({"library": f"no library {shown(slug)!r}"})
     await require_library_role(request, library.id, WRITE_ROLES)
     payload = {k: v for k, v in body.items() if k != "library"}
-    result = await service.create_event(library, payload, user=user)
+    approver = await may_approve(user, library.id)
+    result = await service.create_event(library, payload, user=user, approver=approver)
     return JSONResponse(_with_warnings(result), status_code=201)
 
 
@@ -250,7 +254,8 @@ async def update_event(request: Request) -> JSONResponse:
     event, user = await _writable_event(request)
     body = await read_json_value(request)
     validate(EventChange, body)
-    result = await service.update_event(event.id, body, user=user)
+    approver = await may_approve(user, event.library_id)  # type: ignore[attr-defined]
+    result = await service.update_event(event.id, body, user=user, approver=approver)
     return JSONResponse(_with_warnings(result))
 
 

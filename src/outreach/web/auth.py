@@ -110,6 +110,14 @@ async def has_library_role(user: StaffUser, library_id: int, roles: Iterable[Rol
     return False
 
 
+async def may_approve(user: StaffUser, library_id: int) -> bool:
+    """Whether ``user`` approves events in a library: its director or admin. A network
+    coordinator reads as a director but approves nothing."""
+    return await Role.filter(
+        user_id=user.id, library_id=library_id, role__in=[RoleName.DIRECTOR, RoleName.ADMIN]
+    ).exists()
+
+
 async def require_library_role(
     request: Request, library_id: int, roles: Iterable[RoleName]
 ) -> StaffUser:
