@@ -235,12 +235,12 @@ async def test_optimise_proposes_and_changes_nothing_until_applied(
         (ids[2], "Vzhod"),
         (ids[1], "Jug"),
     ]
-    # Sever keeps 09:00; Vzhod comes as late as it can (10:20) for Jug to be reached by
-    # the end of its window (11:00) after 20 minutes parked and 20 minutes of driving.
+    # Sever keeps 09:00; Vzhod comes at the start of its window (10:00, timetabled 11:00),
+    # Jug right after it: 20 minutes parked and 20 minutes of driving, so no idle time.
     assert [(s["arrival"], s["timetabled_arrival"]) for s in proposal["stops"]] == [
         ("09:00", "09:00"),
-        ("10:20", "11:00"),
-        ("11:00", "10:00"),
+        ("10:00", "11:00"),
+        ("10:40", "10:00"),
     ]
     assert proposal["km_per_run"] == round(better, 2)
     assert found["km_saved_per_run"] == round(current - better, 2)
@@ -264,8 +264,8 @@ async def test_optimise_proposes_and_changes_nothing_until_applied(
     assert applied.status_code == 200
     assert [(s["id"], s["arrival"]) for s in applied.json()["stops"]] == [
         (ids[0], "09:00"),
-        (ids[2], "10:20"),
-        (ids[1], "11:00"),
+        (ids[2], "10:00"),
+        (ids[1], "10:40"),
     ]
     again = (
         await client.post(

@@ -44,6 +44,7 @@ from outreach.models.registration import (
     RegistrationStatus,
 )
 from outreach.models.requests import IdempotentAnswer
+from outreach.models.rooms import RoomRequest, RoomRequestStatus
 from outreach.models.strategy import (
     Goal,
     Statement,
@@ -97,6 +98,8 @@ __all__ = [
     "Role",
     "RoleName",
     "Room",
+    "RoomRequest",
+    "RoomRequestStatus",
     "Route",
     "ServiceKind",
     "ServiceVisit",

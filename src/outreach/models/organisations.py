@@ -104,6 +104,8 @@ class Room(Model):
     slug = fields.CharField(max_length=64)
     name = fields.CharField(max_length=200)
     capacity = fields.IntField()
+    # Whether patrons and partner organisations may ask for it on the public request page.
+    requestable = fields.BooleanField(default=False, db_default=False)
 
     class Meta:
         table = "room"

@@ -2,7 +2,9 @@
 
 The check runs in the transaction of the write, after the event's occurrences have
 been rebuilt, and against the materialised ``occurrence`` table: recurring series and
-moved single occurrences alike are rows there, so no series is expanded to check.
+moved single occurrences alike are rows there, so no series is expanded to check. A room
+is also held by an approved room request that stayed internal (``room_request``, see
+``outreach.rooms``); one made public is an event, held like any other.
 
 Two simultaneous writes cannot both pass: :func:`lock_resources` serialises writers that
 want the same room, staff member or vehicle (PostgreSQL: transaction-scoped advisory
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach.db import instant
+from outreach.i18n import INTERFACE_LANGUAGES, gettext, speaking
+from outreach.models.rooms import RoomRequestStatus
 from outreach.scheduling.payload import MAX_DURATION
 from outreach.sql import dialect, is_postgres, positional
 
@@ -25,17 +29,30 @@ from outreach.sql import dialect, is_postgres, positional
 ROOM, STAFF, VEHICLE = 1, 2, 3
 _RESOURCES = {ROOM: "room", STAFF: "staff", VEHICLE: "vehicle"}
 MAX_REPORTED = 20
+APPROVED = RoomRequestStatus.APPROVED.value
 
 
 @dataclass(frozen=True)
 class Conflict:
-    """An occurrence of another event that holds the same resource at an overlapping time."""
+    """An occurrence of another event, or an approved room request (``booking_id``, then
+    ``event_id`` is None), that holds the same resource at an overlapping time."""
 
-    event_id: int
+    event_id: int | None
     starts_at: dt.datetime
     ends_at: dt.datetime
     resource: str
     resource_id: int
+    booking_id: int | None = None
+
+
+def booking_title() -> dict[str, str]:
+    """What a conflict with a room request calls it, in every interface language (its
+    purpose is the requester's own words, which no conflict message repeats)."""
+    titles = {}
+    for lang in INTERFACE_LANGUAGES:
+        with speaking(lang):
+            titles[lang] = gettext("a booking of the room (an approved room request)")
+    return titles
 
 
 async def begin_write(conn: BaseDBAsyncClient) -> None:
@@ -77,24 +94,30 @@ def overlap_query(postgres: bool) -> str:
         lower = f"strftime('%Y-%m-%d %H:%M:%S', n.starts_at, '-{days} days')"
     overlap = f"o.starts_at < n.ends_at AND o.ends_at > n.starts_at AND o.starts_at > {lower}"
     mine = "n.event_id = :event AND NOT n.cancelled"
+    booked = overlap.replace("o.", "b.")
     return f"""
-        SELECT o.event_id, o.starts_at, o.ends_at, {ROOM} AS resource, o.room_id AS resource_id
+        SELECT o.event_id, o.starts_at, o.ends_at, {ROOM} AS resource, o.room_id AS resource_id,
+            NULL AS booking_id
         FROM occurrence n JOIN occurrence o ON o.room_id = n.room_id AND {overlap}
         WHERE {mine} AND n.room_id IS NOT NULL AND o.event_id <> n.event_id AND NOT o.cancelled
         UNION ALL
-        SELECT o.event_id, o.starts_at, o.ends_at, {VEHICLE}, o.vehicle_id
+        SELECT NULL, b.starts_at, b.ends_at, {ROOM}, b.room_id, b.id
+        FROM occurrence n JOIN room_request b ON b.room_id = n.room_id AND {booked}
+        WHERE {mine} AND n.room_id IS NOT NULL AND b.status = '{APPROVED}' AND b.event_id IS NULL
+        UNION ALL
+        SELECT o.event_id, o.starts_at, o.ends_at, {VEHICLE}, o.vehicle_id, NULL
         FROM occurrence n JOIN occurrence o ON o.vehicle_id = n.vehicle_id AND {overlap}
         WHERE {mine} AND n.vehicle_id IS NOT NULL AND o.event_id <> n.event_id
             AND NOT o.cancelled
         UNION ALL
-        SELECT o.event_id, o.starts_at, o.ends_at, {STAFF}, theirs.staffuser_id
+        SELECT o.event_id, o.starts_at, o.ends_at, {STAFF}, theirs.staffuser_id, NULL
         FROM occurrence n
         JOIN event_staff ours ON ours.event_id = n.event_id
         JOIN event_staff theirs
             ON theirs.staffuser_id = ours.staffuser_id AND theirs.event_id <> n.event_id
         JOIN occurrence o ON o.event_id = theirs.event_id AND {overlap}
         WHERE {mine} AND NOT o.cancelled
-        ORDER BY 2, 1
+        ORDER BY 2, 1, 6
         LIMIT {MAX_REPORTED}
     """
 
@@ -105,19 +128,22 @@ async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflic
     text, values = positional(overlap_query(name == "postgres"), {"event": event_id}, name)
     rows = await conn.execute_query_dict(text, values)
     conflicts: list[Conflict] = []
-    seen: set[tuple[int, dt.datetime, int]] = set()
+    seen: set[tuple[int | None, int | None, dt.datetime, int]] = set()
     for row in rows:
-        key = (int(row["event_id"]), instant(row["starts_at"]), int(row["resource"]))
+        event = None if row["event_id"] is None else int(row["event_id"])
+        booking = None if row["booking_id"] is None else int(row["booking_id"])
+        key = (event, booking, instant(row["starts_at"]), int(row["resource"]))
         if key in seen:
             continue
         seen.add(key)
         conflicts.append(
             Conflict(
-                event_id=key[0],
-                starts_at=key[1],
+                event_id=event,
+                starts_at=key[2],
                 ends_at=instant(row["ends_at"]),
-                resource=_RESOURCES[key[2]],
+                resource=_RESOURCES[key[3]],
                 resource_id=int(row["resource_id"]),
+                booking_id=booking,
             )
         )
     return conflicts

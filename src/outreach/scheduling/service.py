@@ -49,6 +49,7 @@ from outreach.scheduling.conflicts import (
     VEHICLE,
     Conflict,
     begin_write,
+    booking_title,
     find_conflicts,
     lock_resources,
 )
@@ -289,17 +290,18 @@ async def _check_conflicts(conn: BaseDBAsyncClient, event_id: int) -> None:
 async def _conflicts_json(
     conn: BaseDBAsyncClient, conflicts: list[Conflict]
 ) -> list[dict[str, Any]]:
-    events = {
-        e.id: e for e in await Event.filter(id__in={c.event_id for c in conflicts}).using_db(conn)
-    }
+    wanted = {c.event_id for c in conflicts if c.event_id is not None}
+    events = {e.id: e for e in await Event.filter(id__in=wanted).using_db(conn)}
     return [
         {
             "event": c.event_id,
-            "title": events[c.event_id].title,
+            # A room request's purpose is its requester's words: only "a room booking" shows.
+            "title": booking_title() if c.event_id is None else events[c.event_id].title,
             "start": utc_iso(c.starts_at),
             "end": utc_iso(c.ends_at),
             "resource": c.resource,
             "resource_id": c.resource_id,
+            **({} if c.booking_id is None else {"booking": c.booking_id}),
         }
         for c in conflicts
     ]

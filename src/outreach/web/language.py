@@ -4,6 +4,7 @@ then ``Accept-Language``, then the library's default (DESIGN.md, Languages)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import urlencode
 
 from babel import Locale
 from starlette.requests import Request
@@ -88,3 +89,22 @@ class RememberLanguage:
             await send(message)
 
         await self.app(scope, receive, remember)
+
+
+def switch_links(request: Request) -> list[dict[str, str | bool]]:
+    """The language switch: each interface language named in itself, linking to this
+    page with the same query and ``?lang=`` (the cookie then keeps the choice)."""
+    current = i18n.current()
+    links: list[dict[str, str | bool]] = []
+    for lang in i18n.INTERFACE_LANGUAGES:
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+        query.append(("lang", lang))
+        links.append(
+            {
+                "lang": lang,
+                "name": i18n.language_name(lang),
+                "url": f"{request.url.path}?{urlencode(query)}",
+                "current": lang == current,
+            }
+        )
+    return links

@@ -10,8 +10,17 @@ from starlette.templating import Jinja2Templates
 
 from outreach import i18n
 from outreach.languages import translated
+from outreach.web.language import switch_links
 
 __all__ = ["make_templates", "translated"]
+
+
+def _plural(singular: str, plural: str, n: int) -> str:
+    return i18n.catalogue(i18n.current()).ngettext(singular, plural, n)
+
+
+def _context_plural(context: str, singular: str, plural: str, n: int) -> str:
+    return str(i18n.catalogue(i18n.current()).npgettext(context, singular, plural, n))
 
 
 def make_templates(directory: Path) -> Jinja2Templates:
@@ -22,17 +31,20 @@ def make_templates(directory: Path) -> Jinja2Templates:
     )
     templates = Jinja2Templates(env=env)
     # New-style gettext: ``_("%(n)s places", n=3)`` formats and escapes its variables.
+    # Jinja fills in every variable itself (``{% trans count=n, time=t %}``), so plurals
+    # reach it as the catalogue has them: i18n.ngettext would format them with ``num`` alone.
     env.install_gettext_callables(
         i18n.gettext,
-        i18n.ngettext,
+        _plural,
         newstyle=True,
         pgettext=i18n.pgettext,
-        npgettext=i18n.npgettext,
+        npgettext=_context_plural,
     )
     env.filters["tr"] = translated
     env.globals["tr"] = translated
     env.globals["current_language"] = i18n.current
     env.globals["language_name"] = i18n.language_name
+    env.globals["language_switch"] = switch_links
     for name in (
         "format_date",
         "format_time",
