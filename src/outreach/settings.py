@@ -54,6 +54,8 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     # Days after an occurrence when its registrations' personal data is erased.
     registration_erase_days: int = 30
+    # Days after a requested room booking when the requester's personal data is erased.
+    room_request_erase_days: int = 30
     # Hours before an occurrence when the registered are reminded.
     reminder_hours: int = 24
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
@@ -177,6 +179,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         debug=debug,
         mail=_mail(env),
         registration_erase_days=_bounded(env, "OUTREACH_REGISTRATION_ERASE_DAYS", 30, 0, 3660),
+        room_request_erase_days=_bounded(env, "OUTREACH_ROOM_REQUEST_ERASE_DAYS", 30, 0, 3660),
         reminder_hours=_bounded(env, "OUTREACH_REMINDER_HOURS", 24, 1, 24 * 14),
     )
 
