@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 JS_STAMP := tests/feeds/js/node_modules/.installed-stamp
+AXE_STAMP := tests/browser/node_modules/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: messages compile-messages install run migrate fixtures serve test lint typecheck pytest js libical publish bench clean
+.PHONY: messages compile-messages install run migrate fixtures serve test lint typecheck pytest js libical chromium publish bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +48,15 @@ $(JS_STAMP): tests/feeds/js/package.json tests/feeds/js/package-lock.json
 		npm ci --silent --no-audit --no-fund --prefix tests/feeds/js && touch $(JS_STAMP); \
 	else echo "NOTE: npm not found: the ical.js cross-checks will be skipped"; fi
 
+# axe-core checks every public page in the browser tests; skipped (with a note) without npm.
+$(AXE_STAMP): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --silent --no-audit --no-fund --prefix tests/browser && touch $(AXE_STAMP); \
+	else echo "NOTE: npm not found: the browser tests (axe-core) will be skipped"; fi
+
 js:
 	@if [ -f tests/feeds/js/package.json ]; then $(MAKE) --no-print-directory $(JS_STAMP); fi
+	@if [ -f tests/browser/package.json ]; then $(MAKE) --no-print-directory $(AXE_STAMP); fi
 
 # libical (the parser of Evolution and KDE) checks our feeds in the tests through ctypes;
 # installed with apt-get where we may, skipped (with a note) where not.
@@ -62,6 +70,18 @@ libical:
 		|| echo "$(LIBICAL_NOTE)"; \
 	else echo "$(LIBICAL_NOTE)"; fi
 
+# Debian's Chromium, which playwright drives in the browser tests (no browser download);
+# installed with apt-get where we may, the browser tests skipped (with a note) where not.
+CHROMIUM_NOTE := NOTE: /usr/bin/chromium not installed: the browser tests are skipped
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "$(CHROMIUM_NOTE)"; \
+	else echo "$(CHROMIUM_NOTE)"; fi
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -69,7 +89,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install js libical
+pytest: install js libical chromium
 	@if [ -z "$$OUTREACH_TEST_POSTGRES_URL" ]; then \
 		echo "NOTE: OUTREACH_TEST_POSTGRES_URL is not set: the PostgreSQL pass is skipped (see the skip summary)"; \
 	fi
@@ -88,4 +108,4 @@ bench: install
 	$(BIN)/python bench/bookmobile.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/feeds/js/node_modules
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/feeds/js/node_modules tests/browser/node_modules
