@@ -8,13 +8,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from outreach import publicity
 from outreach.models import Branch, Goal, Library, Network, Statement, StrategyValue, Theme
-from outreach.strategies import DEMO_TARGET, strategies_for_library
+from outreach.models.bookmobile import Route as BookmobileRoute
+from outreach.strategies import strategies_for_library
 from outreach.web.errors import NotFound
+from outreach.web.language import negotiate
 
 
 async def index(request: Request) -> Response:
     """The libraries, grouped by network."""
+    negotiate(request, default="en")
     networks = await Network.all().order_by("slug")
     libraries = await Library.all().order_by("slug")
     groups: list[dict[str, Any]] = []
@@ -35,6 +39,7 @@ async def library_home(request: Request) -> Response:
     library = await Library.get_or_none(slug=request.path_params["library"])
     if library is None:
         raise NotFound("library")
+    lang = negotiate(request, default=library.default_language)
     branches = await Branch.filter(library_id=library.id).order_by("name")
     strategies = []
     for strategy in await strategies_for_library(library):
@@ -64,9 +69,12 @@ async def library_home(request: Request) -> Response:
         "public/library.html",
         {
             "library": library,
+            "lang": lang,
             "branches": branches,
             "strategies": strategies,
-            "demo_target": DEMO_TARGET,
+            "has_routes": await BookmobileRoute.filter(
+                publicity.routes(), library_id=library.id
+            ).exists(),
         },
     )
 
