@@ -76,4 +76,5 @@ async def test_library_page_speaks_the_library_language_without_english(
     # The switch names each language in itself and keeps the page.
     assert '<a href="/rovaniemi/?lang=sl" lang="sl" hreflang="sl">Slovenščina</a>' in text
     assert '<a href="/rovaniemi/?lang=mk" lang="mk" hreflang="mk">Македонски</a>' in text
-    assert '<a href="/rovaniemi/?lang=fi" lang="fi" hreflang="fi" aria-current="true">Suomi</a>' in text
+    current = '<a href="/rovaniemi/?lang=fi" lang="fi" hreflang="fi" aria-current="true">Suomi</a>'
+    assert current in text
