@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "outreach"
-DOMAIN = ("scheduling", "feeds", "reports", "bookmobile", "models")
+DOMAIN = ("scheduling", "feeds", "reports", "bookmobile", "models", "services")
 # The modules at the top of the package are shared by the layers, except the two that
 # assemble them.
 ASSEMBLY = ("app.py", "cli.py")

@@ -44,11 +44,14 @@ from outreach.models import (
     Network,
     Occurrence,
     OccurrenceOverride,
+    OutreachService,
     Partner,
     PartnerKind,
     Role,
     RoleName,
     Room,
+    ServiceKind,
+    ServiceVisit,
     StaffUser,
     Statement,
     Stop,
@@ -467,13 +470,19 @@ class _Loader:
         for partner_entry in _list(data, "partners", where, required=False):
             partner_slug = _str(partner_entry, "slug", here)
             there = f"{here}, partner {partner_slug!r}"
+            partner_name = _str(partner_entry, "name", there)
+            # A partner is named by a strategy document (its source names the document) or
+            # is a demo partnership.
+            cited = partner_entry.get("source")
+            document = cited.get("document") if isinstance(cited, dict) else None
             partner, _ = await self._upsert(
                 Partner,
                 {"library_id": library.pk, "slug": partner_slug},
                 {
-                    "name": _str(partner_entry, "name", there),
+                    "name": partner_name,
                     "kind": _enum(PartnerKind, partner_entry, "kind", there),
                     "website": partner_entry.get("website", ""),
+                    "source": _source(partner_entry, there, document, [partner_name]),
                 },
             )
             self.partners[(slug, partner_slug)] = partner
@@ -633,6 +642,57 @@ class _Loader:
         for goal_entry in _list(data, "goals", where, required=False):
             await self._load_goal(here, slug, strategy, None, goal_position, goal_entry)
             goal_position += 1
+        await self._drop_removed(here, strategy, data)
+
+    async def _drop_removed(self, here: str, strategy: Strategy, data: Table) -> None:
+        """Delete the values, goals and themes the strategy's fixture no longer has (their
+        targets and SDG links go with them). A removed value or goal that events are still
+        tagged with is refused, and the whole load with it: deleting the tags would change
+        what earlier reports counted, so staff untag those events first (or keep the item)."""
+        themes = _list(data, "themes", here, required=False)
+        kept_values = {v.get("code") for v in _list(data, "values", here, required=False)}
+        kept_themes = {t.get("code") for t in themes}
+        kept_goals = {
+            g.get("code")
+            for entries in (
+                *(_list(t, "goals", here, required=False) for t in themes),
+                _list(data, "goals", here, required=False),
+            )
+            for g in entries
+        }
+        removed: list[tuple[str, StrategyValue | Goal]] = [
+            *(
+                ("value", v)
+                for v in await StrategyValue.filter(strategy_id=strategy.pk).using_db(self.conn)
+                if v.code not in kept_values
+            ),
+            *(
+                ("goal", g)
+                for g in await Goal.filter(strategy_id=strategy.pk).using_db(self.conn)
+                if g.code not in kept_goals
+            ),
+        ]
+        for kind, row in removed:
+            tagged = EventTag.filter(**{f"{kind}_id": row.pk}).using_db(self.conn)
+            count = await tagged.count()
+            if count:
+                raise _fail(
+                    here,
+                    f"{kind} {row.code!r} is no longer in the fixture, but {count} event(s) are"
+                    f" still tagged with it; untag them (or keep the {kind}) and load again",
+                )
+        dropped: list[Model] = [item for _, item in removed] + [
+            # Its goals that the fixture keeps were moved to their themes above.
+            theme
+            for theme in await Theme.filter(strategy_id=strategy.pk).using_db(self.conn)
+            if theme.code not in kept_themes
+        ]
+        for gone in dropped:
+            await gone.delete(using_db=self.conn)
+            self.changed += 1
+        if dropped:
+            for model in (StrategyValue, Goal, Theme):
+                self.cache.pop(model, None)
 
     async def _load_goal(
         self,
@@ -822,6 +882,56 @@ class _Loader:
             self.counts["vehicles"] += 1
         for entry in _list(data, "routes", where, required=False):
             await self._load_route(where, entry)
+        for entry in _list(data, "outreach_services", where, required=False):
+            await self._load_outreach_service(where, entry)
+
+    async def _load_outreach_service(self, where: str, entry: Table) -> None:
+        library_slug = _str(entry, "library", where)
+        slug = _str(entry, "slug", where)
+        here = f"{where}: outreach service {slug!r}"
+        library = self._library(library_slug, here)
+        vehicle = None
+        if "vehicle" in entry:
+            vehicle = self.vehicles.get((library_slug, _str(entry, "vehicle", here)))
+            if vehicle is None:
+                raise _fail(here, f"unknown vehicle {entry['vehicle']!r}")
+        language = library.default_language
+        name = _translated(entry, "name", here, required=(language, "en"))
+        description = _translated(entry, "description", here, default={})
+        document = entry.get("source_document")
+        service, _ = await self._upsert(
+            OutreachService,
+            {"library_id": library.pk, "slug": slug},
+            {
+                "kind": _enum(ServiceKind, entry, "kind", here),
+                "name": name,
+                "description": description,
+                "source": _source(entry, here, document, [name[language]]),
+                "vehicle_id": vehicle.pk if vehicle else None,
+            },
+        )
+        self.counts["outreach_services"] += 1
+        # Demo visits, one per service and day: staff's own records are never touched.
+        for visit in _list(entry, "visits", here, required=False):
+            day = _date(visit, "day", here)
+            there = f"{here}, visit {day.isoformat()}"
+            await self._upsert(
+                ServiceVisit,
+                {"service_id": service.pk, "day": day},
+                {
+                    "people_served": _int(visit, "people_served", there, low=0)
+                    if "people_served" in visit
+                    else 0,
+                    "institutions_served": _int(visit, "institutions_served", there, low=0)
+                    if "institutions_served" in visit
+                    else 0,
+                    "items": _int(visit, "items", there, low=0),
+                    "km": _number(visit, "km", there, low=0),
+                    "vehicle_id": vehicle.pk if vehicle else None,
+                    "kg_co2e_per_km": vehicle.kg_co2e_per_km if vehicle else 0.0,
+                },
+            )
+            self.counts["service_visits"] += 1
 
     async def _load_route(self, where: str, entry: Table) -> None:
         library_slug = _str(entry, "library", where)

@@ -28,6 +28,12 @@ report under ``conventions``:
   A share-of-hours target is a percentage and is compared as it is.
 - Gaps: goals and values with no delivered or planned session in the period (the number
   of cancelled sessions is shown beside them).
+- Partners and libraries: an event counts for each partner it is linked to and for each
+  library named as its co-organiser, so their figures overlap and do not add up to the
+  totals; a library's own figures are those of the events it holds.
+- Outreach services (mobile collections, home and hospital delivery): a visit counts in the
+  period when its local day lies in it; its CO2e is its kilometres at the factor it was
+  driven at. The outreach total is the bookmobile's and the services' kilometres and CO2e.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from outreach.models import (
     Goal,
     Library,
     Network,
+    Partner,
     Strategy,
     StrategyValue,
     Target,
@@ -76,6 +83,7 @@ from outreach.reports.queries import (
     THEME,
     VALUE,
 )
+from outreach.services.report import services_section
 from outreach.settings import REPORTS
 from outreach.sql import dialect, fetch_rows
 from outreach.strategies import DEMO_TARGET, in_force, is_demo, stated_period
@@ -95,6 +103,9 @@ CONVENTIONS = {
     "targets": "per calendar year, pro-rated to the period; status compares the delivered"
     " figure with the target pro-rated to the part of the period that has passed",
     "gaps": "goals and values with no delivered or planned session in the period",
+    "partners": "an event counts for each of its partners and co-organising libraries; these"
+    " figures overlap",
+    "outreach_services": "a visit counts on its local day; CO2e at the factor it was driven at",
 }
 
 
@@ -486,11 +497,21 @@ async def build_coverage(
     )
     # The strategy, the figures, the branches and the footprint are independent reads and
     # run at once: the figures on the reports' connection, the rest beside them.
-    (values, themes, goals), rows, footprint, branch_list = await asyncio.gather(
+    library_ids = [lib.id for lib in scope.libraries] or [0]
+    (
+        (values, themes, goals),
+        rows,
+        footprint,
+        services,
+        branch_list,
+        partner_list,
+    ) = await asyncio.gather(
         _strategy_outline(strategy),
         _figure_rows(statement, params),
         footprint_section(scope.libraries, period.start, period.end),
-        Branch.filter(library_id__in=[lib.id for lib in scope.libraries] or [0]),
+        services_section(scope.libraries, period.first, period.last),
+        Branch.filter(library_id__in=library_ids),
+        Partner.filter(library_id__in=library_ids),
     )
     theme_codes = {t.id: t.code for t in themes}
     # What a tag of a value or goal also counts for: its theme and its SDGs.
@@ -724,6 +745,8 @@ async def build_coverage(
         ],
     }
 
+    partner_table, library_table = await _partners_and_libraries(scope, partner_list, parts, totals)
+
     return {
         "scope": scope.describe(),
         "strategy": {
@@ -768,7 +791,65 @@ async def build_coverage(
         "sdgs": sdg_rows,
         "audience_grid": audience_grid,
         "footprint": footprint,
+        "outreach_services": services,
+        "outreach_total": {
+            "distance_km": round(footprint["distance_km"] + services["distance_km"], 1),
+            "kg_co2e": round(footprint["kg_co2e"] + services["kg_co2e"], 1),
+        },
+        "partners": partner_table,
+        "libraries": library_table,
     }
+
+
+async def _partners_and_libraries(
+    scope: Scope,
+    partners: Sequence[Partner],
+    parts: Mapping[str, list[tuple[Any, ...]]],
+    totals: Figures,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The figures per partner (every partner of the scope's libraries, those with no
+    event too), and per library: the events it holds and those it co-organises with
+    another library (every library of the scope, then other co-organisers)."""
+
+    def figures_of(row: Sequence[Any]) -> Figures:
+        figures = Figures()
+        figures.add(row)
+        return figures
+
+    by_partner = {int(r[REF]): figures_of(r) for r in parts[queries.PARTNER]}
+    held = {int(r[REF]): figures_of(r) for r in parts[queries.LIBRARY]}
+    co_organised = {int(r[REF]): figures_of(r) for r in parts[queries.CO_ORGANISER]}
+    known = {lib.id: lib for lib in scope.libraries}
+    others = sorted(set(co_organised) - set(known))
+    if others:
+        known.update({lib.id: lib for lib in await Library.filter(id__in=others)})
+    slugs = {lib_id: lib.slug for lib_id, lib in known.items()}
+    partner_rows = [
+        {
+            "id": partner.id,
+            "slug": partner.slug,
+            "name": partner.name,
+            "kind": partner.kind.value,
+            "library": slugs.get(partner.library_id, ""),  # type: ignore[attr-defined]
+            "demo": is_demo(partner.source),
+            **by_partner.get(partner.id, Figures()).as_dict(totals, reach=False),
+        }
+        for partner in sorted(
+            partners,
+            key=lambda p: (-by_partner.get(p.id, Figures()).delivered, p.name, p.id),
+        )
+    ]
+    library_rows = [
+        {
+            "slug": known[lib_id].slug,
+            "name": known[lib_id].name,
+            "in_scope": lib_id in {lib.id for lib in scope.libraries},
+            **held.get(lib_id, Figures()).as_dict(totals, reach=False),
+            "co_organised": co_organised.get(lib_id, Figures()).as_dict(totals, reach=False),
+        }
+        for lib_id in [*(lib.id for lib in scope.libraries), *others]
+    ]
+    return partner_rows, library_rows
 
 
 def _branch_sort(

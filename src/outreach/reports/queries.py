@@ -42,7 +42,9 @@ The statement is a ``UNION ALL`` of parts told apart by the ``part`` column:
   delivered session;
 - ``untagged``: the busiest events (``ref``, with their ``title`` as JSON text) tagged to
   nothing in the strategy (their signature has no token of it: ``:strategy_tokens`` is
-  the ``LIKE`` pattern ``%,s<id>:%``).
+  the ``LIKE`` pattern ``%,s<id>:%``);
+- ``partner``, ``library``, ``co_organiser``: events and figures per partner organisation,
+  per library that holds the events, and per library named as a co-organiser (``ref``).
 
 Columns a part does not use are ``NULL``; sums are cast to ``BIGINT`` so both drivers
 return plain integers. Queries use named parameters (see :mod:`outreach.sql`).
@@ -62,6 +64,7 @@ IN_BRANCH, OFF_SITE, BOOKMOBILE = 0, 1, 2
 # Parts of the result.
 GROUP, KIND, CELL, MONTH, BRANCH = "group", "kind", "cell", "month", "branch"
 REACH, UNTAGGED = "reach", "untagged"
+PARTNER, LIBRARY, CO_ORGANISER = "partner", "library", "co_organiser"
 
 AUDIENCES = [a.value for a in Audience]
 AUDIENCE_COLUMNS = {audience: f"aud_{i}" for i, audience in enumerate(AUDIENCES)}
@@ -267,7 +270,32 @@ def coverage_sql(dialect_name: str, *, network: bool, boundaries: int) -> str:
         events="1",
         **{name: f"u.{name}" for name in FIGURES},
     )
-    parts = "\nUNION ALL\n".join([groups, kinds, cells, months, branches, reach, untagged])
+    # Events and figures per partner, per library that owns them, and per co-organising
+    # library (any library named as one, in the scope or not).
+    partners = _select(
+        PARTNER,
+        "FROM ev JOIN event_partner ep ON ep.event_id = ev.event_id GROUP BY ep.partner_id",
+        ref="ep.partner_id",
+        events="COUNT(*)",
+        **_sums("ev"),
+    )
+    owners = _select(
+        LIBRARY,
+        "FROM ev JOIN event le ON le.id = ev.event_id GROUP BY le.library_id",
+        ref="le.library_id",
+        events="COUNT(*)",
+        **_sums("ev"),
+    )
+    co_organisers = _select(
+        CO_ORGANISER,
+        "FROM ev JOIN event_co_organiser co ON co.event_id = ev.event_id GROUP BY co.library_id",
+        ref="co.library_id",
+        events="COUNT(*)",
+        **_sums("ev"),
+    )
+    parts = "\nUNION ALL\n".join(
+        [groups, kinds, cells, months, branches, reach, untagged, partners, owners, co_organisers]
+    )
     occurrences = _occurrences(dialect_name, network=network, boundaries=boundaries)
     span = _span(network=network)
     return f"WITH span AS ({span}),\nocc AS ({occurrences}),\nev AS ({events})\n{parts}"
