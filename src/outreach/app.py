@@ -32,6 +32,7 @@ from outreach.web import (
     reports,
     routes_api,
     staff,
+    workspace,
 )
 from outreach.web.idempotency import Idempotency
 from outreach.web.language import RememberLanguage
@@ -49,6 +50,7 @@ def _routes() -> list[BaseRoute]:
         *api_approvals.routes,
         *feeds.routes,
         *staff.routes,
+        *workspace.routes,
         *reports.routes,
         *routes_api.routes,
         *bookmobile_pages.routes,

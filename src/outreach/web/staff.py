@@ -27,9 +27,13 @@ from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
 from outreach.db import instant
+from outreach.i18n import gettext as _
 from outreach.languages import translated as tr
 from outreach.models import (
     AgeBand,
+    ApprovalKind,
+    ApprovalRequest,
+    ApprovalState,
     Attendance,
     AttendanceMode,
     Audience,
@@ -52,7 +56,7 @@ from outreach.models import (
     Theme,
     Visibility,
 )
-from outreach.scheduling import service
+from outreach.scheduling import approval, service
 from outreach.scheduling.serialise import event_data, utc_iso
 from outreach.security import DUMMY_PASSWORD_HASH, verify_password
 from outreach.strategies import strategies_for_library
@@ -87,6 +91,7 @@ def render(
     """Render a staff template with the user, the CSRF token and pending messages."""
     base = {
         "user": getattr(request.state, "user", None),
+        "nav": getattr(request.state, "nav", None),
         "csrf_token": csrf.csrf_token(request),
         "messages": request.session.pop(FLASH_KEY, []),
     }
@@ -145,6 +150,8 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
         request.state.user = await auth.authenticate(request)
         if request.state.user is None and not public:
             return login_redirect(request)
+        if request.state.user is not None:
+            request.state.nav = await navigation(request.state.user)
         try:
             return await endpoint(request)
         except DomainError as exc:
@@ -163,6 +170,36 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
 
 
 # --- access ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Navigation:
+    """What the header offers a user: only what one of their roles lets them do."""
+
+    edit: bool
+    approve: bool
+    report: bool
+    admin: bool
+    # The network whose report a coordinator reads (the report's form offers the rest).
+    network: str | None
+
+    @property
+    def report_url(self) -> str:
+        base = "/staff/reports/coverage"
+        return f"{base}?{urlencode({'network': self.network})}" if self.network else base
+
+
+async def navigation(user: StaffUser) -> Navigation:
+    roles = await Role.filter(user_id=user.id).prefetch_related("network")
+    held = {r.role for r in roles}
+    networks = sorted(r.network.slug for r in roles if r.network is not None)
+    return Navigation(
+        edit=bool(held & {RoleName.EDITOR, RoleName.ADMIN}),
+        approve=bool(held & {RoleName.DIRECTOR, RoleName.ADMIN}),
+        report=bool(held & {RoleName.DIRECTOR, RoleName.ADMIN, RoleName.COORDINATOR}),
+        admin=RoleName.ADMIN in held,
+        network=networks[0] if networks else None,
+    )
 
 
 @dataclass
@@ -589,7 +626,10 @@ async def new_event(request: Request) -> Response:
     state = form_state(await request.form())
     try:
         result = await service.create_event(
-            library, payload_from_form(state, context.languages), user=user
+            library,
+            payload_from_form(state, context.languages),
+            user=user,
+            approver=await auth.may_approve(user, library.id),
         )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
@@ -616,11 +656,16 @@ async def edit_event(request: Request) -> Response:
         # someone else saved the event in between.
         payload["revision"] = number_or_raw(revision, int)
     try:
-        result = await service.update_event(event.id, payload, user=user)
+        result = await service.update_event(
+            event.id, payload, user=user, approver=await auth.may_approve(user, event.library.id)
+        )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
         return _form_page(request, context, state, event=event, error=exc)
+    if result.pending is not None:
+        flash(request, _("Your change waits for a director's approval; the event is unchanged."))
+        return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
     flash(request, "The event was saved.")
     _flash_warnings(request, result.warnings)
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
@@ -675,6 +720,11 @@ async def _detail_page(
     now = dt.datetime.now(dt.UTC)
     user: StaffUser = request.state.user
     can_edit = await auth.has_library_role(user, event.library.id, EDIT_ROLES)
+    submission = (
+        await ApprovalRequest.filter(event_id=event.id, kind=ApprovalKind.PUBLISH)
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
     base = Occurrence.filter(event_id=event.id).prefetch_related("room", "stop")
     coming = await base.filter(starts_at__gt=now).order_by("starts_at").limit(COMING_SHOWN)
     past = await base.filter(starts_at__lte=now).order_by("-starts_at").limit(PAST_SHOWN)
@@ -727,6 +777,11 @@ async def _detail_page(
             "repeats": describe_rule(event),
             "lang": lang,
             "can_edit": can_edit,
+            "can_submit": can_edit
+            and approval.asks_approval(event.library)
+            and event.status == EventStatus.DRAFT
+            and event.approval != ApprovalState.SUBMITTED,
+            "submission": submission,
             "starts": local_time(event.starts_at, event.timezone),
             "ends": local_time(event.ends_at, event.timezone),
             "coming": coming_rows,

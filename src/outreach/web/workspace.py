@@ -1,0 +1,189 @@
+"""Staff pages of the workspace: approvals and each staff member's private feed.
+
+Thin: the rules are in ``outreach.scheduling.review`` (submit, approve, return) and
+``outreach.feeds.staff`` (the feed, its secret).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from outreach.feeds import staff as staff_feed
+from outreach.i18n import gettext as _
+from outreach.languages import translated as tr
+from outreach.models import (
+    ApprovalDecision,
+    ApprovalKind,
+    ApprovalRequest,
+    Library,
+    Role,
+    RoleName,
+    StaffFeed,
+    StaffUser,
+)
+from outreach.scheduling import review, service
+from outreach.web import auth
+from outreach.web.errors import DomainError, status_of
+from outreach.web.links import absolute_url
+from outreach.web.staff import error_page, flash, local_time, page, render
+from outreach.web.staff_forms import first, form_state
+
+RECENT_SHOWN = 20
+
+
+async def _approver_libraries(user: StaffUser) -> list[Library]:
+    ids = [
+        r.library_id  # type: ignore[attr-defined]
+        for r in await Role.filter(
+            user_id=user.id, library_id__isnull=False, role__in=[RoleName.DIRECTOR, RoleName.ADMIN]
+        )
+    ]
+    return await Library.filter(id__in=ids or [0]).order_by("slug")
+
+
+def _row(request: ApprovalRequest) -> dict[str, Any]:
+    event = request.event
+    library = request.library
+    return {
+        "request": request,
+        "title": tr(event.title, library.default_language),
+        "library": tr(library.name, library.default_language),
+        "submitted": local_time(request.submitted_at, library.timezone),
+        "decided": local_time(request.decided_at, library.timezone),
+        "by": request.submitted_by.name if request.submitted_by else "",
+        "decider": request.decided_by.name if request.decided_by else "",
+        "change": request.kind == ApprovalKind.CHANGE,
+        "fields": sorted(request.changes),
+    }
+
+
+async def approvals(request: Request) -> Response:
+    """What waits for the user's decision, and what was decided lately."""
+    user: StaffUser = request.state.user
+    libraries = await _approver_libraries(user)
+    if not libraries:
+        return error_page(
+            request, 403, _("Not allowed"), _("Only a library's director approves events.")
+        )
+    ids = [library.id for library in libraries]
+    related = ("event", "library", "submitted_by", "decided_by")
+    pending = (
+        await ApprovalRequest.filter(library_id__in=ids, decision=ApprovalDecision.PENDING)
+        .order_by("submitted_at", "id")
+        .prefetch_related(*related)
+    )
+    decided = (
+        await ApprovalRequest.filter(
+            library_id__in=ids, decision__in=[ApprovalDecision.APPROVED, ApprovalDecision.RETURNED]
+        )
+        .order_by("-decided_at", "-id")
+        .limit(RECENT_SHOWN)
+        .prefetch_related(*related)
+    )
+    return render(
+        request,
+        "staff/approvals.html",
+        {"pending": [_row(r) for r in pending], "decided": [_row(r) for r in decided]},
+    )
+
+
+async def _decide(request: Request, *, approving: bool) -> Response:
+    user: StaffUser = request.state.user
+    request_id = int(request.path_params["request_id"])
+    library_id = await review.library_of(request_id)
+    if not await auth.may_approve(user, library_id):
+        return error_page(
+            request, 403, _("Not allowed"), _("Only a library's director approves events.")
+        )
+    comment = first(form_state(await request.form()), "comment")
+    try:
+        if approving:
+            await review.approve(request_id, user=user, comment=comment)
+            flash(request, _("Approved: the event is published as submitted."))
+        else:
+            await review.return_to_editor(request_id, user=user, comment=comment)
+            flash(request, _("Returned to the editor with your comment."))
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
+            raise
+        problems = "; ".join(exc.fields.values()) or exc.error
+        flash(request, _("Nothing was decided: %(problem)s", problem=problems), "error")
+    return RedirectResponse("/staff/approvals", status_code=303)
+
+
+async def approve(request: Request) -> Response:
+    return await _decide(request, approving=True)
+
+
+async def return_to_editor(request: Request) -> Response:
+    return await _decide(request, approving=False)
+
+
+async def submit(request: Request) -> Response:
+    """An editor submits a draft from its page."""
+    user: StaffUser = request.state.user
+    event = await service.load_event(request.path_params["event_id"])
+    await auth.require_library_role(request, event.library.id, (RoleName.EDITOR,))
+    note = first(form_state(await request.form()), "note")
+    try:
+        await review.submit(event.id, user=user, note=note)
+        flash(request, _("Submitted: a director will approve or return it."))
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
+            raise
+        flash(request, "; ".join(exc.fields.values()) or exc.error, "error")
+    return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+async def feed_page(request: Request) -> Response:
+    """The user's private feed: make a new address (shown once) or turn it off."""
+    user: StaffUser = request.state.user
+    secret = None
+    if request.method == "POST":
+        action = first(form_state(await request.form()), "action")
+        if action == "revoke":
+            if await staff_feed.revoke(user):
+                flash(request, _("Your feed is turned off: its address no longer works."))
+            return RedirectResponse("/staff/feed", status_code=303)
+        secret = await staff_feed.issue(user)
+    feed = await StaffFeed.get_or_none(user_id=user.id)
+    return render(
+        request,
+        "staff/feed.html",
+        {
+            "feed": feed,
+            "url": absolute_url(request, f"/staff/calendar/{secret}.ics") if secret else None,
+            "since": local_time(feed.created_at, "UTC") if feed else None,
+        },
+    )
+
+
+async def calendar(request: Request) -> Response:
+    """The feed itself, for calendar programs: only with the secret, else 404."""
+    user = await staff_feed.holder(request.path_params["secret"])
+    if user is None:
+        return Response("Not found\n", status_code=404, media_type="text/plain")
+    settings = request.app.state.settings
+    body = await staff_feed.build(
+        user, settings, day=dt.datetime.now(dt.UTC).date(), lang=user.language or "en"
+    )
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"Cache-Control": "private, no-store"},
+    )
+
+
+routes: list[BaseRoute] = [
+    Route("/staff/approvals", page(approvals), methods=["GET"]),
+    Route("/staff/approvals/{request_id:id}/approve", page(approve), methods=["POST"]),
+    Route("/staff/approvals/{request_id:id}/return", page(return_to_editor), methods=["POST"]),
+    Route("/staff/events/{event_id:id}/submit", page(submit), methods=["POST"]),
+    Route("/staff/feed", page(feed_page), methods=["GET", "POST"]),
+    Route("/staff/calendar/{secret:str}.ics", calendar, methods=["GET"]),
+]
