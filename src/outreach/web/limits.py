@@ -1,8 +1,13 @@
-"""Limits on how a request arrives: its body within a time limit (408 otherwise)."""
+"""Limits on how a request arrives: its body within a time limit (408 otherwise), and how
+often one client may send a public form (:class:`RateLimit`)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -67,3 +72,44 @@ class BodyTimeout:
                 headers={"Connection": "close"},
             )
             await response(scope, receive, send)
+
+
+class RateLimit:
+    """At most ``count`` requests per ``seconds`` from one client address (a sliding
+    window), counted in this process: behind several processes a client may get up to that
+    many times as many, which still stops a form being flooded from one address."""
+
+    def __init__(
+        self,
+        count: int,
+        seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_clients: int = 10_000,
+    ) -> None:
+        self.count = count
+        self.seconds = seconds
+        self.clock = clock
+        self.max_clients = max_clients
+        self._seen: dict[str, deque[float]] = {}
+
+    def allow(self, client: str) -> bool:
+        """Count a request from ``client``; False when it is one too many."""
+        now = self.clock()
+        if len(self._seen) >= self.max_clients:
+            # Keep memory bounded: forget the clients whose window has passed.
+            self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.seconds}
+        times = self._seen.setdefault(client, deque())
+        while times and now - times[0] >= self.seconds:
+            times.popleft()
+        if len(times) >= self.count:
+            return False
+        times.append(now)
+        return True
+
+    def retry_after(self, client: str) -> int:
+        """Whole seconds until ``client`` may send again."""
+        times = self._seen.get(client)
+        if not times:
+            return 0
+        return max(1, math.ceil(self.seconds - (self.clock() - times[0])))

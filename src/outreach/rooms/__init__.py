@@ -1,0 +1,1 @@
+"""Room requests: patrons and partner organisations ask for a room, staff decide."""

@@ -1,0 +1,402 @@
+"""Room requests: what the public may ask for, when a room is free, a request, the staff's
+decision, and erasure of the requester's personal data.
+
+An approved request holds its room in every conflict check: an internal one as a row of
+``room_request`` (the third source of ``outreach.scheduling.conflicts``), a public one as an
+event of the programme in that room. Every write that books a room takes the room's lock
+(:func:`outreach.scheduling.conflicts.lock_resources`) before it looks for a clash, so a
+request approved at the same moment as an event is saved into the same room cannot both win.
+
+Who asked and why (name, organisation, email, phone, purpose) is seen by staff and by the
+requester's notices only: the free and busy times never say who or what takes a room, the
+audit log records the room and times but no personal data, and :func:`erase_expired`
+empties those fields a set number of days after the booking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from outreach import errors
+from outreach.i18n import format_date, format_interval, gettext, speaking
+from outreach.languages import translated
+from outreach.mail.outbox import enqueue
+from outreach.models import (
+    AuditEntry,
+    Branch,
+    Event,
+    EventKind,
+    EventStatus,
+    Library,
+    Occurrence,
+    Room,
+    RoomRequest,
+    RoomRequestStatus,
+    StaffUser,
+    Visibility,
+)
+from outreach.rooms.schemas import DecisionIn, RoomRequestIn
+from outreach.scheduling.conflicts import ROOM, lock_resources
+from outreach.scheduling.occurrences import rebuild_occurrences
+from outreach.scheduling.payload import MAX_DURATION
+from outreach.scheduling.recurrence import to_local, to_utc, zone
+from outreach.versions import bump_data_version
+
+# How far ahead a room may be asked for.
+BOOKING_HORIZON = dt.timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A time a room is taken: by an event (its id) or by another approved request."""
+
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    event_id: int | None
+
+
+async def requestable_rooms(library: Library) -> list[Room]:
+    """The rooms of ``library`` that the public may ask for, branch by branch."""
+    return (
+        await Room.filter(branch__library_id=library.id, requestable=True)
+        .prefetch_related("branch")
+        .order_by("branch__name", "name")
+    )
+
+
+async def _taken(
+    room_ids: Sequence[int],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    using_db: BaseDBAsyncClient | None = None,
+    leave_out: int | None = None,
+) -> dict[int, list[Taken]]:
+    """Everything that takes each room between ``start`` and ``end``, by start."""
+    found: dict[int, list[Taken]] = {room_id: [] for room_id in room_ids}
+    occurrences = (
+        await Occurrence.filter(
+            room_id__in=room_ids,
+            cancelled=False,
+            starts_at__lt=end,
+            ends_at__gt=start,
+            # Nothing longer than MAX_DURATION: bounds the index range scan from below.
+            starts_at__gt=start - MAX_DURATION,
+        )
+        .using_db(using_db)
+        .values_list("room_id", "starts_at", "ends_at", "event_id")
+    )
+    bookings = RoomRequest.filter(
+        room_id__in=room_ids,
+        status=RoomRequestStatus.APPROVED,
+        event_id=None,
+        starts_at__lt=end,
+        ends_at__gt=start,
+    ).using_db(using_db)
+    if leave_out is not None:
+        bookings = bookings.exclude(id=leave_out)
+    rows = [
+        *occurrences,
+        *(await bookings.values_list("room_id", "starts_at", "ends_at", "event_id")),
+    ]
+    for room_id, starts_at, ends_at, event_id in rows:
+        found[room_id].append(Taken(starts_at, ends_at, event_id))  # type: ignore[arg-type]
+    for items in found.values():
+        items.sort(key=lambda t: (t.starts_at, t.ends_at))
+    return found
+
+
+def merged(items: Iterable[Taken]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Overlapping or touching times as one: a busy time says nothing of what fills it."""
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
+    for item in sorted(items, key=lambda t: t.starts_at):
+        if spans and item.starts_at <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], item.ends_at))
+        else:
+            spans.append((item.starts_at, item.ends_at))
+    return spans
+
+
+async def busy_times(
+    rooms: Sequence[Room], start: dt.datetime, end: dt.datetime
+) -> dict[int, list[tuple[dt.datetime, dt.datetime]]]:
+    """When each room is taken between ``start`` and ``end``, merged, without names."""
+    taken = await _taken([room.id for room in rooms], start, end)
+    return {room_id: merged(items) for room_id, items in taken.items()}
+
+
+def _instant(day: dt.date, hhmm: str, tz: ZoneInfo) -> dt.datetime | None:
+    """The instant of a local time, or None when the clocks skip it that day."""
+    local = dt.datetime.combine(day, dt.time.fromisoformat(hhmm))
+    instant = to_utc(local, tz)
+    return instant if to_local(instant, tz) == local else None
+
+
+async def submit_request(
+    library: Library, data: RoomRequestIn, *, erase_days: int, now: dt.datetime | None = None
+) -> RoomRequest:
+    """Store a request for a free time of a requestable room (pending until staff decide).
+
+    Invalid names the field at fault; a time the room is taken is a Conflict, which says
+    only that it is taken.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    room = await Room.get_or_none(id=data.room, branch__library_id=library.id, requestable=True)
+    if room is None:
+        raise errors.Invalid({"room": gettext("is not a room of this library you may ask for")})
+    tz = zone(library.timezone)
+    problems: dict[str, str] = {}
+    starts_at = _instant(data.day, data.start, tz)
+    ends_at = _instant(data.day, data.end, tz)
+    for name, instant in (("start", starts_at), ("end", ends_at)):
+        if instant is None:
+            problems[name] = gettext("does not exist on that day: the clocks go forward then")
+    if starts_at is None or ends_at is None:
+        raise errors.Invalid(problems)
+    if starts_at <= now:
+        problems["day"] = gettext("must be in the future")
+    elif starts_at > now + BOOKING_HORIZON:
+        problems["day"] = gettext("must be within a year from today")
+    if data.attendees > room.capacity:
+        problems["attendees"] = gettext(
+            "%(room)s holds at most %(capacity)s people", room=room.name, capacity=room.capacity
+        )
+    if problems:
+        raise errors.Invalid(problems)
+    async with in_transaction("default") as conn:
+        await lock_resources(conn, [(ROOM, room.id)])
+        taken = await _taken([room.id], starts_at, ends_at, using_db=conn)
+        if taken[room.id]:
+            raise errors.Conflict(
+                gettext("The room is taken at that time: choose a free time."),
+                fields={"start": gettext("the room is taken then")},
+            )
+        request = await RoomRequest.create(
+            library=library,
+            room=room,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            attendees=data.attendees,
+            language=data.language,
+            purpose=data.purpose,
+            name=data.name.strip(),
+            organisation=data.organisation.strip() or None,
+            email=data.email.strip(),
+            phone=data.phone.strip() or None,
+            consented_at=now,
+            created_at=now,
+            using_db=conn,
+        )
+        await _audit(conn, None, request, room, "room_request.create", {})
+        await _notify(conn, request, library, room, "room_request_received", erase_days)
+    return request
+
+
+async def _audit(
+    conn: BaseDBAsyncClient,
+    user: StaffUser | None,
+    request: RoomRequest,
+    room: Room,
+    action: str,
+    changes: dict[str, object],
+) -> None:
+    # The room and times only: the audit log is a log, and holds nobody's personal data.
+    await AuditEntry.record(
+        conn,
+        user=user,
+        library_id=request.library_id,  # type: ignore[attr-defined]
+        action=action,
+        entity="room_request",
+        entity_id=request.id,
+        changes={
+            "room": room.id,
+            "start": request.starts_at.isoformat(),
+            "end": request.ends_at.isoformat(),
+            **changes,
+        },
+    )
+
+
+def when_text(library: Library, starts_at: dt.datetime, ends_at: dt.datetime) -> str:
+    """``Thursday, 4 March 2027, 17:00–19:00`` in the current language and the library's zone."""
+    tz = zone(library.timezone)
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    return f"{format_date(start.date(), 'full')}, {format_interval(start, end, 'Hm')}"
+
+
+async def _notify(
+    conn: BaseDBAsyncClient,
+    request: RoomRequest,
+    library: Library,
+    room: Room,
+    template: str,
+    erase_days: int,
+) -> None:
+    """Owe the requester a notice about their request, in their language (in ``conn``)."""
+    if request.email is None:
+        return
+    branch = await Branch.get(id=room.branch_id, using_db=conn)  # type: ignore[attr-defined]
+    with speaking(request.language) as lang:
+        context = {
+            "library": translated(library.name, lang),
+            "room": room.name,
+            "branch": branch.name,
+            "address": f"{branch.address}, {branch.postcode} {branch.city}".replace(" ,", ","),
+            "when": when_text(library, request.starts_at, request.ends_at),
+            "name": request.name or "",
+            "message": request.message,
+            "public": request.visibility == Visibility.PUBLIC,
+            "erase_days": erase_days,
+        }
+    await enqueue(
+        conn,
+        request.email,
+        template,
+        request.language,
+        context,
+        f"{template}:{request.id}",
+        library_id=library.id,
+    )
+
+
+async def decide(
+    request_id: int,
+    decision: DecisionIn,
+    *,
+    user: StaffUser,
+    library: Library,
+    erase_days: int,
+    now: dt.datetime | None = None,
+) -> RoomRequest:
+    """Approve (a booking; public ones become an event of the programme) or decline a
+    pending request of ``library``, and owe the requester a notice, in one transaction."""
+    now = now or dt.datetime.now(dt.UTC)
+    found = await RoomRequest.get_or_none(id=request_id, library_id=library.id)
+    if found is None:
+        raise errors.NotFound("room request", message=gettext("No such room request."))
+    room_id: int = found.room_id  # type: ignore[attr-defined]
+    async with in_transaction("default") as conn:
+        await lock_resources(conn, [(ROOM, room_id)])
+        request = await RoomRequest.get(id=request_id, using_db=conn)
+        room = await Room.get(id=room_id, using_db=conn)
+        if request.status != RoomRequestStatus.PENDING:
+            raise errors.Conflict(gettext("This request has already been answered."))
+        approve = decision.decision == "approve"
+        if approve:
+            await _check_free(conn, library, request)
+            request.status = RoomRequestStatus.APPROVED
+            if decision.public:
+                request.visibility = Visibility.PUBLIC
+                request.event = await _public_event(  # type: ignore[assignment]
+                    conn, library, room, request, decision, user, now
+                )
+        else:
+            request.status = RoomRequestStatus.DECLINED
+        request.message = decision.message.strip()
+        request.decided_by = user  # type: ignore[assignment]
+        request.decided_at = now
+        await request.save(using_db=conn)
+        action = "room_request.approve" if approve else "room_request.decline"
+        await _audit(conn, user, request, room, action, {"visibility": request.visibility.value})
+        template = "room_request_approved" if approve else "room_request_declined"
+        await _notify(conn, request, library, room, template, erase_days)
+        if approve:
+            # The room's free times on the public page, and a public event's feeds, change.
+            await bump_data_version(using_db=conn)
+    return request
+
+
+async def _check_free(conn: BaseDBAsyncClient, library: Library, request: RoomRequest) -> None:
+    """Refuse, in words, to approve a request for a time that has passed or is taken."""
+    if request.starts_at <= dt.datetime.now(dt.UTC):
+        raise errors.Conflict(gettext("The requested time has passed: decline the request."))
+    room_id: int = request.room_id  # type: ignore[attr-defined]
+    taken = (
+        await _taken(
+            [room_id], request.starts_at, request.ends_at, using_db=conn, leave_out=request.id
+        )
+    )[room_id]
+    if not taken:
+        return
+    first = taken[0]
+    when = when_text(library, first.starts_at, first.ends_at)
+    if first.event_id is None:
+        message = gettext(
+            "The room is already booked %(when)s by another approved request.", when=when
+        )
+    else:
+        event = await Event.get(id=first.event_id, using_db=conn)
+        message = gettext(
+            "The room is already booked %(when)s by “%(title)s”.",
+            when=when,
+            title=translated(event.title, library.default_language),
+        )
+    raise errors.Conflict(message)
+
+
+async def _public_event(
+    conn: BaseDBAsyncClient,
+    library: Library,
+    room: Room,
+    request: RoomRequest,
+    decision: DecisionIn,
+    user: StaffUser,
+    now: dt.datetime,
+) -> Event:
+    """The event of the programme a public booking becomes: the staff's title, no personal
+    data (the requester's purpose stays with the request)."""
+    event = await Event.create(
+        library=library,
+        kind=EventKind(decision.kind),
+        title={library.default_language: decision.title.strip()},
+        starts_at=request.starts_at,
+        ends_at=request.ends_at,
+        timezone=library.timezone,
+        branch_id=room.branch_id,  # type: ignore[attr-defined]
+        room=room,
+        status=EventStatus.PUBLISHED,
+        visibility=Visibility.PUBLIC,
+        updated_at=now,
+        created_by=user,
+        using_db=conn,
+    )
+    await rebuild_occurrences(event, using_db=conn)
+    await AuditEntry.record(
+        conn,
+        user=user,
+        library_id=library.id,
+        action="create",
+        entity="event",
+        entity_id=event.id,
+        changes={"room_request": request.id},
+    )
+    return event
+
+
+async def erase_expired(days: int, *, now: dt.datetime | None = None) -> int:
+    """Empty the personal data of requests whose time ended ``days`` days ago or more."""
+    now = now or dt.datetime.now(dt.UTC)
+    async with in_transaction("default") as conn:
+        return await (
+            RoomRequest.filter(ends_at__lte=now - dt.timedelta(days=days), erased_at=None)
+            .using_db(conn)
+            .update(
+                purpose=None, name=None, organisation=None, email=None, phone=None, erased_at=now
+            )
+        )
+
+
+async def requests_of(library_ids: Sequence[int], *, pending: bool) -> list[RoomRequest]:
+    """Requests of the libraries, pending (soonest first) or answered (latest first)."""
+    query = RoomRequest.filter(library_id__in=library_ids).prefetch_related(
+        "room", "room__branch", "library", "decided_by", "event"
+    )
+    if pending:
+        return await query.filter(status=RoomRequestStatus.PENDING).order_by("starts_at")
+    return await query.exclude(status=RoomRequestStatus.PENDING).order_by("-starts_at").limit(200)
