@@ -1,4 +1,5 @@
-"""Patron pages: the programme with subscribe links, and an event with schema.org data."""
+"""Patron pages: what the programme lists, and an event with schema.org data (the programme's
+filters, views and subscribe box: tests/web/test_programme.py)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,6 @@ import re
 import httpx
 
 from tests.feeds.conftest import LJUBLJANA, Programme
-
-
-async def test_programme_offers_the_feed_of_its_filter(
-    programme: Programme, feeds_client: httpx.AsyncClient
-) -> None:
-    response = await feeds_client.get("/ljubljana/events", params={"goal": "A1", "lang": "en"})
-    assert response.status_code == 200
-    page = response.text
-    https = "https://outreach.example.org/feeds/ljubljana.ics?goal=A1&amp;lang=en"
-    assert f'href="{https}"' in page
-    assert 'href="webcal://outreach.example.org/feeds/ljubljana.ics?goal=A1&amp;lang=en"' in page
-    assert f'readonly value="{https}"' in page
-    assert "Subscribe: Ljubljana City Library · A1 Reading for everyone" in page
-    # The page says how far the feed reaches.
-    assert re.search(r"covers the last \d+ days and runs until \d{4}-\d\d-\d\d", page)
-    # The feed at that address answers.
-    feed = await feeds_client.get("/feeds/ljubljana.ics?goal=A1&lang=en")
-    assert feed.status_code == 200
 
 
 async def test_programme_lists_only_public_coming_occurrences(
@@ -38,18 +21,6 @@ async def test_programme_lists_only_public_coming_occurrences(
     # or almost over, so only what is still ahead appears.
     for link in re.findall(r'href="/ljubljana/events/(\d+)"', page):
         assert int(link) in {e.id for e in programme.events.values()}
-
-
-async def test_programme_rejects_unknown_filters(
-    programme: Programme, feeds_client: httpx.AsyncClient
-) -> None:
-    response = await feeds_client.get("/ljubljana/events", params={"goal": "Z9"})
-    assert response.status_code == 404
-    assert response.json() == {"error": "goal 'Z9' not found"}
-    response = await feeds_client.get("/ljubljana/events", params={"kind": "party"})
-    assert response.status_code == 422
-    assert set(response.json()["fields"]) == {"kind"}
-    assert (await feeds_client.get("/atlantis/events")).status_code == 404
 
 
 async def test_event_page_with_json_ld(
@@ -109,7 +80,7 @@ async def test_coming_event_page_and_listing(
         "eventAttendanceMode": "https://schema.org/OfflineEventAttendanceMode",
         "isAccessibleForFree": True,
         "inLanguage": ["sl"],
-        "audience": {"@type": "Audience", "audienceType": "Adults"},
+        "audience": {"@type": "Audience", "audienceType": "Odrasli"},
         "location": {
             "@type": "Place",
             "name": "Knjižnica Otona Župančiča",

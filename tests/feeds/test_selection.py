@@ -18,6 +18,9 @@ FILTERS = [
     {"value": ["equality"]},
     {"branch": ["center"]},
     {"kind": ["bookmobile"]},
+    {"language": ["en"]},
+    {"q": ["pravlj"]},
+    {"q": ["pravlj"], "audience": ["families"]},
 ]
 
 

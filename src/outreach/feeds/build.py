@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from babel import Locale
+
 from outreach.feeds import ical
 from outreach.feeds.encodings import IDENTITY, Representation, compress, strong_etag
 from outreach.feeds.filters import FeedFilter, Scope
@@ -96,6 +98,10 @@ def feed_name(scope: Scope, filt: FeedFilter) -> str:
         parts.append(f"{filt.goal} {translated(filt.goal_name, lang, scope.default_language)}")
     if filt.value is not None:
         parts.append(translated(filt.value_name, lang, scope.default_language))
+    if filt.language is not None:
+        parts.append(Locale.parse(lang).languages.get(filt.language, filt.language))
+    if filt.q is not None:
+        parts.append(f"“{filt.q}”")
     return " · ".join(p.strip() for p in parts if p.strip())
 
 

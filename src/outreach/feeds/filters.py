@@ -3,6 +3,10 @@
 A filter value that names nothing (a typo such as ``goal=A9`` or ``kind=worksop``) is an
 error, never an empty feed: a patron who subscribes to a silent typo would trust a
 calendar that stays empty for years.
+
+``q`` is free text (:mod:`outreach.feeds.search`): the feed of a search holds the events
+whose titles or descriptions hold its words; ``language`` is a language the event is held
+in, ``lang`` the language a feed is written in.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from urllib.parse import urlencode
 from tortoise.expressions import Q
 
 from outreach.errors import Invalid, NotFound
+from outreach.feeds import search
 from outreach.models import (
     Audience,
     Branch,
@@ -26,7 +31,9 @@ from outreach.models import (
     Translated,
 )
 
-FILTER_NAMES = ("branch", "audience", "kind", "goal", "value", "lang")
+FILTER_NAMES = ("branch", "audience", "kind", "goal", "value", "language", "q", "lang")
+# A search longer than this is no patron's query.
+MAX_QUERY = 200
 # Staff audiences and staff training are internal by nature: offering them as public
 # filters would only ever give empty feeds.
 PUBLIC_AUDIENCES = tuple(a for a in Audience if a is not Audience.STAFF)
@@ -68,6 +75,9 @@ class FeedFilter:
     kind: EventKind | None = None
     goal: str | None = None
     value: str | None = None
+    language: str | None = None
+    # The search's words, lower-cased and joined by single spaces (its canonical form).
+    q: str | None = None
     lang: str | None = None
     branch_ids: tuple[int, ...] = field(default=(), compare=False)
     goal_ids: tuple[int, ...] = field(default=(), compare=False)
@@ -75,6 +85,8 @@ class FeedFilter:
     goal_name: Translated = field(default_factory=dict, compare=False)
     value_name: Translated = field(default_factory=dict, compare=False)
     branch_name: str = field(default="", compare=False)
+    # The events of the scope that the search finds, whatever their publicity.
+    search_ids: tuple[int, ...] = field(default=(), compare=False)
 
     def params(self) -> dict[str, str]:
         """The filters that are set, in a fixed order (the canonical query)."""
@@ -84,6 +96,8 @@ class FeedFilter:
             "kind": self.kind.value if self.kind else None,
             "goal": self.goal,
             "value": self.value,
+            "language": self.language,
+            "q": self.q,
             "lang": self.lang,
         }
         return {name: text for name, text in raw.items() if text is not None}
@@ -132,7 +146,15 @@ async def network_scope(slug: str) -> Scope:
     )
 
 
-def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
+class UnknownFilter(NotFound):
+    """A filter naming a branch, goal or value that the scope does not have."""
+
+    def __init__(self, name: str, value: str) -> None:
+        super().__init__(f"{name} {value!r}")
+        self.name = name
+
+
+def _single(params: Mapping[str, Sequence[str]], name: str, *, longest: int = 64) -> str | None:
     values = params.get(name) or []
     if not values:
         return None
@@ -141,7 +163,7 @@ def _single(params: Mapping[str, Sequence[str]], name: str) -> str | None:
     text = values[0].strip()
     if not text:
         raise Invalid({name: "must not be empty"})
-    if len(text) > 64:
+    if len(text) > longest:
         raise Invalid({name: "is too long"})
     return text
 
@@ -155,8 +177,9 @@ def _strategy_condition(scope: Scope) -> Q:
 
 
 async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> FeedFilter:
-    """Check query parameters against the scope's data: 422 for a malformed or unknown
-    parameter or language, 404 for a branch, goal or value that does not exist."""
+    """Check query parameters against the scope's data: :class:`Invalid` (422) for a
+    malformed or unknown parameter or language or a search without a word,
+    :class:`UnknownFilter` (404) for a branch, goal or value that does not exist."""
     unknown = sorted(set(params) - set(FILTER_NAMES))
     if unknown:
         raise Invalid(
@@ -167,6 +190,8 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
     kind_text = _single(params, "kind")
     goal = _single(params, "goal")
     value = _single(params, "value")
+    language = _single(params, "language")
+    q_text = _single(params, "q", longest=MAX_QUERY)
     lang = _single(params, "lang")
 
     problems: dict[str, str] = {}
@@ -176,6 +201,11 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
     kind = next((k for k in PUBLIC_KINDS if k.value == kind_text), None)
     if kind_text is not None and kind is None:
         problems["kind"] = f"must be one of {', '.join(k.value for k in PUBLIC_KINDS)}"
+    if language is not None and language not in scope.languages:
+        problems["language"] = f"must be one of {', '.join(scope.languages)}"
+    query_words = search.words(q_text or "")
+    if q_text is not None and not query_words:
+        problems["q"] = "must hold a letter or a digit"
     if lang is not None and lang not in scope.languages:
         problems["lang"] = f"must be one of {', '.join(scope.languages)}"
     if problems:
@@ -186,7 +216,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
     if branch is not None:
         branches = await Branch.filter(library_id__in=scope.library_ids, slug=branch).order_by("id")
         if not branches:
-            raise NotFound(f"branch {branch!r}")
+            raise UnknownFilter("branch", branch)
         branch_ids = tuple(b.id for b in branches)
         branch_name = branches[0].name
 
@@ -204,7 +234,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
                 strategy_id__in=strategy_ids, code=goal, internal=False
             ).order_by("id")
             if not goals:
-                raise NotFound(f"goal {goal!r}")
+                raise UnknownFilter("goal", goal)
             goal_ids = tuple(g.id for g in goals)
             goal_name = goals[0].name
         if value is not None:
@@ -212,9 +242,13 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
                 "id"
             )
             if not values:
-                raise NotFound(f"value {value!r}")
+                raise UnknownFilter("value", value)
             value_ids = tuple(v.id for v in values)
             value_name = values[0].name
+
+    search_ids: tuple[int, ...] = ()
+    if query_words:
+        search_ids = tuple(await search.matching_events(scope.library_ids, query_words))
 
     return FeedFilter(
         branch=branch,
@@ -222,6 +256,8 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
         kind=kind,
         goal=goal,
         value=value,
+        language=language,
+        q=" ".join(query_words) or None,
         lang=lang,
         branch_ids=branch_ids,
         goal_ids=goal_ids,
@@ -229,4 +265,54 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
         goal_name=goal_name,
         value_name=value_name,
         branch_name=branch_name,
+        search_ids=search_ids,
+    )
+
+
+@dataclass(frozen=True)
+class StrategyGoals:
+    """A strategy's public goals, for a choice of goal: (code, name) in the strategy's order."""
+
+    name: Translated
+    goals: tuple[tuple[str, Translated], ...]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What each filter of a scope can be set to, in the order a patron reads them."""
+
+    branches: tuple[tuple[str, str], ...]
+    strategies: tuple[StrategyGoals, ...]
+    values: tuple[tuple[str, Translated], ...]
+    languages: tuple[str, ...]
+    audiences: tuple[Audience, ...] = PUBLIC_AUDIENCES
+    kinds: tuple[EventKind, ...] = PUBLIC_KINDS
+
+
+async def choices(scope: Scope) -> Choices:
+    """The scope's branches (slug, name), its strategies' public goals, its values (one per
+    code, as :func:`parse_filter` takes a code) and its languages."""
+    branches = await Branch.filter(library_id__in=scope.library_ids).order_by("name", "id")
+    strategies = await Strategy.filter(_strategy_condition(scope)).order_by("period_start", "id")
+    ids = [s.id for s in strategies]
+    goals = await Goal.filter(strategy_id__in=ids, internal=False).order_by("position", "code")
+    values = await StrategyValue.filter(strategy_id__in=ids).order_by("strategy_id", "position")
+    seen_values: dict[str, Translated] = {}
+    for value in values:
+        seen_values.setdefault(value.code, value.name)
+    return Choices(
+        branches=tuple(dict.fromkeys((b.slug, b.name) for b in branches)),
+        strategies=tuple(
+            StrategyGoals(
+                name=strategy.name,
+                goals=tuple(
+                    (g.code, g.name)
+                    for g in goals
+                    if g.strategy_id == strategy.id  # type: ignore[attr-defined]
+                ),
+            )
+            for strategy in strategies
+        ),
+        values=tuple(seen_values.items()),
+        languages=scope.languages,
     )

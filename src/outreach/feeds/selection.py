@@ -33,6 +33,7 @@ from outreach.models import (
     EventAudience,
     EventFormat,
     EventKind,
+    EventLanguage,
     EventStatus,
     EventTag,
     Occurrence,
@@ -80,7 +81,8 @@ def today() -> dt.date:
 
 
 async def _event_ids(filt: FeedFilter) -> set[int] | None:
-    """Events passing the audience/goal/value filters, or None when none of them is set."""
+    """Events passing the audience, goal, value, language and search filters, or None when
+    none of them is set."""
     ids: set[int] | None = None
 
     def narrow(found: list[int]) -> None:
@@ -97,6 +99,12 @@ async def _event_ids(filt: FeedFilter) -> set[int] | None:
         narrow(
             await EventTag.filter(value_id__in=filt.value_ids).values_list("event_id", flat=True)  # type: ignore[arg-type]
         )
+    if filt.language is not None:
+        narrow(
+            await EventLanguage.filter(language=filt.language).values_list("event_id", flat=True)  # type: ignore[arg-type]
+        )
+    if filt.q is not None:
+        narrow(list(filt.search_ids))
     return ids
 
 
@@ -174,6 +182,13 @@ async def public_event_ids(
             f"EXISTS (SELECT 1 FROM event_tag t WHERE t.event_id = e.id AND {strategy_values})",
             values,
         )
+    if filt.language is not None:
+        narrow(
+            "EXISTS (SELECT 1 FROM event_language x WHERE x.event_id = e.id AND x.language = ?)",
+            [filt.language],
+        )
+    if filt.q is not None:
+        narrow(*db.among("e.id", filt.search_ids))
     rows = await db.rows(
         f"SELECT e.id FROM event e WHERE {' AND '.join(where)} ORDER BY e.id", params
     )
