@@ -14,6 +14,8 @@ from tortoise.contrib.starlette import RegisterTortoise
 
 from outreach import settings as settings_module
 from outreach.feeds.build import FeedCache
+from outreach.registration import config as registration_config
+from outreach.registration.background import Background
 from outreach.settings import Settings
 from outreach.versions import VersionWatch
 from outreach.web import (
@@ -29,6 +31,9 @@ from outreach.web import (
     patron,
     programme,
     public,
+    registration_api,
+    registration_pages,
+    registration_staff,
     reports,
     rooms,
     routes_api,
@@ -47,10 +52,12 @@ def _routes() -> list[BaseRoute]:
         *health.routes,
         *api_organisations.routes,
         *api_events.routes,
+        *registration_api.routes,
         *openapi.routes,
         *api_approvals.routes,
         *feeds.routes,
         *staff.routes,
+        *registration_staff.routes,
         *workspace.routes,
         *reports.routes,
         *routes_api.routes,
@@ -58,6 +65,7 @@ def _routes() -> list[BaseRoute]:
         *bookmobile_public.routes,
         *rooms.routes,
         *programme.routes,
+        *registration_pages.routes,
         *patron.routes,
         *public.routes,
     ]
@@ -75,9 +83,13 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         if manage_database:
             async with RegisterTortoise(app, config=settings.tortoise_config()):
                 await versions.start()
+                # The outbox worker (when SMTP is set) and the registration sweep.
+                background = Background(settings)
+                background.start()
                 try:
                     yield
                 finally:
+                    await background.stop()
                     await versions.stop()
         else:
             yield
@@ -112,6 +124,7 @@ def create_app(settings: Settings | None = None, *, manage_database: bool = True
         lifespan=lifespan,
     )
     app.state.settings = settings
+    registration_config.configure(settings)
     app.state.versions = versions
     app.state.feed_cache = cache
     app.state.templates = make_templates(settings.templates_dir)

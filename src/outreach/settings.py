@@ -58,6 +58,8 @@ class Settings:
     room_request_erase_days: int = 30
     # Hours before an occurrence when the registered are reminded.
     reminder_hours: int = 24
+    # Registrations one client address may send a minute, per process (then 429).
+    registration_rate: int = 10
     templates_dir: Path = field(default=PROJECT_ROOT / "templates")
     fixtures_dir: Path = field(default=PROJECT_ROOT / "fixtures")
 
@@ -181,6 +183,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         registration_erase_days=_bounded(env, "OUTREACH_REGISTRATION_ERASE_DAYS", 30, 0, 3660),
         room_request_erase_days=_bounded(env, "OUTREACH_ROOM_REQUEST_ERASE_DAYS", 30, 0, 3660),
         reminder_hours=_bounded(env, "OUTREACH_REMINDER_HOURS", 24, 1, 24 * 14),
+        registration_rate=_bounded(env, "OUTREACH_REGISTRATION_RATE", 10, 1, 1_000_000),
     )
 
 

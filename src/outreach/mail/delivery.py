@@ -143,7 +143,6 @@ def build_message(notice: Claimed, sender: str) -> EmailMessage:
     message["Subject"] = notice.subject
     message["Date"] = format_datetime(notice.created_at)
     message["Message-ID"] = f"<{notice.message_id}@{message_domain(sender)}>"
-    message["Content-Language"] = notice.language
     # RFC 3834: an automatic message, so vacation responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(notice.text)
@@ -158,6 +157,8 @@ def build_message(notice: Claimed, sender: str) -> EmailMessage:
             params=params,
         )
         assert maintype == "text"
+    # After the body: setting content drops a message's Content-* headers.
+    message["Content-Language"] = notice.language
     return message
 
 

@@ -1,6 +1,8 @@
 """Writing a notice: the subject, text and HTML of ``templates/mail/<name>.txt`` and
 ``.html`` in the recipient's language.
 
+The HTML template gets the subject as ``subject`` too (for its title).
+
 A mail template is Jinja with the pages' gettext and Babel filters. The text template sets
 the subject with ``{% set subject %}…{% endset %}`` (one line); its output is the plain
 text body. The HTML template renders the same context, escaped. Both are rendered inside
@@ -40,7 +42,8 @@ def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
         autoescape=jinja2.select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext,
@@ -74,5 +77,5 @@ def write(
         subject = " ".join(str(getattr(text_module, "subject", "")).split())
         if not subject:
             raise ValueError(f"mail/{template}.txt sets no subject")
-        html = env.get_template(f"mail/{template}.html").render(values)
+        html = env.get_template(f"mail/{template}.html").render({**values, "subject": subject})
     return Written(subject=subject, text=str(text_module).strip() + "\n", html=html)

@@ -42,6 +42,7 @@ from outreach.models import (
     StrategyValue,
 )
 from outreach.models.bookmobile import Route
+from outreach.registration import housekeeping as registrations
 from outreach.scheduling import approval
 from outreach.scheduling.conflicts import (
     ROOM,
@@ -483,8 +484,10 @@ async def apply_update(
     event.updated_at = dt.datetime.now(dt.UTC)
     await event.save(using_db=conn)
     await _write_related(conn, event, after, refs)
+    registered = await registrations.snapshot(conn, event.id)
     await rebuild_occurrences(event, using_db=conn)
     await _check_conflicts(conn, event.id)
+    await registrations.schedule_changed(conn, event, registered)
     warnings = await opening_hours_warnings(conn, event, library)
     await _audit(conn, user, event, "update", _diff(before, after))
     await bump_data_version(using_db=conn)
@@ -505,7 +508,9 @@ async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:
             event.updated_at = now
             await event.save(using_db=conn)
             # Cancelling frees resources, so there is nothing to lock or check.
+            registered = await registrations.snapshot(conn, event.id)
             await rebuild_occurrences(event, using_db=conn)
+            await registrations.schedule_changed(conn, event, registered)
             await _audit(conn, user, event, "cancel", {"status": [previous, "cancelled"]})
             await bump_data_version(using_db=conn)
     return await load_event(event_id)
@@ -625,8 +630,10 @@ async def change_occurrence(
         event.revision += 1
         event.updated_at = now
         await event.save(using_db=conn, update_fields=["revision", "updated_at"])
+        registered = await registrations.snapshot(conn, event.id)
         await rebuild_occurrences(event, using_db=conn)
         await _check_conflicts(conn, event.id)
+        await registrations.schedule_changed(conn, event, registered)
         warnings = await opening_hours_warnings(conn, event, library)
         after = {
             "start": utc_iso(override.starts_at) if override.starts_at else None,

@@ -25,7 +25,7 @@ from outreach.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
 _REF = "#/components/schemas/{model}"
-_ERROR_STATUSES = ("400", "401", "403", "404", "408", "409", "413", "415", "422")
+_ERROR_STATUSES = ("400", "401", "403", "404", "408", "409", "410", "413", "415", "422", "429")
 _DOCUMENTED_PREFIXES = ("/api/", "/feeds/", "/healthz")
 
 _FEED_FILTERS = {

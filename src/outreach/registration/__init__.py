@@ -1,0 +1,2 @@
+"""Registration for events with limited places: capacity, the waitlist, signed
+self-service links, check-in, erasure of personal data, and the notices all this owes."""
