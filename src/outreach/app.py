@@ -50,6 +50,7 @@ def _routes() -> list[BaseRoute]:
     # Public pages come last: ``/{library}/`` must not shadow fixed paths.
     return [
         *health.routes,
+        *bookmobile_public.static,
         *api_organisations.routes,
         *api_events.routes,
         *registration_api.routes,

@@ -41,8 +41,9 @@ class Invalid(DomainError):
 class NotFound(DomainError):
     """The thing asked for does not exist (or is not to be seen)."""
 
-    def __init__(self, what: str) -> None:
-        super().__init__(f"{what} not found")
+    def __init__(self, what: str, *, message: str | None = None) -> None:
+        # ``message``: what a person reads instead, already in the page's language.
+        super().__init__(message or f"{what} not found")
 
 
 class Conflict(DomainError):

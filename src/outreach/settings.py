@@ -45,6 +45,11 @@ class Settings:
     feed_days_ahead: int = 366
     occurrence_horizon_days: int = 3 * 366
     routing_url: str | None = None
+    # The bookmobile map's tiles: a URL template with {z}, {x} and {y}, and the credit its
+    # provider asks for. Without one the map draws the stops and the route on a plain
+    # background and the page asks no third party for anything.
+    map_tiles: str | None = None
+    map_attribution: str = ""
     # Seconds a request's body may take to arrive in full (then 408).
     body_timeout: float = 10.0
     # Worker processes for long work (optimisations, imports) and how many jobs may wait.
@@ -152,6 +157,25 @@ def _seconds(env: dict[str, str], name: str, default: float) -> float:
     return value
 
 
+def _map_tiles(env: dict[str, str]) -> str | None:
+    raw = env.get("OUTREACH_MAP_TILES", "").strip()
+    if not raw:
+        return None
+    scheme, _, rest = raw.partition("://")
+    host = rest.split("/", 1)[0]
+    if (
+        scheme not in ("https", "http")
+        or not host
+        or any(c in raw for c in " \"'<>;")
+        or not all(part in raw for part in ("{z}", "{x}", "{y}"))
+    ):
+        raise SystemExit(
+            "OUTREACH_MAP_TILES must be an https:// URL template with {z}, {x} and {y},"
+            " such as https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        )
+    return raw
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     """Read settings from ``env`` (default: the process environment)."""
     env = dict(os.environ if env is None else env)
@@ -175,6 +199,8 @@ def load(env: dict[str, str] | None = None) -> Settings:
         feed_days_ahead=_int(env, "OUTREACH_FEED_DAYS_AHEAD", 366),
         occurrence_horizon_days=_int(env, "OUTREACH_HORIZON_DAYS", 3 * 366),
         routing_url=env.get("OUTREACH_ROUTING_URL") or None,
+        map_tiles=_map_tiles(env),
+        map_attribution=env.get("OUTREACH_MAP_ATTRIBUTION", "").strip(),
         body_timeout=_seconds(env, "OUTREACH_BODY_TIMEOUT", 10.0),
         worker_processes=_bounded(env, "OUTREACH_WORKERS", 2, 1, 64),
         worker_queue=_bounded(env, "OUTREACH_WORKER_QUEUE", 4, 0, 1000),

@@ -138,11 +138,12 @@ async def test_public_page_lists_routes_stops_and_next_visits(
     html = page.text
     assert "Bibliobus zahod" in html
     assert "Home visit" not in html
+    # Each public stop's page (where its feed is), its visits in local time, cancelled in words.
     for item in route["stops"][:3]:
-        assert f'href="webcal://outreach.example.org/feeds/mb/stops/{item["id"]}.ics"' in html
-        assert f'href="https://outreach.example.org/feeds/mb/stops/{item["id"]}.ics"' in html
-    assert f"<del>{cancelled.isoformat()} 09:00</del> cancelled" in html
-    assert f"{(cancelled + dt.timedelta(days=14)).isoformat()} 09:00" in html
+        assert f'<a href="/mb/bookmobile/stops/{item["id"]}">{item["name"]}</a>' in html
+    assert f'<del><time datetime="{cancelled.isoformat()}T09:00">' in html
+    assert '</del> <strong class="changed">odpovedan</strong>' in html
+    assert f'<time datetime="{(cancelled + dt.timedelta(days=14)).isoformat()}T09:00">' in html
     assert (await client.get("/nowhere/bookmobile")).status_code == 404
 
 

@@ -38,10 +38,10 @@ async def test_the_page_reads_a_fixed_number_of_queries_and_is_rendered_once_per
     created = await client.post("/api/routes", json=route_body(), headers=bm.auth())
     assert created.status_code == 201
     # The data version, the library, the routes, their events and vehicles, the stops,
-    # every stop's next visits.
+    # every stop's next visits, the coming cancelled runs.
     html, queries = await _page(client, caplog)
-    assert queries == 7
-    assert html.count('<tr id="stop-') == 3
+    assert queries == 8
+    assert html.count('<li id="stop-') == 3
     # Rendered once: the next request reads only the data version.
     again, queries = await _page(client, caplog)
     assert (again, queries) == (html, 1)
@@ -51,23 +51,27 @@ async def test_the_page_reads_a_fixed_number_of_queries_and_is_rendered_once_per
             bm.library, large_timetable(300, since=dt.date(2026, 1, 1)), using_db=conn
         )
     html, queries = await _page(client, caplog)
-    assert queries == 7
-    assert html.count('<tr id="stop-') == 303
+    assert queries == 8
+    assert html.count('<li id="stop-') == 303
 
 
 async def test_the_page_follows_every_change(bm: Bookmobiles, client: httpx.AsyncClient) -> None:
     created = (await client.post("/api/routes", json=route_body(), headers=bm.auth())).json()
     before = (await client.get("/mb/bookmobile")).text
-    assert "Bibliobus · FREQ=WEEKLY;INTERVAL=2;BYDAY=TU" in before
+    assert '<p class="muted">Vozilo: Bibliobus</p>' in before
     renamed = await client.patch(
         f"/api/vehicles/{bm.vehicle.id}", json={"name": "Potujoča knjižnica"}, headers=bm.auth()
     )
     assert renamed.status_code == 200, renamed.text
     after = (await client.get("/mb/bookmobile")).text
-    assert "Potujoča knjižnica · FREQ=WEEKLY;INTERVAL=2;BYDAY=TU" in after
+    assert '<p class="muted">Vozilo: Potujoča knjižnica</p>' in after
     removed = await client.delete(f"/api/routes/{created['id']}", headers=bm.auth())
     assert removed.status_code == 200
-    assert "Bibliobus zahod" not in (await client.get("/mb/bookmobile")).text
+    gone = await client.get("/mb/bookmobile")
+    assert (gone.status_code, gone.json()) == (
+        404,
+        {"error": "Mariborska knjižnica nima bibliobusa."},
+    )
 
 
 async def test_the_timetable_changes_by_itself_when_its_first_visit_ends(

@@ -8,9 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from outreach import publicity
+from outreach.bookmobile.public_page import has_bookmobile
 from outreach.models import Branch, Goal, Library, Network, Statement, StrategyValue, Theme
-from outreach.models.bookmobile import Route as BookmobileRoute
 from outreach.strategies import strategies_for_library
 from outreach.web.errors import NotFound
 from outreach.web.language import negotiate
@@ -72,9 +71,8 @@ async def library_home(request: Request) -> Response:
             "lang": lang,
             "branches": branches,
             "strategies": strategies,
-            "has_routes": await BookmobileRoute.filter(
-                publicity.routes(), library_id=library.id
-            ).exists(),
+            # The same test as the bookmobile page's 404: a running public route.
+            "has_routes": await has_bookmobile(library),
         },
     )
 
