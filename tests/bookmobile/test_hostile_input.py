@@ -145,6 +145,6 @@ async def test_nul_and_lone_surrogates_are_refused_in_names(
     body = route_body(stops=[stop(bad, 46.55, 15.58, "09:00", 30)])
     response = await _post_raw(client, bm, "/api/routes", body)
     assert response.status_code == 422, response.text
-    assert response.json()["fields"] == {"stops.0.name": problem}
+    assert response.json()["fields"] == {"stops[0].name": problem}
     assert await Vehicle.filter(slug="bus-2").count() == 0
     assert await Stop.all().count() == 0

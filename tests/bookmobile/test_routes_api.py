@@ -55,23 +55,23 @@ async def test_create_route_materialises_one_visit_per_run_and_stop(
 BAD_ROUTES: list[tuple[dict[str, Any], dict[str, str]]] = [
     (
         {"stops": [stop("Limbuš", 91.0, 15.58, "09:00", 30)]},
-        {"stops.0.lat": "must be between -90 and 90"},
+        {"stops[0].lat": "must be between -90 and 90"},
     ),
     (
         {"stops": [stop("Limbuš", 46.55, -180.5, "09:00", 30)]},
-        {"stops.0.lon": "must be between -180 and 180"},
+        {"stops[0].lon": "must be between -180 and 180"},
     ),
     (
         {"stops": [stop("Limbuš", 46.55, 15.58, "09:00", 0)]},
-        {"stops.0.minutes_parked": "must be more than 0 minutes"},
+        {"stops[0].minutes_parked": "must be more than 0 minutes"},
     ),
     (
         {"stops": [stop("Limbuš", 46.55, 15.58, "09:00", -15)]},
-        {"stops.0.minutes_parked": "must be more than 0 minutes"},
+        {"stops[0].minutes_parked": "must be more than 0 minutes"},
     ),
     (
         {"stops": [stop("Limbuš", 46.55, 15.58, "25:00", 15)]},
-        {"stops.0.arrival": "must be a time of day such as 09:45"},
+        {"stops[0].arrival": "must be a time of day such as 09:45"},
     ),
     (
         {
@@ -80,7 +80,7 @@ BAD_ROUTES: list[tuple[dict[str, Any], dict[str, str]]] = [
                 stop("Bresternica", 46.572, 15.549, "09:20", 30),
             ]
         },
-        {"stops.1.arrival": "arrives at 09:20, before the visit to Limbuš ends at 09:30"},
+        {"stops[1].arrival": "arrives at 09:20, before the visit to Limbuš ends at 09:30"},
     ),
     ({"vehicle": "bus"}, {"vehicle": "no such vehicle"}),
     (
@@ -356,7 +356,7 @@ async def test_vehicles(bm: Bookmobiles, client: httpx.AsyncClient) -> None:
         ({"slug": "e-bus"}, {"slug": "a vehicle of this library already has this slug"}),
         ({"average_speed_kmh": 0}, {"average_speed_kmh": "must be a number between 5 and 130"}),
         ({"library": "kr"}, {"library": "a vehicle cannot move to another library"}),
-        ({"colour": "red"}, {"colour": "is not a vehicle field"}),
+        ({"colour": "red"}, {"colour": "is not a field of a vehicle"}),
     ]:
         bad = await client.patch(url, json=patch, headers=bm.auth())
         assert bad.status_code == 422
@@ -403,7 +403,7 @@ async def test_patching_a_route_keeps_its_stops_and_cancellations(
     for patch, fields in [
         (
             {"stops": []},
-            {"stops": f"cannot be changed here; use PUT /api/routes/{body['id']}/stops"},
+            {"stops": "cannot be changed here; PUT them to the route's /stops"},
         ),
         ({"vehicle": bm.other_vehicle.id}, {"vehicle": "belongs to another library"}),
         (

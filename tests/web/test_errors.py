@@ -23,7 +23,8 @@ from outreach.web.templating import make_templates
 
 UNAVAILABLE = {
     "error": "service unavailable: the database cannot be reached just now; try again in 5"
-    " seconds. A write sent again with the same Idempotency-Key is done only once."
+    " seconds. A write sent again with the same Idempotency-Key is done only once.",
+    "retry_after": 5,
 }
 
 

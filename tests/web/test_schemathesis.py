@@ -54,6 +54,15 @@ OPERATIONS = sorted(
 )
 
 
+# One stop of one route in the open timetable format, driven by the vehicle the test makes.
+TIMETABLE = (
+    "organisation,mobile,route,community,stop,address,postcode,geox,geoy,day,type,arrival,"
+    "departure,frequency,start,end,exceptions,timetable\r\n"
+    "Mariborska knjižnica,Bibliobus,V,Kamnica,Kamnica,,2351,15.6132,46.5717,Wednesday,"
+    "Public,09:00,09:30,FREQ=WEEKLY;BYDAY=WE,2026-01-07,2026-02-25,,\r\n"
+)
+
+
 @dataclass
 class Fuzzed:
     token: str
@@ -216,13 +225,15 @@ async def test_bookmobile_writes_answer_as_declared(fuzzed: Fuzzed, fuzz_app: St
     transport = httpx.ASGITransport(app=fuzz_app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
 
-        async def checked(path: str, method: str, status: int, **parts: Any) -> dict[str, Any]:
-            case = SCHEMA[path][method].Case(media_type="application/json", **parts)
+        async def checked(
+            path: str, method: str, status: int, media_type: str = "application/json", **parts: Any
+        ) -> Any:
+            case = SCHEMA[path][method].Case(media_type=media_type, **parts)
             response = await _send(client, case, auth)
             assert response.status_code == status, response.text
             case.validate_response(response, headers=auth, excluded_checks=EXCLUDED)
-            body: dict[str, Any] = response.json()
-            return body
+            is_json = response.headers["content-type"].startswith("application/json")
+            return response.json() if is_json else response.text
 
         vehicle = await checked(
             "/api/vehicles",
@@ -267,5 +278,51 @@ async def test_bookmobile_writes_answer_as_declared(fuzzed: Fuzzed, fuzz_app: St
         assert [s["name"] for s in moved["stops"]] == ["Selnica", "Limbuš"]
         listed = await checked("/api/routes/{id}/stops", "GET", 200, path_parameters=path)
         assert [s["position"] for s in listed["stops"]] == [1, 2]
+        changed = await checked(
+            "/api/routes/{id}", "PATCH", 200, path_parameters=path, body={"name": "Zahod 2"}
+        )
+        assert changed["name"] == "Zahod 2"
+        skipped = await checked(
+            "/api/routes/{id}/runs/{date}/cancel",
+            "POST",
+            200,
+            path_parameters={**path, "date": "2026-01-13"},
+            body={"note": "praznik"},
+        )
+        assert skipped == {"route": route["id"], "date": "2026-01-13", "visits_cancelled": 2}
+        used = await checked(
+            "/api/routes/{id}/emissions",
+            "GET",
+            200,
+            path_parameters=path,
+            query={"from": "2026-01-01", "to": "2026-03-31"},
+        )
+        assert (used["runs"], used["visits"]) == (12, 24)  # 13 Tuesdays, one cancelled
+        proposed = await checked(
+            "/api/routes/{id}/optimise",
+            "POST",
+            200,
+            path_parameters=path,
+            body={"tolerance_minutes": 0, "time_limit_seconds": 0.05},
+        )
+        assert proposed["applied"] is False
+        near = await checked(
+            "/api/stops/nearest", "GET", 200, query={"lat": "46.556", "lon": "15.586"}
+        )
+        assert near["stops"][0]["name"] == "Limbuš"
+        imported = await checked(
+            "/api/routes/import",
+            "POST",
+            200,
+            query={"library": "mb", "depot": "rotovz"},
+            body=TIMETABLE,
+            media_type="text/csv",
+        )
+        assert (imported["created"], imported["stops"]) == (["V"], 1)
+        await checked("/api/routes/{id}/stops.csv", "GET", 200, path_parameters=path)
         cancelled = await checked("/api/routes/{id}", "DELETE", 200, path_parameters=path)
         assert cancelled["status"] == "cancelled"
+        await checked("/healthz", "GET", 200)
+        await checked(
+            "/api/reports/coverage", "GET", 200, query={"library": "mb", "strategy": "mb-2026"}
+        )

@@ -179,10 +179,8 @@ def parse_csv(text: str, library: Library) -> list[ParsedRoute]:
     if not errors and not routes:
         errors["file"] = "has no stops"
     for parsed in routes.values():
-        for key, problem in check_stop_order(parsed.stops).items():
-            # stops.{i}.arrival → the line of stop i
-            index = int(key.split(".")[1])
-            column = "departure" if key.endswith("minutes_parked") else "arrival"
+        for index, name, problem in check_stop_order(parsed.stops):
+            column = "departure" if name == "minutes_parked" else "arrival"
             errors.setdefault(f"line {parsed.lines[index]}.{column}", problem)
     if errors:
         raise TimetableError(errors)

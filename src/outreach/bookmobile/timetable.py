@@ -14,13 +14,16 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from dateutil.rrule import rrulestr
+from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach.bookmobile.distance import haversine_km
+from outreach.bookmobile.schemas import RouteFields, StopIn, StopsIn
 from outreach.db import instant
+from outreach.errors import Invalid
 from outreach.models import (
     AuditEntry,
     Branch,
@@ -47,17 +50,15 @@ from outreach.scheduling.occurrences import (
     rebuild_occurrences,
 )
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_local, to_utc, zone
-from outreach.schemas import MAX_ID, text_problem
+from outreach.schemas import MAX_ID, text_problem, validate
 from outreach.versions import bump_data_version
 
-MAX_STOPS = 60
-MAX_MINUTES_PARKED = 12 * 60
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
-_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
+M = TypeVar("M", bound=BaseModel)
 
 
 class TimetableError(Exception):
-    """Input that cannot be saved, with the fields at fault (``{"stops.2.lat": "..."}``)."""
+    """Input that cannot be saved, with the fields at fault (``{"stops[2].lat": "..."}``)."""
 
     def __init__(self, fields: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
@@ -137,100 +138,30 @@ def parse_date(raw: object) -> dt.date:
         raise ValueError("must be a date such as 2026-01-13") from None
 
 
-def _number(raw: object, low: float, high: float) -> float:
-    if isinstance(raw, bool):
-        raise ValueError("must be a number")
-    if isinstance(raw, str):
-        try:
-            raw = float(raw.strip())
-        except ValueError:
-            raise ValueError("must be a number") from None
-    if not isinstance(raw, int | float) or not math.isfinite(raw):
-        raise ValueError("must be a number")
-    if not low <= raw <= high:
-        raise ValueError(f"must be between {low:g} and {high:g}")
-    return float(raw)
-
-
-def _text(raw: object, limit: int, *, required: bool = False) -> str:
-    if raw is None:
-        raw = ""
-    if not isinstance(raw, str):
-        raise ValueError("must be text")
-    value = raw.strip()
-    if required and not value:
-        raise ValueError("is required")
-    problem = text_problem(value, limit=limit)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-def parse_stop(raw: Mapping[str, Any], prefix: str, errors: dict[str, str]) -> StopInput | None:
-    """A stop from JSON-like input; problems go to ``errors`` under ``prefix.field``."""
-    values: dict[str, Any] = {}
-    checks: list[tuple[str, Any]] = [
-        ("name", lambda: _text(raw.get("name"), 200, required=True)),
-        ("community", lambda: _text(raw.get("community"), 200)),
-        ("address", lambda: _text(raw.get("address"), 300)),
-        ("postcode", lambda: _text(raw.get("postcode"), 16)),
-        ("lat", lambda: _number(raw.get("lat"), -90, 90)),
-        ("lon", lambda: _number(raw.get("lon"), -180, 180)),
-        ("arrival", lambda: parse_time(raw.get("arrival"))),
-        ("minutes_parked", lambda: _minutes(raw.get("minutes_parked"))),
-        ("visibility", lambda: _visibility(raw.get("visibility", "public"))),
-        ("id", lambda: _optional_id(raw.get("id"))),
-    ]
-    for name, check in checks:
-        try:
-            values[name] = check()
-        except ValueError as exc:
-            errors[f"{prefix}.{name}"] = str(exc)
-    if any(key.startswith(f"{prefix}.") for key in errors):
-        return None
-    return StopInput(**values)
-
-
-def _optional_id(raw: object) -> int | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= MAX_ID:
-        raise ValueError("must be the id of a stop of this route")
-    return raw
-
-
-def _minutes(raw: object) -> int:
-    if isinstance(raw, bool) or not isinstance(raw, int):
-        raise ValueError("must be a whole number of minutes")
-    if raw <= 0:
-        raise ValueError("must be more than 0 minutes")
-    if raw > MAX_MINUTES_PARKED:
-        raise ValueError(f"must be at most {MAX_MINUTES_PARKED} minutes")
-    return raw
-
-
-def _visibility(raw: object) -> Visibility:
-    try:
-        return Visibility(str(raw))
-    except ValueError:
-        raise ValueError("must be public or internal") from None
-
-
-def check_stop_order(stops: Sequence[StopInput], prefix: str = "stops") -> dict[str, str]:
-    """Errors for visits that overlap the next one or run past midnight."""
-    errors: dict[str, str] = {}
+def check_stop_order(stops: Sequence[StopInput]) -> list[tuple[int, str, str]]:
+    """(stop index, field, problem) for visits that overlap the next one or run past
+    midnight."""
+    problems: list[tuple[int, str, str]] = []
     for i, stop in enumerate(stops):
         end = time_to_minutes(stop.arrival) + stop.minutes_parked
         if end > 24 * 60:
-            errors[f"{prefix}.{i}.minutes_parked"] = "the visit must end by midnight"
+            problems.append((i, "minutes_parked", "the visit must end by midnight"))
         if i + 1 < len(stops):
             nxt = stops[i + 1]
             if end > time_to_minutes(nxt.arrival):
-                errors[f"{prefix}.{i + 1}.arrival"] = (
-                    f"arrives at {nxt.arrival:%H:%M}, before the visit to {stop.name}"
-                    f" ends at {minutes_to_time(end):%H:%M}"
+                problems.append(
+                    (
+                        i + 1,
+                        "arrival",
+                        f"arrives at {nxt.arrival:%H:%M}, before the visit to {stop.name}"
+                        f" ends at {minutes_to_time(end):%H:%M}",
+                    )
                 )
-    return errors
+    return problems
+
+
+def _order_errors(stops: Sequence[StopInput]) -> dict[str, str]:
+    return {f"stops[{i}].{name}": problem for i, name, problem in check_stop_order(stops)}
 
 
 def driving_warnings(
@@ -308,54 +239,100 @@ def check_rule(library: Library, rrule: object) -> str:
 
 
 async def parse_route(
-    library: Library, raw: Mapping[str, Any], *, using_db: Any = None
+    library: Library, raw: Mapping[str, Any] | RouteFields, *, using_db: Any = None
 ) -> RouteInput:
-    """A route from JSON input, or :class:`TimetableError` naming every field at fault."""
+    """A route from its declared fields (JSON-like input is validated as
+    :class:`RouteFields` first), or :class:`TimetableError` naming every field at fault:
+    here what needs the database or the library's zone (the vehicle and depot, the rule,
+    visits that overlap, a first run on a day of the rule)."""
+    fields = raw if isinstance(raw, RouteFields) else _validated(RouteFields, raw)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    simple: list[tuple[str, Any]] = [
-        ("code", lambda: _code(raw.get("code"))),
-        ("name", lambda: _text(raw.get("name"), 200, required=True)),
-        ("rrule", lambda: check_rule(library, raw.get("rrule"))),
-        ("valid_from", lambda: parse_date(raw.get("valid_from"))),
-        (
-            "valid_until",
-            lambda: (
-                None if raw.get("valid_until") in (None, "") else parse_date(raw["valid_until"])
-            ),
-        ),
-        ("detour_factor", lambda: _number(raw.get("detour_factor", 1.3), 1, 5)),
-    ]
-    for name, check in simple:
-        try:
-            values[name] = check()
-        except ValueError as exc:
-            errors[name] = str(exc)
+    try:
+        values["rrule"] = check_rule(library, fields.rrule)
+    except ValueError as exc:
+        errors["rrule"] = str(exc)
     for name, resolve in (("vehicle", resolve_vehicle), ("depot", resolve_depot)):
         try:
-            values[name] = await resolve(library, raw.get(name), using_db)
+            values[name] = await resolve(library, getattr(fields, name), using_db)
         except ValueError as exc:
             errors[name] = str(exc)
-    stops = parse_stops(raw.get("stops"), errors)
-    if (
-        "valid_until" not in errors
-        and "valid_from" not in errors
-        and values.get("valid_until") is not None
-        and values["valid_until"] < values["valid_from"]
-    ):
+    stops = [stop_input(stop) for stop in fields.stops]
+    errors.update(_order_errors(stops))
+    if fields.valid_until is not None and fields.valid_until < fields.valid_from:
         errors["valid_until"] = "must not be before valid_from"
-    if (
-        "rrule" in values
-        and "valid_from" in values
-        and not first_run_matches(values["rrule"], values["valid_from"])
-    ):
+    if "rrule" in values and not first_run_matches(values["rrule"], fields.valid_from):
         errors["valid_from"] = (
-            f"is a {values['valid_from']:%A}, not a day of the rule {values['rrule']}:"
+            f"is a {fields.valid_from:%A}, not a day of the rule {values['rrule']}:"
             " the first run must be one"
         )
     if errors:
         raise TimetableError(errors)
-    return RouteInput(stops=stops, **values)
+    return RouteInput(
+        code=fields.code,
+        name=fields.name,
+        valid_from=fields.valid_from,
+        valid_until=fields.valid_until,
+        detour_factor=fields.detour_factor,
+        stops=stops,
+        **values,
+    )
+
+
+def _validated(model: type[M], raw: Mapping[str, Any]) -> M:
+    try:
+        return validate(model, dict(raw))
+    except Invalid as exc:
+        raise TimetableError(exc.fields) from None
+
+
+def stop_input(stop: StopIn) -> StopInput:
+    """A declared stop as the timetable saves it."""
+    return StopInput(
+        name=stop.name,
+        lat=stop.lat,
+        lon=stop.lon,
+        arrival=stop.arrival,
+        minutes_parked=stop.minutes_parked,
+        community=stop.community,
+        address=stop.address,
+        postcode=stop.postcode,
+        visibility=Visibility(stop.visibility),
+        id=stop.id,
+    )
+
+
+async def stored_fields(route: Route) -> dict[str, Any]:
+    """The route's timetable as :class:`RouteFields` input: a change is laid over it and
+    the whole checked again."""
+    depot_id = route.depot_id  # type: ignore[attr-defined]
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+    return {
+        "code": route.code,
+        "name": route.name,
+        "vehicle": route.vehicle_id,  # type: ignore[attr-defined]
+        "depot": depot_id,
+        "rrule": event.rrule,
+        "valid_from": route.valid_from.isoformat(),
+        "valid_until": route.valid_until.isoformat() if route.valid_until else None,
+        "detour_factor": route.detour_factor,
+        "stops": [
+            {
+                "id": stop.id,
+                "name": stop.name,
+                "community": stop.community,
+                "address": stop.address,
+                "postcode": stop.postcode,
+                "lat": stop.lat,
+                "lon": stop.lon,
+                "arrival": f"{stop.arrival:%H:%M}",
+                "minutes_parked": stop.minutes_parked,
+                "visibility": stop.visibility.value,
+            }
+            for stop in stops
+        ],
+    }
 
 
 def first_run_matches(rrule: str, day: dt.date) -> bool:
@@ -368,30 +345,26 @@ def first_run_matches(rrule: str, day: dt.date) -> bool:
 
 
 def parse_stops(raw: object, errors: dict[str, str]) -> list[StopInput]:
-    """Stops in route order from a JSON list; problems go to ``errors``."""
-    if not isinstance(raw, list) or not raw:
-        errors["stops"] = "must be a list of at least one stop"
+    """Stops in route order from a JSON list (validated as :class:`StopsIn`); problems
+    go to ``errors``, named as the API names them (``stops[2].lat``)."""
+    try:
+        declared = validate(StopsIn, {"stops": raw})
+    except Invalid as exc:
+        errors.update(exc.fields)
         return []
-    if len(raw) > MAX_STOPS:
-        errors["stops"] = f"a route has at most {MAX_STOPS} stops"
-        return []
-    stops: list[StopInput] = []
-    for i, item in enumerate(raw):
-        if not isinstance(item, dict):
-            errors[f"stops.{i}"] = "must be an object"
-            continue
-        stop = parse_stop(item, f"stops.{i}", errors)
-        if stop is not None:
-            stops.append(stop)
-    if len(stops) == len(raw):
-        errors.update(check_stop_order(stops))
+    stops = [stop_input(stop) for stop in declared.stops]
+    errors.update(_order_errors(stops))
     return stops
 
 
-def _code(raw: object) -> str:
-    if not isinstance(raw, str) or not _CODE.match(raw.strip()):
-        raise ValueError("must be 1 to 32 letters, digits, '.', '_' or '-'")
-    return raw.strip()
+def checked_stops(stops: Sequence[StopIn]) -> list[StopInput]:
+    """Declared stops as the timetable saves them; :class:`TimetableError` for visits
+    that overlap or run past midnight."""
+    saved = [stop_input(stop) for stop in stops]
+    errors = _order_errors(saved)
+    if errors:
+        raise TimetableError(errors)
+    return saved
 
 
 def _run_bounds(

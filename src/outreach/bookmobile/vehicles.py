@@ -2,108 +2,58 @@
 
 from __future__ import annotations
 
-import math
-import re
+from collections.abc import Mapping
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from outreach.bookmobile.schemas import VehicleFields
 from outreach.errors import Invalid
 from outreach.models import AuditEntry, EmissionFactor, Fuel, Library, StaffUser, Vehicle
-from outreach.schemas import text_problem
+from outreach.schemas import validate
 from outreach.versions import bump_data_version
 
 SLUG_TAKEN = "a vehicle of this library already has this slug"
 
 
-VEHICLE_FIELDS = (
-    "slug",
-    "name",
-    "registration",
-    "fuel",
-    "kg_co2e_per_km",
-    "emission_factor_source",
-    "emission_factor",
-    "average_speed_kmh",
-)
-
-
-async def vehicle_values(body: dict[str, Any]) -> dict[str, Any]:
-    """Checked vehicle fields; the factor is one on file (by slug) or a figure and source."""
+async def vehicle_values(body: Mapping[str, Any] | VehicleFields) -> dict[str, Any]:
+    """The vehicle's fields to store (``body`` is validated as :class:`VehicleFields`
+    first); its factor is one on file (by slug) or a figure with its source."""
+    fields = body if isinstance(body, VehicleFields) else validate(VehicleFields, dict(body))
     errors: dict[str, str] = {}
-    for field in body:
-        if field not in (*VEHICLE_FIELDS, "library"):
-            errors[field] = "is not a vehicle field"
-    slug = body.get("slug")
-    if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
-        errors["slug"] = "must be 1 to 64 lower-case letters, digits and '-'"
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors["name"] = "is required (at most 200 characters)"
-    elif (problem := text_problem(name)) is not None:
-        errors["name"] = problem
-    registration: Any = body.get("registration", "")
-    if not isinstance(registration, str) or len(registration) > 32:
-        errors["registration"] = "must be text of at most 32 characters"
-    elif (problem := text_problem(registration)) is not None:
-        errors["registration"] = problem
-    speed = body.get("average_speed_kmh", 40.0)
-    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 5 <= speed <= 130:
-        errors["average_speed_kmh"] = "must be a number between 5 and 130"
-    values: dict[str, Any] = {}
-    if body.get("emission_factor") is not None:
-        wanted = body["emission_factor"]
-        factor = (
-            await EmissionFactor.get_or_none(slug=wanted)
-            if isinstance(wanted, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", wanted)
-            else None
-        )
+    values: dict[str, Any] = {
+        "slug": fields.slug,
+        "name": fields.name,
+        "registration": fields.registration,
+        "average_speed_kmh": fields.average_speed_kmh,
+    }
+    if fields.emission_factor is not None:
+        factor = await EmissionFactor.get_or_none(slug=fields.emission_factor)
         if factor is None:
             errors["emission_factor"] = "no emission factor with this slug"
         else:
             values["fuel"] = factor.fuel
             values["kg_co2e_per_km"] = factor.kg_co2e_per_km
             values["emission_factor_source"] = factor.source
-            if "fuel" in body and body["fuel"] != factor.fuel.value:
+            if fields.fuel is not None and fields.fuel != factor.fuel.value:
                 errors["fuel"] = f"the emission factor is for {factor.fuel.value}"
     else:
-        raw_factor, raw_source = body.get("kg_co2e_per_km"), body.get("emission_factor_source")
-        try:
-            values["fuel"] = Fuel(str(body.get("fuel")))
-        except ValueError:
-            errors["fuel"] = "must be one of " + ", ".join(f.value for f in Fuel)
-        if (
-            isinstance(raw_factor, bool)
-            or not isinstance(raw_factor, int | float)
-            or not math.isfinite(raw_factor)
-            or not 0 <= raw_factor <= 10
-        ):
-            errors["kg_co2e_per_km"] = "must be a number of kg CO2e per km between 0 and 10"
-        else:
-            values["kg_co2e_per_km"] = float(raw_factor)
-        if not isinstance(raw_source, str) or not raw_source.strip() or len(raw_source) > 500:
-            errors["emission_factor_source"] = "must name where the figure comes from"
-        elif (problem := text_problem(raw_source)) is not None:
-            errors["emission_factor_source"] = problem
-        else:
-            values["emission_factor_source"] = raw_source.strip()
+        # VehicleFields requires the three when no factor on file is named.
+        assert fields.fuel is not None
+        values.update(
+            fuel=Fuel(fields.fuel),
+            kg_co2e_per_km=fields.kg_co2e_per_km,
+            emission_factor_source=fields.emission_factor_source,
+        )
     if errors:
         raise Invalid(errors)
-    assert isinstance(name, str)
-    assert isinstance(registration, str)
-    return {
-        **values,
-        "slug": slug,
-        "name": name.strip(),
-        "registration": registration.strip(),
-        "average_speed_kmh": float(speed),
-    }
+    return values
 
 
 async def save_vehicle(
     library: Library,
     user: StaffUser,
-    body: dict[str, Any],
+    body: Mapping[str, Any] | VehicleFields,
     *,
     vehicle: Vehicle | None = None,
     changes: dict[str, Any] | None = None,

@@ -147,3 +147,12 @@ async def read_json_value(request: Request, *, max_body: int = DEFAULT_MAX_BODY)
 async def read_json(request: Request, model: type[M], *, max_body: int = DEFAULT_MAX_BODY) -> M:
     """The body as ``model``: 415/413/400 for no usable JSON, 422 naming every field."""
     return validate(model, await read_json_value(request, max_body=max_body))
+
+
+async def read_optional_json(
+    request: Request, model: type[M], *, max_body: int = DEFAULT_MAX_BODY
+) -> M:
+    """As :func:`read_json`, but an empty body is the model's defaults."""
+    if not await request.body():
+        return validate(model, {})
+    return await read_json(request, model, max_body=max_body)

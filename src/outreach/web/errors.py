@@ -4,14 +4,17 @@ layer that answers for the database (:class:`DatabaseErrors`)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from outreach import db
+from outreach import db, i18n
 from outreach.errors import Conflict, DomainError, Invalid, NotFound
+from outreach.i18n import gettext as _
+from outreach.web.language import requested
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +53,10 @@ def status_of(exc: DomainError) -> int:
 
 async def api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return JSONResponse(exc.body(), status_code=status_of(exc))
+    status = status_of(exc)
+    if wants_html(request.scope):
+        return error_page(request, status, exc)
+    return JSONResponse(exc.body(), status_code=status)
 
 
 _REASONS = {
@@ -69,9 +75,12 @@ async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     detail = exc.detail if exc.detail and exc.detail != "Not Found" else None
     error = detail or _REASONS.get(exc.status_code, "error")
+    if wants_html(request.scope):
+        return error_page(request, exc.status_code, headers=exc.headers)
     return JSONResponse({"error": error}, status_code=exc.status_code, headers=exc.headers)
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 # Seconds a client should wait before trying again while the database is unreachable.
 RETRY_AFTER = 5
 # First path segments that answer JSON whatever the client accepts; the rest are pages.
@@ -97,15 +106,45 @@ def database_unavailable(scope: Scope) -> Response:
     app = scope.get("app")
     templates = getattr(getattr(app, "state", None), "templates", None)
     if templates is not None and wants_html(scope):
+        request = Request(scope)
+        _page_language(request)
         response: Response = templates.TemplateResponse(
-            Request(scope),
-            "errors/unavailable.html",
-            {"message": message},
+            request,
+            "errors/error.html",
+            {
+                "status": 503,
+                "title": _("Temporarily unavailable"),
+                "message": _(
+                    "The service cannot reach its database just now. Please try again in"
+                    " %(seconds)s seconds.",
+                    seconds=RETRY_AFTER,
+                ),
+                "fields": {},
+            },
             status_code=503,
             headers=headers,
         )
         return response
-    body = {"error": "service unavailable: " + message[0].lower() + message[1:]}
+    body: dict[str, object] = {
+        "error": "service unavailable: " + message[0].lower() + message[1:],
+        "retry_after": RETRY_AFTER,
+    }
+    if scope.get("method", "GET") not in _SAFE_METHODS:
+        # The database may have gone away after the write's commit and before its answer:
+        # the client cannot tell, and only a key makes sending it again safe.
+        keyed = any(name == b"idempotency-key" for name, _ in scope.get("headers", []))
+        body["may_have_been_stored"] = True
+        body["safe_to_retry"] = keyed
+        body["error"] = (
+            f"service unavailable: the database cannot be reached just now; try again in"
+            f" {RETRY_AFTER} seconds. This write may have been stored: "
+            + (
+                "send it again with the same Idempotency-Key, which does it at most once."
+                if keyed
+                else "look before sending it again, or send it with an Idempotency-Key,"
+                " which makes sending it again safe."
+            )
+        )
     return JSONResponse(body, status_code=503, headers=headers)
 
 
@@ -164,4 +203,91 @@ class DatabaseErrors:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if wants_html(request.scope):
+        return error_page(request, 500)
     return JSONResponse({"error": "internal server error"}, status_code=500)
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("This request cannot be answered"),
+        401: _("Please sign in"),
+        403: _("Not allowed"),
+        404: _("Page not found"),
+        405: _("This page cannot do that"),
+        409: _("This clashes with another change"),
+        413: _("Too much was sent"),
+        422: _("Some values are not right"),
+        500: _("Something went wrong on our side"),
+        503: _("Temporarily unavailable"),
+    }
+
+
+def _missing(what: str) -> str:
+    """What a 404 page says was not found."""
+    match what:
+        case "library":
+            return _("There is no library at this address.")
+        case "event":
+            return _("This event does not exist, or it is not public.")
+        case "occurrence":
+            return _("This event has no date at that time.")
+        case "route" | "stop":
+            return _("This bookmobile stop or route does not exist, or it is not public.")
+        case _:
+            return _("There is no page at this address.")
+
+
+def _message(status: int, exc: Exception | None, request: Request) -> str:
+    if isinstance(exc, NotFound):
+        return _missing(exc.what)
+    match status:
+        case 404:
+            return _("There is no page at this address.")
+        case 405:
+            return _(
+                "This address does not take a %(method)s request: follow a link or use"
+                " a form on the pages instead.",
+                method=request.method,
+            )
+        case 400 | 422:
+            return _("Please correct the values below and try again.")
+        case 409:
+            return _("Nothing was saved. Reload the page and try again.")
+        case 413:
+            return _("Please send less at a time.")
+        case 500:
+            return _("The problem has been logged and nothing was changed. Please try again later.")
+        case _:
+            return _("Please go back and try again.")
+
+
+def _page_language(request: Request) -> str:
+    """The language the handler chose, else the reader's wish, else the source language."""
+    chosen = getattr(request.state, "language", None) or requested(request)
+    return i18n.use(chosen or i18n.SOURCE_LANGUAGE)
+
+
+def error_page(
+    request: Request,
+    status: int,
+    exc: Exception | None = None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A page for a person (in their language) naming the problem, with ``status``."""
+    _page_language(request)
+    fields = exc.fields if isinstance(exc, DomainError) else {}
+    response: Response = request.app.state.templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {
+            "status": status,
+            "title": _titles().get(status, _("This request cannot be answered")),
+            "message": _message(status, exc, request),
+            "fields": fields,
+        },
+        status_code=status,
+        headers=headers,
+    )
+    return response

@@ -37,18 +37,6 @@ _FEED_FILTERS = {
     "lang": "language of titles and descriptions",
 }
 QUERY_PARAMETERS: dict[str, dict[str, str]] = {
-    "/api/routes": {"library": "library slug (default: every library)"},
-    "/api/routes/{id}/emissions": {
-        "from": "first local day (ISO 8601 date; default: 364 days before to)",
-        "to": "last local day (ISO 8601 date; default: today)",
-    },
-    "/api/stops/nearest": {
-        "lat": "latitude, -90 to 90 (required)",
-        "lon": "longitude, -180 to 180 (required)",
-        "limit": "how many stops, 1 to 20 (default 5)",
-        "library": "library slug (default: every library)",
-    },
-    "/api/vehicles": {"library": "library slug (default: every library)"},
     "/feeds/{library}.ics": _FEED_FILTERS,
     "/feeds/networks/{slug}.ics": _FEED_FILTERS,
 }
@@ -73,6 +61,18 @@ _IDEMPOTENCY = {
     ),
     "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
 }
+
+
+_UNAVAILABLE = (
+    "The database cannot be reached just now (or the workers for long work are busy):"
+    " try again after Retry-After seconds."
+)
+_UNAVAILABLE_WRITE = (
+    _UNAVAILABLE + " A write may have been stored even so, when the database went away after"
+    " its commit and before the answer: the body says so (`may_have_been_stored`). Sent"
+    f" again with the same {IDEMPOTENCY_HEADER} it is done at most once; sent again without"
+    " one it may be done twice."
+)
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -163,11 +163,13 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
     answer: dict[str, Any] = {"description": "OK"}
     if declaration.answer is not None:
         answer["content"] = {declaration.media_type: {"schema": _ref(declaration.answer)}}
+    elif declaration.media_type != JSON:  # a feed, a CSV file: text
+        answer["content"] = {declaration.media_type: {"schema": {"type": "string"}}}
     responses: dict[str, Any] = {str(declaration.status): answer}
     for status in _ERROR_STATUSES:
         responses[status] = _error("error")
     responses["503"] = {
-        **_error("the database cannot be reached just now"),
+        **_error(_UNAVAILABLE_WRITE if writes else _UNAVAILABLE),
         "headers": {"Retry-After": {"schema": {"type": "integer"}}},
     }
     operation: dict[str, Any] = {
@@ -181,12 +183,10 @@ def _operation(route: Route, method: str) -> dict[str, Any]:
             "required": declaration.body_required,
             "content": {declaration.body_media_type: {"schema": _ref(declaration.body)}},
         }
-    elif method in {"post", "patch", "put"}:
-        undeclared = (
-            {"type": "object"} if declaration.body_media_type == JSON else {"type": "string"}
-        )
+    elif declaration.body_media_type != JSON:  # a timetable file: text
         operation["requestBody"] = {
-            "content": {declaration.body_media_type: {"schema": undeclared}}
+            "required": declaration.body_required,
+            "content": {declaration.body_media_type: {"schema": {"type": "string"}}},
         }
     if writes:
         operation["security"] = [{"bearer": []}, {"session": []}]

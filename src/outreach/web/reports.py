@@ -18,7 +18,7 @@ from outreach.models import Role, RoleName, StaffUser, Strategy
 from outreach.reports import charts
 from outreach.reports.coverage import CoverageRequest, build_coverage, resolve_request
 from outreach.reports.exporters import CoverageCsvExporter, CoverageExporter, CoverageJsonExporter
-from outreach.schemas import CODE_PATTERN, Day, Declared, Text, validate
+from outreach.schemas import CODE_PATTERN, Answer, Day, Declared, Text, validate
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, staff
 from outreach.web.boundary import declare, read_query
@@ -55,6 +55,182 @@ class CoverageQuery(Declared):
     )
 
 
+class CoverageFigures(Answer):
+    """Sessions, hours and attendance of some events, with their shares of the whole."""
+
+    events: int
+    delivered: int
+    cancelled: int
+    planned: int
+    all_day_sessions: int
+    hours: float
+    planned_hours: float
+    attendance: int
+    attendance_by_age_band: dict[str, int]
+    share_of_hours: float = Field(description="percent of the programme's delivered hours")
+    share_of_sessions: float = Field(description="percent of the programme's sessions")
+
+
+class Reached(CoverageFigures):
+    branches_reached: int
+    audiences_reached: list[str]
+
+
+class TargetOut(Answer):
+    metric: str
+    minimum_per_year: float
+    period_start: str
+    period_end: str
+    expected: float
+    expected_so_far: float
+    figure: float
+    status: str = Field(description="met, missed, on_track or behind")
+    demo: bool
+    label: str | None
+    source: str
+
+
+class SubjectRow(Reached):
+    """A value, theme or goal of the strategy with its figures (and target, if any)."""
+
+    kind: str
+    id: int
+    code: str
+    name: dict[str, str] = Field(description="by language")
+    split_hours: float
+    theme: str | None = None
+    internal: bool | None = None
+    sdgs: list[int] | None = None
+    target: TargetOut | None = None
+
+
+class ScopeOut(Answer):
+    type: str = Field(description="library or network")
+    id: int
+    slug: str
+    name: dict[str, str] = Field(description="by language")
+    libraries: list[str]
+
+
+class ReportStrategy(Answer):
+    id: int
+    slug: str
+    name: dict[str, str] = Field(description="by language")
+    source_language: str
+    period_start: str
+    period_end: str
+    period: dict[str, Any] | None = Field(description="as the strategy's document states it")
+    approved_on: str | None
+    in_force: dict[str, Any]
+
+
+class ReportPeriod(Answer):
+    from_: str = Field(alias="from")
+    to: str
+    timezone: str
+    as_of: str
+
+
+class Totals(Reached):
+    tagged_hours: float
+    split_hours: float
+
+
+class Gap(Answer):
+    kind: str
+    id: int
+    code: str
+    name: dict[str, str] = Field(description="by language")
+    cancelled: int
+
+
+class Untagged(CoverageFigures):
+    events_listed: list[dict[str, Any]]
+
+
+class Outreach(Answer):
+    in_branch: CoverageFigures
+    off_site: CoverageFigures
+    bookmobile: CoverageFigures
+
+
+class MonthRow(CoverageFigures):
+    month: str = Field(description="YYYY-MM")
+
+
+class BranchRow(CoverageFigures):
+    id: int | None
+    slug: str | None
+    name: str
+    library: str | None
+
+
+class SdgRow(Reached):
+    number: int
+    name: dict[str, str]
+    values: list[str]
+    goals: list[str]
+
+
+class AudienceGrid(Answer):
+    audiences: list[str]
+    rows: list[dict[str, Any]]
+
+
+class FootprintFigures(Answer):
+    runs: int
+    occurrences: int
+    visitors: int
+    distance_km: float
+    kg_co2e: float
+    km_per_run: float | None
+    kg_co2e_per_occurrence: float | None
+    kg_co2e_per_visitor: float | None
+
+
+class FootprintOut(FootprintFigures):
+    """Kilometres and CO2e of the bookmobile runs of the report's libraries."""
+
+    available: bool
+    by_vehicle: list[dict[str, Any]]
+    routes: list[dict[str, Any]]
+    distance_sources: list[str]
+    notes: list[str]
+
+
+class PeriodWarning(Answer):
+    """The report's period lies (partly) outside the strategy's."""
+
+    code: str
+    message: str
+    where: str
+    period: dict[str, str]
+    strategy_period: dict[str, str]
+
+
+class CoverageOut(Answer):
+    """How a library's or network's programme covers its strategy's values and goals."""
+
+    scope: ScopeOut
+    strategy: ReportStrategy
+    warnings: list[PeriodWarning]
+    period: ReportPeriod
+    conventions: dict[str, str]
+    totals: Totals
+    values: list[SubjectRow]
+    themes: list[SubjectRow]
+    goals: list[SubjectRow]
+    gaps: list[Gap]
+    untagged: Untagged
+    programme: dict[str, CoverageFigures]
+    outreach: Outreach
+    months: list[MonthRow]
+    branches: list[BranchRow]
+    sdgs: list[SdgRow]
+    audience_grid: AudienceGrid
+    footprint: FootprintOut
+
+
 async def checked_request(query: CoverageQuery, user: StaffUser) -> CoverageRequest:
     """The report ``query`` asks for, if ``user`` may read it: else 403/404/422."""
     today = dt.datetime.now(dt.UTC).date()
@@ -89,7 +265,7 @@ async def _export(request: Request, exporter_class: type[CoverageExporter]) -> R
     return Response(exporter.get_data(), media_type=exporter.content_type, headers=headers)
 
 
-@declare(query=CoverageQuery, media_type="application/json")
+@declare(query=CoverageQuery, answer=CoverageOut)
 async def coverage_json(request: Request) -> Response:
     """Value coverage of a library or network, as JSON."""
     return await _export(request, CoverageJsonExporter)

@@ -21,14 +21,27 @@ from outreach.bookmobile.open_data import export_rows, to_csv
 from outreach.bookmobile.optimise import StopWindow, route_km
 from outreach.bookmobile.public_page import Visit
 from outreach.bookmobile.schemas import (
+    MAX_TOLERANCE,
+    CancelledRun,
+    CancelRunIn,
+    EmissionsOut,
     EmissionsQuery,
+    ImportOut,
     ImportQuery,
     LibraryFilter,
+    NearestOut,
     NearestQuery,
+    NewRoute,
+    NewVehicle,
+    OptimiseIn,
+    OptimiseOut,
+    RouteChange,
     RouteList,
     RouteOut,
     RouteWritten,
     StopList,
+    StopsIn,
+    VehicleChange,
     VehicleList,
     VehicleOut,
 )
@@ -36,14 +49,15 @@ from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
     cancel_run,
+    checked_stops,
     create_route,
     driving_warnings,
     minutes_to_time,
     parse_date,
     parse_route,
-    parse_stops,
     replace_stops,
     resolve_depot,
+    stored_fields,
     time_to_minutes,
     update_route,
 )
@@ -62,37 +76,23 @@ from outreach.models import (
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
-from outreach.schemas import text_problem
 from outreach.web import long_work
 from outreach.web.auth import authenticate, has_library_role, require_library_role
-from outreach.web.boundary import declare, read_json_value, read_query
+from outreach.web.boundary import declare, read_json, read_optional_json, read_query
 from outreach.web.errors import ApiError, DomainError, Invalid, NotFound
 from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut
 
 EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
 READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 MAX_BODY = 2_000_000
-MAX_TOLERANCE = 180
-MAX_NEAREST = 20
 NEXT_VISITS = 3
+__all__ = ["MAX_TOLERANCE"]  # the staff pages' optimisation form takes the API's bound
 
 
 # -- helpers -------------------------------------------------------------------------------
 
 
-async def _json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:
-    """The JSON object of the body (``optional``: an empty body is ``{}``)."""
-    if optional and not await request.body():
-        return {}
-    body = await read_json_value(request, max_body=MAX_BODY)
-    if not isinstance(body, dict):
-        raise Invalid({"body": "must be a JSON object"})
-    return body
-
-
-async def _library(slug: object) -> Library:
-    if not isinstance(slug, str) or not slug:
-        raise Invalid({"library": "is required (a library slug)"})
+async def _library(slug: str) -> Library:
     library = await Library.get_or_none(slug=slug)
     if library is None:
         raise Invalid({"library": f"no library {slug!r}"})
@@ -230,26 +230,26 @@ async def get_vehicle(request: Request) -> JSONResponse:
     return JSONResponse(vehicle_json(vehicle))
 
 
-@declare(answer=VehicleOut, status=201)
+@declare(body=NewVehicle, answer=VehicleOut, status=201)
 async def create_vehicle(request: Request) -> JSONResponse:
     """A vehicle with its emission factor: a factor on file by slug, or a figure and source."""
-    body = await _json_body(request)
-    library = await _library(body.get("library"))
+    new = await read_json(request, NewVehicle, max_body=MAX_BODY)
+    library = await _library(new.library)
     user = await require_library_role(request, library.id, EDITORS)
-    vehicle = await save_vehicle(library, user, body)
+    vehicle = await save_vehicle(library, user, new)
     return JSONResponse(vehicle_json(vehicle), status_code=201)
 
 
-@declare(answer=VehicleOut)
+@declare(body=VehicleChange, answer=VehicleOut)
 async def patch_vehicle(request: Request) -> JSONResponse:
     """Change a vehicle: name, registration, speed, or its emission factor and source."""
     vehicle = await Vehicle.get_or_none(id=request.path_params["id"])
     if vehicle is None:
         raise NotFound("vehicle")
     user = await require_library_role(request, vehicle.library_id, EDITORS)  # type: ignore[attr-defined]
-    body = await _json_body(request)
-    if "library" in body:
-        raise Invalid({"library": "a vehicle cannot move to another library"})
+    body = (await read_json(request, VehicleChange, max_body=MAX_BODY)).model_dump(
+        exclude_unset=True
+    )
     current = vehicle_json(vehicle)
     del current["id"]
     if "emission_factor" in body:
@@ -296,14 +296,14 @@ async def get_stops(request: Request) -> JSONResponse:
     return JSONResponse({"route": route.id, "stops": body["stops"]})
 
 
-@declare(answer=RouteWritten, status=201)
+@declare(body=NewRoute, answer=RouteWritten, status=201)
 async def post_route(request: Request) -> JSONResponse:
     """Create a route with its stops; its visits become occurrences at once."""
-    body = await _json_body(request)
-    library = await _library(body.get("library"))
+    new = await read_json(request, NewRoute, max_body=MAX_BODY)
+    library = await _library(new.library)
     user = await require_library_role(request, library.id, EDITORS)
     try:
-        data = await parse_route(library, body)
+        data = await parse_route(library, new)
         async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
             route = await create_route(library, data, using_db=conn, user=user)
@@ -316,10 +316,7 @@ async def post_route(request: Request) -> JSONResponse:
     return JSONResponse(answer, status_code=201)
 
 
-ROUTE_FIELDS = ("code", "name", "vehicle", "depot", "rrule", "valid_from", "valid_until")
-
-
-@declare(answer=RouteOut)
+@declare(body=RouteChange, answer=RouteOut)
 async def patch_route(request: Request) -> JSONResponse:
     """Change a route's code, name, vehicle, depot, rule, validity or detour factor.
 
@@ -327,20 +324,9 @@ async def patch_route(request: Request) -> JSONResponse:
     """
     route = await _route(request)
     user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
-    body = await _json_body(request)
-    for name in body:
-        if name not in (*ROUTE_FIELDS, "detour_factor"):
-            hint = f"; use PUT /api/routes/{route.id}/stops" if name == "stops" else ""
-            raise Invalid({name: "cannot be changed here" + hint})
+    change = await read_json(request, RouteChange, max_body=MAX_BODY)
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
-    current = await route_json(route, staff=True, library=library)
-    merged = {
-        **{name: current[name] for name in ROUTE_FIELDS},
-        "vehicle": route.vehicle_id,  # type: ignore[attr-defined]
-        "detour_factor": route.detour_factor,
-        "stops": current["stops"],
-        **body,
-    }
+    merged = {**await stored_fields(route), **change.model_dump(mode="json", exclude_unset=True)}
     old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
     try:
         data = await parse_route(library, merged)
@@ -363,18 +349,15 @@ async def delete_route(request: Request) -> JSONResponse:
     return JSONResponse(await route_json(route, staff=True))
 
 
-@declare(answer=RouteWritten)
+@declare(body=StopsIn, answer=RouteWritten)
 async def put_stops(request: Request) -> JSONResponse:
     """Replace a route's stops (their order and times); stops given by ``id`` keep it."""
     route = await _route(request)
     user = await require_library_role(request, route.library_id, EDITORS)  # type: ignore[attr-defined]
-    body = await _json_body(request)
-    errors: dict[str, str] = {}
-    stops = parse_stops(body.get("stops"), errors)
-    if errors:
-        raise Invalid(errors)
+    declared = await read_json(request, StopsIn, max_body=MAX_BODY)
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
     try:
+        stops = checked_stops(declared.stops)
         async with in_transaction("default") as conn:
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, vehicle.id)])
@@ -388,6 +371,7 @@ async def put_stops(request: Request) -> JSONResponse:
     return JSONResponse(answer)
 
 
+@declare(body=CancelRunIn, body_required=False, answer=CancelledRun)
 async def post_cancel_run(request: Request) -> JSONResponse:
     """Cancel one run (every stop visit of one day): a holiday, a breakdown."""
     route = await _route(request)
@@ -396,13 +380,10 @@ async def post_cancel_run(request: Request) -> JSONResponse:
         day = parse_date(request.path_params["date"])
     except ValueError as exc:
         raise Invalid({"date": str(exc)}) from None
-    body = await _json_body(request, optional=True)
-    note = body.get("note", "")
-    if not isinstance(note, str) or len(note) > 500 or text_problem(note) is not None:
-        raise Invalid({"note": "must be text of at most 500 characters"})
+    note = (await read_optional_json(request, CancelRunIn)).note
     try:
         async with in_transaction("default") as conn:
-            cancelled = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
+            cancelled = await cancel_run(route, day, using_db=conn, note=note, user=user)
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     return JSONResponse({"route": route.id, "date": day.isoformat(), "visits_cancelled": cancelled})
@@ -411,7 +392,7 @@ async def post_cancel_run(request: Request) -> JSONResponse:
 # -- emissions and optimisation ------------------------------------------------------------
 
 
-@declare(query=EmissionsQuery)
+@declare(query=EmissionsQuery, answer=EmissionsOut)
 async def get_emissions(request: Request) -> JSONResponse:
     """Runs, km and kg CO2e for local days ``from``…``to`` (default: the last 365 days)."""
     days = read_query(request, EmissionsQuery)
@@ -448,29 +429,18 @@ async def runs_in_next_year(route: Route) -> int:
     return len({to_local(s, tz).date() for s in starts})  # type: ignore[arg-type]
 
 
-@declare(idempotent=False)
+@declare(body=OptimiseIn, body_required=False, answer=OptimiseOut, idempotent=False)
 async def post_optimise(request: Request) -> JSONResponse:
     """Propose the shortest stop order keeping each stop within ``tolerance_minutes`` of its
     arrival. Nothing changes: staff apply the proposal with ``PUT /api/routes/{id}/stops``."""
     route = await _route(request)
     await require_library_role(request, route.library_id, READERS)  # type: ignore[attr-defined]
-    body = await _json_body(request, optional=True)
-    errors: dict[str, str] = {}
-    tolerance = body.get("tolerance_minutes", 30)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int):
-        errors["tolerance_minutes"] = "must be a whole number of minutes"
-    elif not 0 <= tolerance <= MAX_TOLERANCE:
-        errors["tolerance_minutes"] = f"must be between 0 and {MAX_TOLERANCE}"
-    limit = body.get("time_limit_seconds", 1.0)
-    if isinstance(limit, bool) or not isinstance(limit, int | float) or not 0.05 <= limit <= 10:
-        errors["time_limit_seconds"] = "must be a number between 0.05 and 10"
-    if errors:
-        raise Invalid(errors)
+    asked = await read_optional_json(request, OptimiseIn)
     try:
         proposal = await optimise_route(
             route,
-            tolerance=tolerance,
-            time_limit=float(limit),
+            tolerance=asked.tolerance_minutes,
+            time_limit=asked.time_limit_seconds,
             client=routing_client(request),
             pool=long_work.workers(request),
         )
@@ -584,7 +554,7 @@ async def optimise_route(
 # -- open data -----------------------------------------------------------------------------
 
 
-@declare(query=ImportQuery, body_media_type="text/csv")
+@declare(query=ImportQuery, body_media_type="text/csv", answer=ImportOut)
 async def post_import(request: Request) -> JSONResponse:
     """Import a timetable in the open mobile-library-stops format (``?library=&depot=``).
 
@@ -669,7 +639,7 @@ def visit_json(occurrence: Occurrence | Visit, tz: Any) -> dict[str, Any]:
     }
 
 
-@declare(query=NearestQuery)
+@declare(query=NearestQuery, answer=NearestOut)
 async def nearest_stops(request: Request) -> JSONResponse:
     """Public stops nearest to ``lat``/``lon`` (``limit``, ``library`` optional), with visits."""
     where = read_query(request, NearestQuery)
