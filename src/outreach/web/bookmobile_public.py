@@ -43,7 +43,7 @@ from outreach.scheduling.recurrence import UTC, to_local, zone
 from outreach.scheduling.wording import describe_schedule
 from outreach.settings import Settings
 from outreach.versions import current_data_version
-from outreach.web.language import negotiate, requested
+from outreach.web.language import negotiate
 from outreach.web.links import origin
 from outreach.web.subscribe import subscribe_box
 
@@ -170,6 +170,7 @@ class PageCache:
             OrderedDict()
         )
         self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        self._facts: dict[tuple[object, ...], str] = {}
 
     def get(self, key: tuple[object, ...], now: dt.datetime) -> bytes | None:
         found = self._pages.get(key)
@@ -187,6 +188,15 @@ class PageCache:
         self._pages.move_to_end(key)
         while len(self._pages) > self.size:
             self._pages.popitem(last=False)
+
+    def fact(self, key: tuple[object, ...]) -> str | None:
+        """Something learnt while rendering that a later request needs before its page."""
+        return self._facts.get(key)
+
+    def remember(self, key: tuple[object, ...], value: str) -> None:
+        if len(self._facts) >= 4 * self.size:
+            self._facts.clear()
+        self._facts[key] = value
 
     def lock(self, key: tuple[object, ...]) -> asyncio.Lock:
         if len(self._locks) > 4 * self.size:
@@ -255,25 +265,27 @@ async def bookmobile_page(request: Request) -> Response:
     The page is the same for everyone who asks in one language at one address, so it is
     rendered once per data version, language, origin (its links are absolute) and query
     (the language switch keeps it), and kept until the data changes or its first visit
-    ends (:class:`PageCache`); a request then costs one query, the version's. The language
-    is negotiated when the page is rendered: only then is the library's default needed."""
+    ends (:class:`PageCache`); a request then costs one query, the version's."""
     slug = request.path_params["library"]
     version, _changed_at = await current_data_version()
     cache = page_cache(request)
-    key = (
-        "bookmobile",
-        slug,
-        version,
-        requested(request),
-        origin(request),
-        request.url.query,
-    )
+    # Without a wish of the reader's the library's default language is the page's: it is
+    # learnt once per data version, so that a kept page still costs one query.
+    known = ("default language", slug, version)
+    library: Library | None = None
+    default = cache.fact(known)
+    if default is None:
+        library = await _library(request, slug)
+        default = library.default_language
+        cache.remember(known, default)
+    lang = negotiate(request, default=default)
+    key = ("bookmobile", slug, version, lang, origin(request), request.url.query)
     body = cache.get(key, dt.datetime.now(UTC))
     if body is None:
         async with cache.lock(key):
             body = cache.get(key, dt.datetime.now(UTC))
             if body is None:
-                library = await _library(request, slug)
+                library = library or await _library(request, slug)
                 body, timetable = await _render_bookmobile_page(request, library)
                 cache.put(key, body, timetable.changes_at)
     return _page(request, body)
