@@ -44,6 +44,8 @@ class NotFound(DomainError):
     def __init__(self, what: str, *, message: str | None = None) -> None:
         # ``message``: what a person reads instead, already in the page's language.
         super().__init__(message or f"{what} not found")
+        # What was not found, for a page that says so in its reader's words.
+        self.what = what
 
 
 class Conflict(DomainError):
