@@ -1,5 +1,7 @@
-"""Every public page in Chromium at 390 px: no accessibility violation (axe-core) and
-nothing wider than the phone's screen."""
+"""The index, the library homes and the event pages in Chromium at 390 px: no
+accessibility violation (axe-core) and nothing wider than the phone's screen. The
+programme and bookmobile pages have theirs in test_programme.py and test_bookmobile.py, an
+error page and Kranj's event page in test_patron_paths.py."""
 
 from __future__ import annotations
 
@@ -8,17 +10,7 @@ from playwright.async_api import Page
 
 from tests.browser.conftest import axe_violations, overflow
 
-PAGES = [
-    "/",
-    "/kranj/",
-    "/maribor/",
-    "/skopje/?lang=mk",
-    "/rovaniemi/",
-    "/kranj/events",
-    "/skopje/events",
-    "/rovaniemi/events?lang=fi",
-    "/maribor/bookmobile",
-]
+PAGES = ["/", "/kranj/", "/maribor/", "/skopje/?lang=mk", "/rovaniemi/?lang=fi"]
 
 
 async def _first_event(page: Page, library: str) -> str:
@@ -35,7 +27,7 @@ async def test_public_page_is_accessible_and_fits_a_phone(page: Page, path: str)
     assert await overflow(page) == 0
 
 
-@pytest.mark.parametrize("library", ["kranj", "skopje", "rovaniemi", "maribor"])
+@pytest.mark.parametrize("library", ["skopje", "rovaniemi", "maribor"])
 async def test_event_page_is_accessible_and_fits_a_phone(page: Page, library: str) -> None:
     await page.goto(await _first_event(page, library))
     assert await axe_violations(page) == []
