@@ -35,7 +35,8 @@ async def _sign_in(client: httpx.AsyncClient, bm: Bookmobiles, role: RoleName) -
         email=f"{role.value}-staff@mb.si", name="Staff", password_hash=hash_password(PASSWORD)
     )
     await Role.create(user=user, library=bm.library, role=role)
-    page = await client.get("/staff/login")
+    # English pages (the cookie the switch sets), whatever the library speaks.
+    page = await client.get("/staff/login?lang=en")
     response = await client.post(
         "/staff/login",
         data={"email": user.email, "password": PASSWORD, "csrf_token": csrf_of(page.text)},
@@ -112,14 +113,14 @@ async def test_routes_page_and_route_actions(bm: Bookmobiles, client: httpx.Asyn
         data={"date": "2026-01-07", "note": "", "csrf_token": token},
     )
     assert bad.status_code == 422
-    assert "route Z has no run on 2026-01-07" in bad.text
+    assert "Route Z has no run on Wednesday, January 7, 2026." in bad.text
     done = await client.post(
         f"/staff/bookmobile/routes/{route_id}/cancel-run",
         data={"date": "2026-01-20", "note": "Snow", "csrf_token": token},
     )
     assert done.status_code == 303
     assert (
-        "Run of 2026-01-20 cancelled: 4 visits."
+        "The run of Tuesday, January 20, 2026 is cancelled: 4 visits."
         in (await client.get(done.headers["location"])).text
     )
     forged = await client.post(

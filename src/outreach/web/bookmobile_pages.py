@@ -23,20 +23,26 @@ from outreach import publicity
 from outreach.bookmobile.commands import summary
 from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.jobs import ImportJob, import_off_loop
+from outreach.bookmobile.open_data import COLUMNS, MAX_ROWS, MAX_VISITS
 from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
     cancel_run,
+    create_route,
     parse_date,
+    parse_route,
     parse_stops,
     replace_stops,
+    update_route,
 )
 from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
 from outreach.feeds.build import BuiltFeed
 from outreach.feeds.selection import Window, load_series, today
+from outreach.i18n import format_date, format_decimal, format_number, gettext, ngettext
 from outreach.languages import translated
 from outreach.models import (
+    Branch,
     EmissionFactor,
     Event,
     Fuel,
@@ -45,11 +51,13 @@ from outreach.models import (
     Stop,
     Vehicle,
 )
+from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
 from outreach.versions import current_data_version
 from outreach.web import auth, long_work, staff
+from outreach.web import bookmobile_forms as forms
 from outreach.web.errors import Invalid, NotFound
 from outreach.web.feeds import feed_cache, feed_response
 from outreach.web.routes_api import (
@@ -60,7 +68,6 @@ from outreach.web.routes_api import (
     next_visits,
     optimise_route,
     routing_client,
-    visit_json,
 )
 from outreach.web.staff_forms import number_or_raw
 from outreach.workers import WorkersBusy, WorkTimedOut
@@ -155,7 +162,7 @@ async def stop_feed(request: Request) -> Response:
 async def _staff_route(request: Request) -> tuple[Route, Library]:
     route = await Route.get_or_none(id=request.path_params["id"])
     if route is None:
-        raise NotFound("route")
+        raise NotFound("route", message=gettext("No such route."))
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
     await auth.require_library_role(request, library.id, READERS)
     return route, library
@@ -188,20 +195,39 @@ async def _route_context(route: Route, library: Library) -> dict[str, Any]:
     stops = await Stop.filter(route_id=route.id).order_by("position")
     visits = await next_visits([s.id for s in stops], limit=4)
     first = stops[0].id if stops else None
-    runs = [visit_json(o, tz) for o in visits.get(first, [])] if first is not None else []
+    runs = [o.starts_at.astimezone(tz) for o in visits.get(first, [])] if first else []
+    cancelled = {o.starts_at for o in visits.get(first, []) if o.cancelled} if first else set()
     event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
+    depot = await Branch.get(id=route.depot_id)  # type: ignore[attr-defined]
     return {
         "library": library,
         "route": route,
         "event": event,
         "vehicle": vehicle,
+        "depot": depot,
+        "schedule": _schedule_words(event.rrule),
         "stops": stops,
-        "runs": runs,
+        "rows": forms.rows_from_stops(stops),
+        "row_problems": {},
+        "runs": [(run, run.astimezone(UTC) in cancelled) for run in runs],
         "can_edit": False,
         "proposal": None,
         "errors": {},
+        "general": [],
+        "note": "",
     }
+
+
+def _schedule_words(rrule: str | None) -> str:
+    """A plain weekly rule in words ("every other Tuesday"); any other rule as it is."""
+    picked = forms.picker_from_rule(rrule)
+    if picked["rrule"]:
+        return picked["rrule"]
+    day = dict(forms.weekday_choices())[picked["weekday"]]
+    every = dict(forms.every_choices())[picked["every"]]
+    # Translators: a bookmobile route's schedule, e.g. "Tuesday, every other week".
+    return gettext("%(day)s, %(every)s", day=day, every=every)
 
 
 async def staff_route(request: Request) -> Response:
@@ -222,14 +248,41 @@ async def staff_cancel_run(request: Request) -> Response:
         day = parse_date(raw_day)
         async with in_transaction("default") as conn:
             count = await cancel_run(route, day, using_db=conn, note=note.strip(), user=user)
-    except ValueError as exc:
-        return await _route_page_with_errors(request, route, library, {"date": str(exc)})
+    except ValueError:
+        return await _route_page_with_errors(
+            request, route, library, {"date": gettext("Give a date such as 2027-01-12.")}
+        )
     except TimetableError as exc:
         return await _route_page_with_errors(
-            request, route, library, exc.fields, status_code=_refusal_status(exc)
+            request,
+            route,
+            library,
+            _run_problems(exc, library, route, day),
+            status_code=_refusal_status(exc),
         )
-    staff.flash(request, f"Run of {day.isoformat()} cancelled: {count} visits.")
+    staff.flash(
+        request,
+        ngettext(
+            "The run of %(day)s is cancelled: %(num)s visit.",
+            "The run of %(day)s is cancelled: %(num)s visits.",
+            count,
+            day=format_date(day, "full"),
+        ),
+    )
     return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
+def _run_problems(
+    exc: TimetableError, library: Library, route: Route, day: dt.date
+) -> dict[str, str]:
+    """A refused cancellation in words: the route has no run that day."""
+    if isinstance(exc, VehicleBusy):
+        return {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)}
+    return {
+        "date": gettext(
+            "Route %(code)s has no run on %(day)s.", code=route.code, day=format_date(day, "full")
+        )
+    }
 
 
 async def _route_page_with_errors(
@@ -251,6 +304,167 @@ def _refusal_status(exc: TimetableError) -> int:
     return 409 if isinstance(exc, VehicleBusy) else 422
 
 
+async def staff_stops(request: Request) -> Response:
+    """The stops' form: up, down, remove and add rewrite the rows (nothing saved); save
+    replaces the route's stops with the rows, in their order."""
+    route, library = await _staff_route(request)
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    form = await request.form()
+    rows = forms.rows_from_form(form)
+    action = str(form.get("action", "save"))
+    context = await _route_context(route, library)
+    context["can_edit"] = True
+    if action != "save":
+        edited = forms.apply_action(rows, action)
+        context.update(rows=edited.rows, note=edited.note)
+        return staff.render(request, "bookmobile/staff_route.html", context)
+    payload = forms.stops_payload(rows)
+    errors: dict[str, str] = {}
+    stops = parse_stops(payload.stops, errors)
+    status_code = 422
+    if not errors:
+        try:
+            async with in_transaction("default") as conn:
+                await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
+                await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
+                await replace_stops(route, stops, using_db=conn, user=user)
+        except VehicleBusy as exc:
+            errors = {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)}
+            status_code = 409
+        except TimetableError as exc:
+            errors = exc.fields
+    if not errors:
+        staff.flash(
+            request,
+            ngettext(
+                "The route's %(num)s stop is saved.",
+                "The route's %(num)s stops are saved, in this order.",
+                len(stops),
+            ),
+        )
+        return RedirectResponse(f"/staff/bookmobile/routes/{route.id}#stops", status_code=303)
+    problems = forms.place_problems(errors, payload)
+    context.update(
+        rows=rows,
+        row_problems=problems.rows,
+        general=problems.general + list(problems.route.values()),
+    )
+    if "vehicle" in errors:
+        context["general"].append(errors["vehicle"])
+    return staff.render(request, "bookmobile/staff_route.html", context, status_code=status_code)
+
+
+async def _route_form_context(library: Library) -> dict[str, Any]:
+    return {
+        "library": library,
+        "vehicles": await Vehicle.filter(library_id=library.id).order_by("name"),
+        "branches": await Branch.filter(library_id=library.id).order_by("name"),
+        "weekdays": forms.weekday_choices(),
+        "everies": forms.every_choices(),
+    }
+
+
+def _route_entered(form: Any) -> dict[str, str]:
+    return {name: str(form.get(name, "")).strip()[:1000] for name in forms.ROUTE_FIELDS}
+
+
+async def staff_new_route(request: Request) -> Response:
+    """A new route with its stops: its day and how often, its validity, and stop rows."""
+    if request.method == "GET":
+        library = await _library(request.query_params.get("library", ""))
+    else:
+        form = await request.form()
+        library = await _library(str(form.get("library", "")))
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    context = await _route_form_context(library)
+    context.update(route=None, problems=forms.Problems(), note="")
+    if request.method == "GET":
+        today_local = dt.datetime.now(zone(library.timezone)).date()
+        context["form"] = dict.fromkeys(forms.ROUTE_FIELDS, "") | {
+            "every": "1",
+            "weekday": forms.WEEKDAYS[today_local.weekday()],
+            "valid_from": today_local.isoformat(),
+            "detour_factor": "1.3",
+        }
+        context["rows"] = [forms.blank_row() for _ in range(3)]
+        return staff.render(request, "bookmobile/staff_route_form.html", context)
+    entered = _route_entered(form)
+    rows = forms.rows_from_form(form)
+    action = str(form.get("action", "save"))
+    context.update(form=entered, rows=rows)
+    if action != "save":
+        edited = forms.apply_action(rows, action)
+        context.update(rows=edited.rows, note=edited.note)
+        return staff.render(request, "bookmobile/staff_route_form.html", context)
+    payload = forms.stops_payload(rows)
+    try:
+        data = await parse_route(library, forms.route_payload(entered, payload.stops))
+        async with in_transaction("default") as conn:
+            await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
+            route = await create_route(library, data, using_db=conn, user=user)
+    except (TimetableError, Invalid) as exc:
+        return _route_form_refused(request, context, exc, payload, library)
+    staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))
+    return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
+def _route_form_refused(
+    request: Request,
+    context: dict[str, Any],
+    exc: TimetableError | Invalid,
+    payload: forms.StopsPayload,
+    library: Library,
+) -> Response:
+    if isinstance(exc, VehicleBusy):
+        problems = forms.Problems(general=[forms.vehicle_busy(exc.conflicts, library.timezone)])
+        status_code = 409
+    else:
+        problems = forms.place_problems(exc.fields, payload)
+        status_code = 422
+    context["problems"] = problems
+    return staff.render(
+        request, "bookmobile/staff_route_form.html", context, status_code=status_code
+    )
+
+
+async def staff_edit_route(request: Request) -> Response:
+    """Change a route's code, name, vehicle, depot, day, validity or detour factor (its
+    stops are changed on the route's page); cancelled runs are kept."""
+    route, library = await _staff_route(request)
+    user = await auth.require_library_role(request, library.id, EDITORS)
+    context = await _route_form_context(library)
+    context.update(route=route, problems=forms.Problems(), note="", rows=[])
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    if request.method == "GET":
+        event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+        context["form"] = {
+            "code": route.code,
+            "name": route.name,
+            "vehicle": str(route.vehicle_id),  # type: ignore[attr-defined]
+            "depot": str(route.depot_id),  # type: ignore[attr-defined]
+            "valid_from": route.valid_from.isoformat(),
+            "valid_until": route.valid_until.isoformat() if route.valid_until else "",
+            "detour_factor": f"{route.detour_factor:g}",
+            **forms.picker_from_rule(event.rrule),
+        }
+        return staff.render(request, "bookmobile/staff_route_form.html", context)
+    entered = _route_entered(await request.form())
+    context["form"] = entered
+    payload = forms.stops_payload(forms.rows_from_stops(stops))
+    old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
+    try:
+        data = await parse_route(library, forms.route_payload(entered, payload.stops))
+        async with in_transaction("default") as conn:
+            # The event row first, then resources: the order every scheduling writer keeps.
+            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
+            await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
+            await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
+    except (TimetableError, Invalid) as exc:
+        return _route_form_refused(request, context, exc, payload, library)
+    staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))
+    return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
 async def staff_optimise(request: Request) -> Response:
     """Show the optimiser's proposal beside the timetable; nothing is saved."""
     route, library = await _staff_route(request)
@@ -261,7 +475,11 @@ async def staff_optimise(request: Request) -> Response:
             request,
             route,
             library,
-            {"tolerance_minutes": f"must be a whole number from 0 to {MAX_TOLERANCE}"},
+            {
+                "tolerance_minutes": gettext(
+                    "Give a whole number of minutes from 0 to %(most)s.", most=MAX_TOLERANCE
+                )
+            },
         )
     context = await _route_context(route, library)
     context["can_edit"] = await auth.has_library_role(request.state.user, library.id, EDITORS)
@@ -297,7 +515,10 @@ async def staff_apply(request: Request) -> Response:
         or {int(i) for i in ids} != set(existing)
     ):
         return await _route_page_with_errors(
-            request, route, library, {"stops": "the proposal no longer matches the route"}
+            request,
+            route,
+            library,
+            {"stops": gettext("The route's stops changed since the proposal: propose again.")},
         )
     raw = []
     for stop_id, arrival in zip(ids, arrivals, strict=True):
@@ -319,17 +540,50 @@ async def staff_apply(request: Request) -> Response:
     errors: dict[str, str] = {}
     stops = parse_stops(raw, errors)
     if errors:
-        return await _route_page_with_errors(request, route, library, errors)
+        return await _route_page_with_errors(
+            request,
+            route,
+            library,
+            {"stops": gettext("The proposal no longer fits the route: propose again.")},
+        )
     try:
         async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
             await replace_stops(route, stops, using_db=conn, user=user)
-    except TimetableError as exc:
+    except VehicleBusy as exc:
         return await _route_page_with_errors(
-            request, route, library, exc.fields, status_code=_refusal_status(exc)
+            request,
+            route,
+            library,
+            {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)},
+            status_code=409,
         )
-    staff.flash(request, "The new stop order is saved; every stop's feed keeps its address.")
+    except TimetableError:
+        return await _route_page_with_errors(
+            request,
+            route,
+            library,
+            {"stops": gettext("The proposal no longer fits the route: propose again.")},
+        )
+    staff.flash(
+        request, gettext("The new stop order is saved; every stop's feed keeps its address.")
+    )
     return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
+
+
+async def staff_import_help(request: Request) -> Response:
+    """How a timetable file must look: its columns, an example, its limits, its errors."""
+    library = await _library(request.query_params.get("library", ""))
+    await auth.require_library_role(request, library.id, EDITORS)
+    context = {
+        "library": library,
+        "columns": forms.import_columns(),
+        "example": forms.import_example(COLUMNS),
+        "max_rows": format_number(MAX_ROWS),
+        "max_visits": format_number(MAX_VISITS),
+        "max_megabytes": format_decimal(MAX_BODY / 1_000_000),
+    }
+    return staff.render(request, "bookmobile/staff_import.html", context)
 
 
 async def staff_import(request: Request) -> Response:
@@ -337,13 +591,14 @@ async def staff_import(request: Request) -> Response:
     form = await request.form()
     library = await Library.get_or_none(slug=str(form.get("library", "")))
     if library is None:
-        raise NotFound("library")
+        raise NotFound("library", message=gettext("No such library."))
     user = await auth.require_library_role(request, library.id, EDITORS)
+    back = "/staff/bookmobile"
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         await form.close()
-        staff.flash(request, "Choose a CSV file to import.", "error")
-        return RedirectResponse("/staff/bookmobile", status_code=303)
+        staff.flash(request, gettext("Choose a CSV file to import."), "error")
+        return RedirectResponse(back, status_code=303)
     try:
         raw = await upload.read(MAX_BODY + 1)
     finally:
@@ -363,20 +618,25 @@ async def staff_import(request: Request) -> Response:
         )
         result = await import_off_loop(long_work.workers(request), job)
     except UnicodeDecodeError:
-        staff.flash(request, "The file is not UTF-8 text; nothing was imported.", "error")
-        return RedirectResponse("/staff/bookmobile", status_code=303)
+        staff.flash(request, gettext("The file is not UTF-8 text; nothing was imported."), "error")
+        return RedirectResponse(back, status_code=303)
     except (WorkersBusy, WorkTimedOut) as exc:
         staff.flash(
-            request, f"The timetable was not imported: {long_work.refusal(exc)[1]}.", "error"
+            request,
+            gettext("The timetable was not imported: %(why)s.", why=long_work.refusal(exc)[1]),
+            "error",
         )
-        return RedirectResponse("/staff/bookmobile", status_code=303)
+        return RedirectResponse(back, status_code=303)
     except TimetableError as exc:
         for where, problem in exc.fields.items():
             staff.flash(request, f"{where}: {problem}", "error")
-        staff.flash(request, "The timetable was not imported: nothing was saved.", "error")
-        return RedirectResponse("/staff/bookmobile", status_code=303)
-    staff.flash(request, "Imported: " + summary(result).replace("\n", "; "))
-    return RedirectResponse("/staff/bookmobile", status_code=303)
+        staff.flash(request, gettext("The timetable was not imported: nothing was saved."), "error")
+        return RedirectResponse(back, status_code=303)
+    staff.flash(
+        request,
+        gettext("Imported: %(summary)s", summary=summary(result).replace("\n", "; ")),
+    )
+    return RedirectResponse(back, status_code=303)
 
 
 # -- staff pages: vehicles -------------------------------------------------------------------
@@ -455,7 +715,7 @@ async def staff_new_vehicle(request: Request) -> Response:
         vehicle = await save_vehicle(library, user, _vehicle_payload(entered))
     except Invalid as exc:
         return await _vehicle_page(request, library, None, entered, exc.fields)
-    staff.flash(request, f"Vehicle {vehicle.name} added.")
+    staff.flash(request, gettext("Vehicle %(name)s added.", name=vehicle.name))
     return RedirectResponse("/staff/bookmobile", status_code=303)
 
 
@@ -498,7 +758,7 @@ async def staff_edit_vehicle(request: Request) -> Response:
         await save_vehicle(library, user, body, vehicle=vehicle, changes=body)
     except Invalid as exc:
         return await _vehicle_page(request, library, vehicle, entered, exc.fields)
-    staff.flash(request, f"Vehicle {vehicle.name} saved.")
+    staff.flash(request, gettext("Vehicle %(name)s saved.", name=vehicle.name))
     return RedirectResponse("/staff/bookmobile", status_code=303)
 
 
@@ -506,6 +766,8 @@ async def staff_edit_vehicle(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Endpoint("/staff/bookmobile", staff.page(staff_routes), methods=["GET"]),
     Endpoint("/staff/bookmobile/import", staff.page(staff_import), methods=["POST"]),
+    Endpoint("/staff/bookmobile/import", staff.page(staff_import_help), methods=["GET"]),
+    Endpoint("/staff/bookmobile/routes/new", staff.page(staff_new_route), methods=["GET", "POST"]),
     Endpoint(
         "/staff/bookmobile/vehicles/new", staff.page(staff_new_vehicle), methods=["GET", "POST"]
     ),
@@ -524,6 +786,12 @@ routes: list[BaseRoute] = [
         "/staff/bookmobile/routes/{id:id}/optimise", staff.page(staff_optimise), methods=["POST"]
     ),
     Endpoint("/staff/bookmobile/routes/{id:id}/apply", staff.page(staff_apply), methods=["POST"]),
+    Endpoint(
+        "/staff/bookmobile/routes/{id:id}/edit",
+        staff.page(staff_edit_route),
+        methods=["GET", "POST"],
+    ),
+    Endpoint("/staff/bookmobile/routes/{id:id}/stops", staff.page(staff_stops), methods=["POST"]),
 ]
 routes += [
     Endpoint("/feeds/{library:slug}/routes/{id:id}.ics", route_feed, methods=["GET"]),
