@@ -148,39 +148,71 @@ async def route_emissions(
     electric: EmissionFactor | None = None,
 ) -> RouteEmissions:
     """Runs, visits, visitors, km and kg CO2e of a route's visits in ``[start, end)``."""
-    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
-    library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
-    tz = zone(library.timezone)
-    stops = await Stop.filter(route_id=route.id).order_by("position")
-    index = {stop.id: i for i, stop in enumerate(stops)}
-    matrix = await route_distances(route, stops, client=client)
-    rows = await Occurrence.filter(
-        event_id=route.event_id,  # type: ignore[attr-defined]
+    (found,) = await _emissions([route], start, end, client=client, electric=electric)
+    return found
+
+
+async def _emissions(
+    routes: Sequence[Route],
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    client: RoutingClient | None,
+    electric: EmissionFactor | None = None,
+) -> list[RouteEmissions]:
+    """The figures of each route, read in the same few queries however many routes there
+    are (their vehicles, libraries, depots, stops, visits and attendance each at once)."""
+    if not routes:
+        return []
+    vehicles = {v.id: v for v in await Vehicle.filter(id__in={r.vehicle_id for r in routes})}  # type: ignore[attr-defined]
+    libraries = {lib.id: lib for lib in await Library.filter(id__in={r.library_id for r in routes})}  # type: ignore[attr-defined]
+    depots = {b.id: b for b in await Branch.filter(id__in={r.depot_id for r in routes})}  # type: ignore[attr-defined]
+    stops_of: dict[int, list[Stop]] = defaultdict(list)
+    for stop in await Stop.filter(route_id__in=[r.id for r in routes]).order_by("position"):
+        stops_of[stop.route_id].append(stop)  # type: ignore[attr-defined]
+    events = [r.event_id for r in routes]  # type: ignore[attr-defined]
+    visits: dict[int, list[tuple[dt.datetime, int]]] = defaultdict(list)
+    for event_id, original_start, stop_id in await Occurrence.filter(
+        event_id__in=events,
         cancelled=False,
         stop_id__isnull=False,
         starts_at__gte=start,
         starts_at__lt=end,
-    ).values_list("original_start", "stop_id")
-    runs: dict[dt.date, list[int]] = defaultdict(list)
-    for original_start, stop_id in rows:
-        if stop_id in index:
-            runs[to_local(original_start, tz).date()].append(index[stop_id])
-    km = sum(run_km(matrix, visited) for visited in runs.values())
-    counts = await Attendance.filter(
-        event_id=route.event_id,  # type: ignore[attr-defined]
-        original_start__gte=start,
-        original_start__lt=end,
-    ).values_list("count", flat=True)
-    figures = Figures(
-        runs=len(runs),
-        visits=len(rows),
-        visitors=sum(int(str(c)) for c in counts),
-        km=km,
-        kg_co2e=km * vehicle.kg_co2e_per_km,
-    )
+    ).values_list("event_id", "original_start", "stop_id"):
+        visits[int(str(event_id))].append((original_start, int(str(stop_id))))  # type: ignore[arg-type]
+    visitors: dict[int, int] = defaultdict(int)
+    for event_id, count in await Attendance.filter(
+        event_id__in=events, original_start__gte=start, original_start__lt=end
+    ).values_list("event_id", "count"):
+        visitors[int(str(event_id))] += int(str(count))
     if electric is None:
         electric = await electric_factor()
-    return RouteEmissions(route, vehicle, figures, electric, matrix.source, list(matrix.notes))
+    found = []
+    for route in routes:
+        vehicle = vehicles[route.vehicle_id]  # type: ignore[attr-defined]
+        depot = depots[route.depot_id]  # type: ignore[attr-defined]
+        stops = stops_of[route.id]
+        tz = zone(libraries[route.library_id].timezone)  # type: ignore[attr-defined]
+        points = [(depot.lat, depot.lon), *((s.lat, s.lon) for s in stops)]
+        matrix = await distances(points, detour_factor=route.detour_factor, client=client)
+        index = {stop.id: i for i, stop in enumerate(stops)}
+        rows = visits[route.event_id]  # type: ignore[attr-defined]
+        runs: dict[dt.date, list[int]] = defaultdict(list)
+        for original_start, stop_id in rows:
+            if stop_id in index:
+                runs[to_local(original_start, tz).date()].append(index[stop_id])
+        km = sum(run_km(matrix, visited) for visited in runs.values())
+        figures = Figures(
+            runs=len(runs),
+            visits=len(rows),
+            visitors=visitors[route.event_id],  # type: ignore[attr-defined]
+            km=km,
+            kg_co2e=km * vehicle.kg_co2e_per_km,
+        )
+        found.append(
+            RouteEmissions(route, vehicle, figures, electric, matrix.source, list(matrix.notes))
+        )
+    return found
 
 
 @dataclass
@@ -229,10 +261,5 @@ async def footprint(
     client: RoutingClient | None = None,
 ) -> Footprint:
     """Every route of a library for ``[start, end)`` (UTC instants): the report's section."""
-    electric = await electric_factor()
     routes = await Route.filter(library_id=library_id).order_by("code")
-    items = [
-        await route_emissions(route, start, end, client=client, electric=electric)
-        for route in routes
-    ]
-    return Footprint(start, end, items)
+    return Footprint(start, end, await _emissions(routes, start, end, client=client))

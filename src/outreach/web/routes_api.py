@@ -4,7 +4,7 @@ open-data timetables in and out, and the stops nearest to a place."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from starlette.requests import Request
@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
 
-from outreach import publicity
+from outreach import publicity, sql
 from outreach.bookmobile import emissions as emissions_module
 from outreach.bookmobile.distance import RoutingClient, haversine_km
 from outreach.bookmobile.jobs import ImportJob, OptimiseJob, import_off_loop, solve_off_loop
@@ -179,34 +179,54 @@ def vehicle_json(vehicle: Vehicle) -> dict[str, Any]:
     }
 
 
-async def route_json(
-    route: Route, *, staff: bool, library: Library | None = None
-) -> dict[str, Any]:
-    library = library or await Library.get(id=route.library_id)  # type: ignore[attr-defined]
-    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
-    vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
-    stops = await Stop.filter(route_id=route.id).order_by("position")
-    if not staff:
-        stops = [s for s in stops if s.visibility == Visibility.PUBLIC]
-    tz = zone(library.timezone)
-    return {
-        "id": route.id,
-        "library": library.slug,
-        "code": route.code,
-        "name": route.name,
-        "vehicle": vehicle_json(vehicle),
-        "depot": route.depot_id,  # type: ignore[attr-defined]
-        "event": event.id,
-        "rrule": event.rrule,
-        "weekday": to_local(event.starts_at, tz).strftime("%A"),
-        "valid_from": route.valid_from.isoformat(),
-        "valid_until": route.valid_until.isoformat() if route.valid_until else None,
-        "detour_factor": route.detour_factor,
-        "status": event.status.value,
-        "revision": event.revision,
-        "feed": f"/feeds/{library.slug}/routes/{route.id}.ics",
-        "stops": [stop_json(s, library) for s in stops],
+async def route_json(route: Route, *, staff: bool) -> dict[str, Any]:
+    (answer,) = await route_answers([route], staff_in={route.library_id} if staff else set())  # type: ignore[attr-defined]
+    return answer
+
+
+async def route_answers(routes: Sequence[Route], *, staff_in: set[int]) -> list[dict[str, Any]]:
+    """The answers for ``routes``, private stops only for those of libraries in
+    ``staff_in``: their libraries, events, vehicles and stops are each read at once."""
+    if not routes:
+        return []
+    libraries = {
+        lib.id: lib
+        for lib in await Library.filter(id__in={r.library_id for r in routes})  # type: ignore[attr-defined]
     }
+    events = {e.id: e for e in await Event.filter(id__in=[r.event_id for r in routes])}  # type: ignore[attr-defined]
+    vehicles = {v.id: v for v in await Vehicle.filter(id__in={r.vehicle_id for r in routes})}  # type: ignore[attr-defined]
+    stops_of: dict[int, list[Stop]] = {route.id: [] for route in routes}
+    for stop in await Stop.filter(route_id__in=list(stops_of)).order_by("route_id", "position"):
+        stops_of[stop.route_id].append(stop)  # type: ignore[attr-defined]
+    answers = []
+    for route in routes:
+        library = libraries[route.library_id]  # type: ignore[attr-defined]
+        event = events[route.event_id]  # type: ignore[attr-defined]
+        stops = stops_of[route.id]
+        if library.id not in staff_in:
+            stops = [s for s in stops if s.visibility == Visibility.PUBLIC]
+        tz = zone(library.timezone)
+        answers.append(
+            {
+                "id": route.id,
+                "library": library.slug,
+                "code": route.code,
+                "name": route.name,
+                "vehicle": vehicle_json(vehicles[route.vehicle_id]),  # type: ignore[attr-defined]
+                "depot": route.depot_id,  # type: ignore[attr-defined]
+                "event": event.id,
+                "rrule": event.rrule,
+                "weekday": to_local(event.starts_at, tz).strftime("%A"),
+                "valid_from": route.valid_from.isoformat(),
+                "valid_until": route.valid_until.isoformat() if route.valid_until else None,
+                "detour_factor": route.detour_factor,
+                "status": event.status.value,
+                "revision": event.revision,
+                "feed": f"/feeds/{library.slug}/routes/{route.id}.ics",
+                "stops": [stop_json(s, library) for s in stops],
+            }
+        )
+    return answers
 
 
 # -- vehicles ------------------------------------------------------------------------------
@@ -272,15 +292,13 @@ async def list_routes(request: Request) -> JSONResponse:
         query = query.filter(library_id=(await _library(wanted.library)).id)
     routes = await query
     public = {route.id for route in await query.filter(publicity.routes())}
-    staff_of: dict[int, bool] = {}
-    items = []
-    for route in routes:
-        library_id = route.library_id  # type: ignore[attr-defined]
-        if library_id not in staff_of:
-            staff_of[library_id] = await _is_staff(request, library_id)
-        if staff_of[library_id] or route.id in public:
-            items.append(await route_json(route, staff=staff_of[library_id]))
-    return JSONResponse({"routes": items})
+    staff_in = {
+        library_id
+        for library_id in {r.library_id for r in routes}  # type: ignore[attr-defined]
+        if await _is_staff(request, library_id)
+    }
+    shown = [r for r in routes if r.library_id in staff_in or r.id in public]  # type: ignore[attr-defined]
+    return JSONResponse({"routes": await route_answers(shown, staff_in=staff_in)})
 
 
 @declare(answer=RouteOut)
@@ -309,7 +327,7 @@ async def post_route(request: Request) -> JSONResponse:
             route = await create_route(library, data, using_db=conn, user=user)
     except TimetableError as exc:
         raise _timetable_error(exc) from None
-    answer = await route_json(route, staff=True, library=library)
+    answer = await route_json(route, staff=True)
     answer["warnings"] = driving_warnings(
         data.stops, speed_kmh=data.vehicle.average_speed_kmh, detour_factor=data.detour_factor
     )
@@ -337,7 +355,7 @@ async def patch_route(request: Request) -> JSONResponse:
             await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
     except TimetableError as exc:
         raise _timetable_error(exc) from None
-    return JSONResponse(await route_json(route, staff=True, library=library))
+    return JSONResponse(await route_json(route, staff=True))
 
 
 @declare(answer=RouteOut)
@@ -610,22 +628,36 @@ async def get_stops_csv(request: Request) -> Response:
 # -- nearest stops -------------------------------------------------------------------------
 
 
+_NEXT_VISITS = """
+    SELECT id FROM (
+        SELECT o.id AS id,
+               ROW_NUMBER() OVER (PARTITION BY o.stop_id ORDER BY o.starts_at, o.id) AS n
+        FROM occurrence o JOIN event e ON e.id = o.event_id
+        WHERE o.stop_id IN ({stops}) AND o.ends_at > :now AND e.status = :published
+    ) ranked
+    WHERE n <= :limit
+"""
+
+
 async def next_visits(
     stop_ids: Iterable[int], *, limit: int = NEXT_VISITS
 ) -> dict[int, list[Occurrence]]:
-    """The coming visits of each stop (cancelled ones included, flagged), soonest first."""
-    now = dt.datetime.now(dt.UTC)
-    found: dict[int, list[Occurrence]] = {}
-    for stop_id in stop_ids:
-        found[stop_id] = (
-            await Occurrence.filter(
-                stop_id=stop_id,
-                ends_at__gt=now,
-                event__status=EventStatus.PUBLISHED,
-            )
-            .order_by("starts_at")
-            .limit(limit)
-        )
+    """The coming visits of each stop (cancelled ones included, flagged), soonest first:
+    two queries for any number of stops (the first ``limit`` of each, ranked in SQL)."""
+    wanted = list(dict.fromkeys(stop_ids))
+    found: dict[int, list[Occurrence]] = {stop_id: [] for stop_id in wanted}
+    if not wanted:
+        return found
+    params: dict[str, object] = {f"s{i}": stop_id for i, stop_id in enumerate(wanted)}
+    params |= {
+        "now": dt.datetime.now(dt.UTC),
+        "published": EventStatus.PUBLISHED.value,
+        "limit": limit,
+    }
+    stops = ", ".join(f":s{i}" for i in range(len(wanted)))
+    ids = [row["id"] for row in await sql.fetch(_NEXT_VISITS.format(stops=stops), params)]
+    for occurrence in await Occurrence.filter(id__in=ids).order_by("starts_at", "id"):
+        found[occurrence.stop_id].append(occurrence)  # type: ignore[attr-defined]
     return found
 
 
