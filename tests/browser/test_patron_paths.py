@@ -11,6 +11,7 @@ from icalendar import Calendar
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import NewPage, axe_violations, overflow
+from tests.servers import AppServer
 
 # Interface words of the English pages that must not show through a translated one.
 ENGLISH = (
@@ -52,7 +53,7 @@ async def _open_first_event(page: Page) -> str:
 
 
 async def test_slovenian_patron_from_the_index_to_a_calendar_file(
-    new_page: NewPage, tmp_path: Path
+    new_page: NewPage, demo_server: AppServer, tmp_path: Path
 ) -> None:
     page = await new_page(locale="sl-SI")
     await page.goto("/")
@@ -65,6 +66,13 @@ async def test_slovenian_patron_from_the_index_to_a_calendar_file(
     assert await page.locator('a[href="/kranj/bookmobile"]').count() == 0
     await page.get_by_role("link", name="Program", exact=True).click()
     await expect(page).to_have_url(re.compile(r"/kranj/events"))
+    # Without BASE_URL the subscribe box links to the address (and port) the browser used,
+    # with its QR code named for screen readers.
+    feed = await page.locator("input.copy").first.input_value()
+    assert feed.startswith(f"{demo_server.base_url}/feeds/kranj.ics")
+    qr = page.locator("figure.qr svg").first
+    assert await qr.get_attribute("role") == "img"
+    assert feed in (await qr.get_attribute("aria-label") or "")
     title = await _open_first_event(page)
     await expect(page.get_by_role("heading", name="Prihodnji termini")).to_be_visible()
     await _no_english(page)
