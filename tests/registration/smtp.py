@@ -27,6 +27,7 @@ class Mailbox:
         # Set while a message is being held (after DATA, before the reply).
         self.holding = threading.Event()
         self._hold: asyncio.Event | None = None
+        self._held: asyncio.Event | None = None
         self._lock = threading.Lock()
 
     def hold_next(self) -> None:
@@ -34,15 +35,15 @@ class Mailbox:
         self._hold = asyncio.Event()
 
     def release(self, loop: asyncio.AbstractEventLoop) -> None:
-        hold = self._hold
-        if hold is not None:
-            loop.call_soon_threadsafe(hold.set)
+        held = self._held
+        if held is not None:
+            loop.call_soon_threadsafe(held.set)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self._hold is not None:
-            hold, self._hold = self._hold, None
+            self._held, self._hold = self._hold, None
             self.holding.set()
-            await hold.wait()
+            await self._held.wait()
             server.transport.close()
             return "421 closing"
         if self.drop:

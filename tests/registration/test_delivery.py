@@ -94,7 +94,9 @@ async def test_a_worker_stopped_mid_delivery_loses_nothing_and_sends_once(
     await service.register(workshop.event.id, patron("ana@example.org"), language="en", now=BEFORE)
     smtp.mailbox.hold_next()
     stop = asyncio.Event()
-    task = asyncio.create_task(worker_for(smtp).run(stop))
+    # A short timeout: on cancellation aiosmtplib says QUIT and waits that long for the
+    # held server's answer.
+    task = asyncio.create_task(worker_for(smtp, timeout=0.5).run(stop))
     assert await asyncio.to_thread(smtp.mailbox.holding.wait, 10)
 
     task.cancel()

@@ -35,6 +35,16 @@ class Written:
     html: str
 
 
+# Jinja fills in every variable itself (``{% trans count=n %}``), so plurals reach it as the
+# catalogue has them: i18n.ngettext would format them with ``num`` alone.
+def _plural(singular: str, plural: str, n: int) -> str:
+    return str(i18n.catalogue(i18n.current()).ngettext(singular, plural, n))
+
+
+def _context_plural(context: str, singular: str, plural: str, n: int) -> str:
+    return str(i18n.catalogue(i18n.current()).npgettext(context, singular, plural, n))
+
+
 @functools.cache
 def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
     env = jinja2.Environment(
@@ -47,10 +57,10 @@ def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
     )
     env.install_gettext_callables(  # type: ignore[attr-defined]
         i18n.gettext,
-        i18n.ngettext,
+        _plural,
         newstyle=True,
         pgettext=i18n.pgettext,
-        npgettext=i18n.npgettext,
+        npgettext=_context_plural,
     )
     env.filters["tr"] = translated
     env.globals["tr"] = translated
