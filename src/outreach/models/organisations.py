@@ -86,6 +86,9 @@ class Branch(Model):
     lon = fields.FloatField()
     # {"mon": [["08:00", "19:00"]], ..., "sun": []}: local times of the library's zone.
     opening_hours: dict[str, list[list[str]]] = fields.JSONField(default=dict)
+    # How the building is reached and used (step-free entrance, lift, toilet, hearing
+    # loop), per language; None where nothing is recorded.
+    accessibility: Translated | None = fields.JSONField(null=True)
 
     rooms: fields.ReverseRelation[Room]
 
@@ -106,6 +109,8 @@ class Room(Model):
     capacity = fields.IntField()
     # Whether patrons and partner organisations may ask for it on the public request page.
     requestable = fields.BooleanField(default=False, db_default=False)
+    # How the room is reached and used (floor, lift, seating, hearing loop), per language.
+    accessibility: Translated | None = fields.JSONField(null=True)
 
     class Meta:
         table = "room"
