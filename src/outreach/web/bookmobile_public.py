@@ -153,13 +153,13 @@ def _tile_source(tiles: str | None) -> str:
 _STYLE = re.compile(rb"<style>(.*?)</style>", re.DOTALL)
 
 
-@functools.lru_cache(maxsize=128)
-def content_security_policy(body: bytes, tiles: str | None) -> str:
-    """The policy of one rendered page: its inline ``<style>`` blocks by their hashes (the
-    base template's), scripts and styles from this site, tiles from the tile server."""
+@functools.lru_cache(maxsize=32)
+def content_security_policy(styles: tuple[bytes, ...], tiles: str | None) -> str:
+    """The policy of a page with these inline ``<style>`` blocks (the base template's),
+    allowed by their hashes: scripts and styles from this site, tiles from the tile server."""
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(style).digest()).decode() + "'"
-        for style in _STYLE.findall(body)
+        for style in styles
     )
     images = " ".join(part for part in ("'self'", _tile_source(tiles)) if part)
     return (
@@ -171,7 +171,9 @@ def content_security_policy(body: bytes, tiles: str | None) -> str:
 
 def _page(request: Request, body: bytes) -> Response:
     settings: Settings = request.app.state.settings
-    policy = content_security_policy(body, settings.map_tiles)
+    # Styles are in the head; the rest of a long page need not be searched for them.
+    head = body[: body.find(b"</head>")]
+    policy = content_security_policy(tuple(_STYLE.findall(head)), settings.map_tiles)
     return HTMLResponse(body, headers={"Content-Security-Policy": policy})
 
 
