@@ -93,7 +93,18 @@ async def fx(backend: str) -> AsyncIterator[Fixture]:
         lat=46.053,
         lon=14.504,
     )
-    room = await Room.create(branch=branch, slug="dvorana", name="Dvorana", capacity=40)
+    branch.accessibility = {
+        "sl": "Vhod brez stopnic z ulice, dvigalo do vseh nadstropij.",
+        "en": "Step-free entrance, a lift to every floor.",
+    }
+    await branch.save()
+    room = await Room.create(
+        branch=branch,
+        slug="dvorana",
+        name="Dvorana",
+        capacity=40,
+        accessibility={"sl": "Indukcijska zanka za slušne aparate."},
+    )
     strategy = await Strategy.create(
         slug="mkl",
         library=library,
@@ -216,6 +227,10 @@ async def test_event_page_in_slovenian_marks_moved_and_cancelled_dates(
     assert page.count('<strong class="changed">Odpovedano</strong>') == 1
     assert "Soba: Dvorana, Knjižnica Otona Župančiča, Kersnikova ulica 2, 1000 Ljubljana" in page
     assert "Prostor sprejme 40 oseb." in page
+    # The room's access first, then the building's, in the page's language.
+    assert page.index("<li>Dostop: Indukcijska zanka za slušne aparate.</li>") < page.index(
+        "<li>Dostop: Vhod brez stopnic z ulice, dvigalo do vseh nadstropij.</li>"
+    )
     # What it serves, in words, with its strategy; an internal goal never shows.
     assert "V strategiji »Strategija MKL« (2026–2030):" in page
     assert "cilj B2, Bralna pismenost (glavni namen dogodka)" in page

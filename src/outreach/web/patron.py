@@ -383,6 +383,11 @@ async def event_page(request: Request) -> Response:
             ],
             "place": location,
             "room": event.room,
+            "access": [
+                translated(place.accessibility, lang, fallback)
+                for place in (event.room, event.branch)
+                if place is not None and place.accessibility
+            ],
             "online_url": event.online_url if event.format != EventFormat.IN_PERSON else "",
             "cancelled": event.status == EventStatus.CANCELLED,
             "json_ld": _json_script(json_ld),
