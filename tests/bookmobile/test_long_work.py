@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from outreach.bookmobile.jobs import OPTIMISE_MARGIN
 from outreach.bookmobile.open_data import MAX_VISITS
-from outreach.models import Occurrence, RoleName, Route, Stop, Vehicle
+from outreach.models import IdempotentAnswer, Occurrence, RoleName, Route, Stop, Vehicle
 from outreach.workers import WorkerPool
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
 from tests.bookmobile.test_staff_bookmobile import _sign_in, csrf_of
@@ -199,21 +199,47 @@ async def test_a_full_pool_answers_503_with_retry_after_and_the_reason(
         pool.close()
 
 
-async def test_an_import_sent_with_an_idempotency_key_is_done_once(
-    bm: Bookmobiles, client: httpx.AsyncClient, pool: WorkerPool
+async def test_an_import_sent_with_an_idempotency_key_runs_in_a_worker_and_is_done_once(
+    bm: Bookmobiles, client: httpx.AsyncClient, app: Starlette
 ) -> None:
-    # A keyed write runs in the transaction that also keeps its answer: the import runs
-    # in it, in this process, instead of in a worker.
-    text = large_timetable(20, since=dt.date(2026, 1, 1)).encode()
-    headers = {**bm.auth(), "Content-Type": "text/csv", "Idempotency-Key": "import-20"}
-    first = await client.post("/api/routes/import?library=mb", content=text, headers=headers)
-    assert first.status_code == 200, first.text
-    assert first.json()["created"] == ["A1", "B1", "C1"]
-    again = await client.post("/api/routes/import?library=mb", content=text, headers=headers)
-    assert (again.status_code, again.json()) == (200, first.json())
-    assert again.headers["idempotent-replayed"] == "true"
-    assert await Route.all().count() == 3
-    assert pool.running == 0
+    # The worker's own transaction takes the key, imports and keeps the answer: with the
+    # one worker busy the keyed import is refused like any other, and nothing is kept.
+    pool = WorkerPool(processes=1, queue=0)
+    app.state.workers = pool
+    try:
+        created = await client.post("/api/routes", json=_village_route(), headers=bm.auth())
+        solving = asyncio.create_task(
+            client.post(
+                f"/api/routes/{created.json()['id']}/optimise",
+                json={"time_limit_seconds": 2},
+                headers=bm.auth(),
+            )
+        )
+        await until(lambda: pool.running == 1)
+        text = large_timetable(20, since=dt.date(2026, 1, 1)).encode()
+        url = "/api/routes/import?library=mb"
+        headers = {**bm.auth(), "Content-Type": "text/csv", "Idempotency-Key": "import-20"}
+        busy = await client.post(url, content=text, headers=headers)
+        assert (busy.status_code, busy.json()["reason"]) == (503, "workers_busy")
+        assert await IdempotentAnswer.all().count() == 0
+        assert (await solving).status_code == 200
+        first = await client.post(url, content=text, headers=headers)
+        assert first.status_code == 200, first.text
+        assert first.json()["created"] == ["A1", "B1", "C1"]
+        assert "idempotent-replayed" not in first.headers
+        again = await client.post(url, content=text, headers=headers)
+        assert (again.status_code, again.content) == (200, first.content)
+        assert again.headers["idempotent-replayed"] == "true"
+        assert again.headers["content-type"] == "application/json"
+        assert await Route.filter(code__in=["A1", "B1", "C1"]).count() == 3
+        other = await client.post(url, content=text + b"\n", headers=headers)
+        assert other.status_code == 422
+        assert other.json()["fields"] == {
+            "Idempotency-Key": "was used in the last 24 hours with another method, path or"
+            " body; send a new key for a new request"
+        }
+    finally:
+        pool.close()
 
 
 async def test_the_staff_pages_say_when_the_workers_are_busy(

@@ -45,12 +45,10 @@ from dataclasses import dataclass, field
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from outreach.idempotent import KEEP, Kept, Key, KeyInUse, KeyReused, claim, keep
 from outreach.models import IdempotentAnswer, StaffUser
-from outreach.scheduling.conflicts import begin_write
-from outreach.sql import is_postgres
 from outreach.web.auth import authenticate
 from outreach.web.errors import ApiError
 
@@ -58,7 +56,6 @@ log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _HEADER = HEADER.lower().encode()
-KEEP = dt.timedelta(hours=24)
 MAX_KEY = 255
 # The largest body a keyed write may have (it is read whole to be compared).
 MAX_BODY = 4 * 1024 * 1024
@@ -68,6 +65,11 @@ UNKEYED_PATHS = frozenset({"/staff/login", "/staff/logout"})
 # POSTs that change nothing (a proposed stop order): a key would only hold a transaction
 # open, and on SQLite the one connection, while the solver runs.
 READ_ONLY_POSTS = re.compile(r"^/(api|staff/bookmobile)/routes/[^/]+/optimise$")
+# Writes done in a worker process (a timetable import): the worker's own transaction takes
+# the key and keeps the answer beside what it wrote (outreach.idempotent), which a
+# transaction held here could not include. The endpoint finds the key in
+# ``request.state.idempotency`` (see :func:`key_of`).
+SELF_KEYED = re.compile(r"^/api/routes/import$")
 # What a replay repeats of the first answer's headers (never cookies).
 REPLAYED_HEADERS = frozenset(
     {
@@ -100,7 +102,7 @@ def _problem(status: int, error: str, problem: str, **headers: str) -> JSONRespo
     return JSONResponse({"error": error, "fields": {HEADER: problem}}, status, headers=headers)
 
 
-def _in_progress() -> JSONResponse:
+def in_progress() -> JSONResponse:
     return _problem(
         409,
         "a request with this Idempotency-Key is still running; try again shortly",
@@ -109,7 +111,7 @@ def _in_progress() -> JSONResponse:
     )
 
 
-def _reused() -> JSONResponse:
+def reused() -> JSONResponse:
     return _problem(
         422,
         "this Idempotency-Key was sent with a different request",
@@ -145,12 +147,6 @@ def fingerprint(scope: Scope, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big") + part)
     digest.update(body)
     return digest.hexdigest()
-
-
-def _lock_key(name: str) -> int:
-    # pg_advisory_xact_lock(bigint): a key space apart from the (int, int) locks of
-    # outreach.scheduling.conflicts.
-    return int.from_bytes(bytes.fromhex(name)[:8], "big", signed=True)
 
 
 @dataclass
@@ -211,21 +207,10 @@ def _replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-async def _claim(conn: BaseDBAsyncClient, name: str, now: dt.datetime) -> IdempotentAnswer | None:
-    """Take the key for this transaction and return its live answer, if one is kept."""
-    if is_postgres(conn):
-        rows = await conn.execute_query_dict(
-            "SELECT pg_try_advisory_xact_lock($1) AS taken", [_lock_key(name)]
-        )
-        if not rows[0]["taken"]:
-            raise _Refused(_in_progress())
-    else:
-        await begin_write(conn)
-    kept = await IdempotentAnswer.filter(key=name).using_db(conn).first()
-    if kept is not None and kept.created_at <= now - KEEP:
-        await IdempotentAnswer.filter(key=name).using_db(conn).delete()
-        return None
-    return kept
+def key_of(request: Request) -> Key | None:
+    """The key of a write on a :data:`SELF_KEYED` path, if it came with one."""
+    found: Key | None = getattr(request.state, "idempotency", None)
+    return found
 
 
 class Idempotency:
@@ -276,7 +261,7 @@ class Idempotency:
         # process's one connection, so even signing the duplicate in would wait for it.
         running = hashlib.sha256(credential + b"\n" + keys[0]).hexdigest()
         if running in self._running:
-            await _in_progress()(scope, receive, send)
+            await in_progress()(scope, receive, send)
             return
         self._running.add(running)
         try:
@@ -284,7 +269,12 @@ class Idempotency:
             if user is None:
                 await self.app(scope, receive, send)
                 return
-            answer = await self._once(scope, receive, slot(user.id, key), fingerprint(scope, body))
+            sent = Key(slot(user.id, key), fingerprint(scope, body))
+            if SELF_KEYED.match(scope["path"]):
+                scope.setdefault("state", {})["idempotency"] = sent
+                await self.app(scope, receive, send)
+                return
+            answer = await self._once(scope, receive, sent)
         except _Refused as refused:
             await refused.response(scope, receive, send)
             return
@@ -300,40 +290,36 @@ class Idempotency:
         except ApiError:
             return None  # refused (e.g. a browser without its CSRF token): the endpoint says why
 
-    async def _once(self, scope: Scope, receive: Receive, name: str, request: str) -> _Captured:
+    async def _once(self, scope: Scope, receive: Receive, key: Key) -> _Captured:
         """Run the write at most once per key; its answer, replayed or fresh."""
         now = dt.datetime.now(dt.UTC)
         captured = _Captured()
         try:
             async with in_transaction("default") as conn:
-                kept = await _claim(conn, name, now)
+                try:
+                    kept = await claim(conn, key, now)
+                except KeyInUse:
+                    raise _Refused(in_progress()) from None
+                except KeyReused:
+                    raise _Refused(reused()) from None
                 if kept is not None:
-                    if kept.request != request:
-                        raise _Refused(_reused())
                     replay = _Captured(
                         kept.status, [(k.encode(), v.encode()) for k, v in kept.headers]
                     )
                     replay.headers.append((b"idempotent-replayed", b"true"))
-                    replay.chunks.append(bytes(kept.body))
+                    replay.chunks.append(kept.body)
                     return replay
                 await self.app(scope, receive, captured.send)
                 if captured.status is None:
                     raise RuntimeError("the endpoint sent no response")
                 if captured.status >= 400:
                     raise _Rollback
-                await IdempotentAnswer.create(
-                    key=name,
-                    request=request,
-                    status=captured.status,
-                    headers=[
-                        [k.decode("latin-1"), v.decode("latin-1")]
-                        for k, v in captured.headers
-                        if k.lower().decode("latin-1") in REPLAYED_HEADERS
-                    ],
-                    body=captured.body,
-                    created_at=now,
-                    using_db=conn,
-                )
+                headers = [
+                    (k.decode("latin-1"), v.decode("latin-1"))
+                    for k, v in captured.headers
+                    if k.lower().decode("latin-1") in REPLAYED_HEADERS
+                ]
+                await keep(conn, key, Kept(captured.status, headers, captured.body), now)
         except _Rollback:
             pass
         return captured

@@ -16,7 +16,13 @@ from tortoise.transactions import in_transaction
 from outreach import publicity, sql
 from outreach.bookmobile import emissions as emissions_module
 from outreach.bookmobile.distance import RoutingClient, haversine_km
-from outreach.bookmobile.jobs import ImportJob, OptimiseJob, import_off_loop, solve_off_loop
+from outreach.bookmobile.jobs import (
+    ImportJob,
+    OptimiseJob,
+    import_off_loop,
+    import_once_off_loop,
+    solve_off_loop,
+)
 from outreach.bookmobile.open_data import export_rows, to_csv
 from outreach.bookmobile.optimise import StopWindow, route_km
 from outreach.bookmobile.public_page import Visit
@@ -62,6 +68,7 @@ from outreach.bookmobile.timetable import (
     update_route,
 )
 from outreach.bookmobile.vehicles import save_vehicle
+from outreach.idempotent import KeyInUse, KeyReused
 from outreach.models import (
     Event,
     EventStatus,
@@ -76,7 +83,7 @@ from outreach.models import (
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
-from outreach.web import long_work
+from outreach.web import idempotency, long_work
 from outreach.web.auth import authenticate, has_library_role, require_library_role
 from outreach.web.boundary import declare, read_json, read_optional_json, read_query
 from outreach.web.errors import ApiError, DomainError, Invalid, NotFound
@@ -573,7 +580,7 @@ async def optimise_route(
 
 
 @declare(query=ImportQuery, body_media_type="text/csv", answer=ImportOut)
-async def post_import(request: Request) -> JSONResponse:
+async def post_import(request: Request) -> Response:
     """Import a timetable in the open mobile-library-stops format (``?library=&depot=``).
 
     The body is the CSV itself (``text/csv``). All or nothing: a rejected file saves nothing.
@@ -603,13 +610,22 @@ async def post_import(request: Request) -> JSONResponse:
         user_id=user.id,
         base_url=settings.base_url,
     )
+    key = idempotency.key_of(request)
     try:
-        result = await import_off_loop(long_work.workers(request), job)
+        if key is None:
+            result = await import_off_loop(long_work.workers(request), job)
+            return JSONResponse(result.as_dict(), status_code=200)
+        answer, replayed = await import_once_off_loop(long_work.workers(request), job, key)
     except TimetableError as exc:
         raise _timetable_error(exc, "the timetable was not imported") from None
     except (WorkersBusy, WorkTimedOut) as exc:
         return long_work.unavailable(exc)
-    return JSONResponse(result.as_dict(), status_code=200)
+    except KeyInUse:
+        return idempotency.in_progress()
+    except KeyReused:
+        return idempotency.reused()
+    headers = dict(answer.headers) | ({"Idempotent-Replayed": "true"} if replayed else {})
+    return Response(answer.body, status_code=answer.status, headers=headers)
 
 
 async def get_stops_csv(request: Request) -> Response:
