@@ -89,7 +89,7 @@ async def test_a_route_is_made_and_its_stops_reordered_without_javascript(
     # "Add a stop" gives a fourth row and saves nothing; a blank row is left out on saving.
     added = await client.post(
         "/staff/bookmobile/routes/new",
-        data=_route_form(bm, token, action="add") | _rows(THREE),
+        data=_route_form(bm, token, add="1") | _rows(THREE),
     )
     assert added.status_code == 200
     assert _names_in_order(added.text) == ["Limbuš", "Bresternica", "Selnica", ""]
@@ -146,7 +146,7 @@ async def test_a_route_is_made_and_its_stops_reordered_without_javascript(
     ]
     moved = await client.post(
         f"/staff/bookmobile/routes/{route.id}/stops",
-        data={"csrf_token": csrf_of(shown.text), "action": "down-0"} | _rows(rows),
+        data={"csrf_token": csrf_of(shown.text), "down": "0"} | _rows(rows),
     )
     assert moved.status_code == 200
     assert _names_in_order(moved.text) == ["Bresternica", "Limbuš", "Selnica"]
@@ -160,7 +160,7 @@ async def test_a_route_is_made_and_its_stops_reordered_without_javascript(
     swapped = [rows[1] | {"arrival": "09:00"}, rows[0] | {"arrival": "10:00"}, rows[2]]
     saved = await client.post(
         f"/staff/bookmobile/routes/{route.id}/stops",
-        data={"csrf_token": csrf_of(shown.text), "action": "save"} | _rows(swapped),
+        data={"csrf_token": csrf_of(shown.text), "save": "1"} | _rows(swapped),
     )
     assert saved.status_code == 303
     after = await Stop.filter(route_id=route.id).order_by("position")
@@ -189,7 +189,7 @@ async def test_a_route_is_made_and_its_stops_reordered_without_javascript(
     ]
     again = await client.post(
         f"/staff/bookmobile/routes/{route.id}/stops",
-        data={"csrf_token": csrf_of(shown.text), "action": "save"} | _rows(kept),
+        data={"csrf_token": csrf_of(shown.text), "save": "1"} | _rows(kept),
     )
     assert again.status_code == 303
     final = await Stop.filter(route_id=route.id).order_by("position")

@@ -129,6 +129,17 @@ def rows_from_form(form: Mapping[str, Any]) -> list[Row]:
     ]
 
 
+def action_of(form: Mapping[str, Any]) -> str:
+    """The button pressed: ``up-<i>``, ``down-<i>``, ``remove-<i>``, ``add``, else ``save``
+    (also for Enter in a field). Each button's name says what it does and its value which
+    row, so that no word sits in a value."""
+    for verb in ("up", "down", "remove"):
+        row = str(form.get(verb, ""))
+        if row.isdigit():
+            return f"{verb}-{row}"
+    return "add" if "add" in form else "save"
+
+
 def is_blank(row: Row) -> bool:
     return not any(row[name] for name in STOP_FIELDS if name not in ("visibility", "id"))
 

@@ -311,7 +311,7 @@ async def staff_stops(request: Request) -> Response:
     user = await auth.require_library_role(request, library.id, EDITORS)
     form = await request.form()
     rows = forms.rows_from_form(form)
-    action = str(form.get("action", "save"))
+    action = forms.action_of(form)
     context = await _route_context(route, library)
     context["can_edit"] = True
     if action != "save":
@@ -390,7 +390,7 @@ async def staff_new_route(request: Request) -> Response:
         return staff.render(request, "bookmobile/staff_route_form.html", context)
     entered = _route_entered(form)
     rows = forms.rows_from_form(form)
-    action = str(form.get("action", "save"))
+    action = forms.action_of(form)
     context.update(form=entered, rows=rows)
     if action != "save":
         edited = forms.apply_action(rows, action)

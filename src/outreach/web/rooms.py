@@ -41,8 +41,8 @@ from outreach.web.limits import RateLimit
 
 DECIDERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 ROOM_SETTERS = (RoleName.EDITOR, RoleName.ADMIN)
-# A person sends a request or two; a robot sends many.
-SUBMISSIONS_PER_CLIENT = 5
+# A person sends a request or two (and corrects a form a few times); a robot sends many.
+SUBMISSIONS_PER_CLIENT = 10
 SUBMISSION_WINDOW = 600.0
 FORM_FIELDS = (
     "room",
@@ -302,7 +302,8 @@ async def staff_decide(request: Request) -> Response:
     user = await auth.require_library_role(request, library.id, DECIDERS)
     raw = await request.form()
     body = {
-        "decision": str(raw.get("decision", "")),
+        # The button pressed: its name is the decision.
+        "decision": "approve" if "approve" in raw else "decline" if "decline" in raw else "",
         "message": str(raw.get("message", "")).strip()[:5000],
         "public": raw.get("public") == "yes",
         "title": str(raw.get("title", "")).strip()[:1000],
