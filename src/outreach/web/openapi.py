@@ -2,8 +2,9 @@
 
 Summaries come from each endpoint's docstring; path parameters from the routes' convertors;
 query parameters, request bodies and answers from the models each endpoint declares
-(:func:`outreach.web.boundary.declare`), the very models that validate them. Endpoints not
-yet declared list their query parameters here, by path.
+(:func:`outreach.web.boundary.declare`), the very models that validate them. Feeds, whose
+filters repeat and are read by the feed code itself, are described here by path: their
+query parameters and their iCalendar answers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from outreach.web.boundary import JSON, Declaration, declaration_of
 from outreach.web.convertors import PATH_SCHEMAS
 from outreach.web.idempotency import HEADER as IDEMPOTENCY_HEADER
 
+CALENDAR = "text/calendar"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
 _REF = "#/components/schemas/{model}"
 _ERROR_STATUSES = ("400", "401", "403", "404", "408", "409", "410", "413", "415", "422", "429")
@@ -139,8 +141,11 @@ def _ref(model: type[BaseModel]) -> dict[str, Any]:
 
 def _operation(route: Route, method: str) -> dict[str, Any]:
     doc = inspect.getdoc(route.endpoint) or route.name.replace("_", " ")
-    declaration = declaration_of(route.endpoint) or Declaration()
     path = _PATH_PARAM.sub(r"{\1}", route.path)
+    # Feeds (library, network, route and stop) are declared here, by their path, like
+    # their filters above: every one answers an iCalendar file.
+    feed = Declaration(media_type=CALENDAR) if path.endswith(".ics") else Declaration()
+    declaration = declaration_of(route.endpoint) or feed
     parameters: list[dict[str, Any]] = [
         {
             "name": name,

@@ -628,6 +628,7 @@ async def post_import(request: Request) -> Response:
     return Response(answer.body, status_code=answer.status, headers=headers)
 
 
+@declare(media_type="text/csv")
 async def get_stops_csv(request: Request) -> Response:
     """The route in the open format; private stops only for the library's staff."""
     route, staff = await _readable_route(request)
