@@ -46,6 +46,7 @@ class NotFound(DomainError):
         super().__init__(message or f"{what} not found")
         # What was not found, for a page that says so in its reader's words.
         self.what = what
+        self.message = message
 
 
 class Conflict(DomainError):

@@ -260,6 +260,10 @@ async def test_no_route_no_bookmobile(bm: Bookmobiles, client: httpx.AsyncClient
         404,
         {"error": "Kranj: ei kirjastoautoreittejä."},
     )
+    # A browser gets it as a page that names the problem.
+    page = await client.get("/kr/bookmobile?lang=mk", headers={"Accept": "text/html"})
+    assert (page.status_code, page.headers["content-type"]) == (404, "text/html; charset=utf-8")
+    assert "Kranj нема подвижна библиотека." in page.text
     unknown = await client.get("/nowhere/bookmobile", headers={"Accept-Language": "mk"})
     assert (unknown.status_code, unknown.json()) == (
         404,

@@ -240,7 +240,8 @@ def _missing(what: str) -> str:
 
 def _message(status: int, exc: Exception | None, request: Request) -> str:
     if isinstance(exc, NotFound):
-        return _missing(exc.what)
+        # A handler that knows better words (the library has no bookmobile) gives them.
+        return exc.message or _missing(exc.what)
     match status:
         case 404:
             return _("There is no page at this address.")
