@@ -3,6 +3,7 @@ that blocks the room, personal data kept out of everything public and erased in 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from outreach.models import (
     RoomRequestStatus,
     Visibility,
 )
-from outreach.rooms.requests import erase_expired
+from outreach.rooms.requests import erase_expired, keep_erasing
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.web.limits import RateLimit
 from tests import factories
@@ -402,3 +403,32 @@ async def test_the_form_is_refused_after_ten_requests_from_one_address(
         statuses.append(answer.status_code)
     assert statuses == [303] * 10 + [429]
     assert "Too many requests from your address: try again in 10 minutes." in answer.text
+
+
+async def test_the_app_keeps_erasing_while_it_runs(kranj: Kranj) -> None:
+    ended = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
+    old = await RoomRequest.create(
+        library=kranj.library,
+        room=kranj.hall,
+        starts_at=ended - dt.timedelta(hours=1),
+        ends_at=ended,
+        attendees=3,
+        language="fi",
+        purpose=PURPOSE,
+        name=PERSONAL[0],
+        email=PERSONAL[1],
+        consented_at=ended,
+        created_at=ended,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_erasing(stop, 30, every=0.05))
+    try:
+        for _ in range(200):
+            await old.refresh_from_db()
+            if old.erased_at is not None:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await task
+    assert (old.name, old.email, old.purpose) == (None, None, None)

@@ -1,6 +1,7 @@
 """The work an app process does besides answering: delivering the outbox (when an SMTP
-server is configured) and the registration sweep (reminders, erasure), both until the
-process stops. Started and stopped by the app's lifespan."""
+server is configured), the registration sweep (reminders, erasure) and the erasure of room
+requests' personal data, until the process stops. Started and stopped by the app's
+lifespan."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 
 from outreach.mail.delivery import OutboxWorker
 from outreach.registration import housekeeping
+from outreach.rooms.requests import keep_erasing
 from outreach.settings import Settings
 
 
@@ -25,6 +27,8 @@ class Background:
             worker = OutboxWorker(self.settings.mail)
             self.tasks.append(asyncio.create_task(worker.run(self.stop_event)))
         self.tasks.append(asyncio.create_task(housekeeping.run(self.stop_event)))
+        erase_days = self.settings.room_request_erase_days
+        self.tasks.append(asyncio.create_task(keep_erasing(self.stop_event, erase_days)))
 
     async def stop(self) -> None:
         """Let each task finish what it is doing, then cancel what still waits."""

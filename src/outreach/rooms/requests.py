@@ -15,7 +15,10 @@ empties those fields a set number of days after the booking.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -48,6 +51,7 @@ from outreach.scheduling.payload import MAX_DURATION
 from outreach.scheduling.recurrence import to_local, to_utc, zone
 from outreach.versions import bump_data_version
 
+log = logging.getLogger("outreach.rooms")
 # How far ahead a room may be asked for.
 BOOKING_HORIZON = dt.timedelta(days=366)
 
@@ -390,6 +394,23 @@ async def erase_expired(days: int, *, now: dt.datetime | None = None) -> int:
                 purpose=None, name=None, organisation=None, email=None, phone=None, erased_at=now
             )
         )
+
+
+async def keep_erasing(stop: asyncio.Event, days: int, every: float = 3600.0) -> None:
+    """:func:`erase_expired` now and every ``every`` seconds until ``stop`` is set (the
+    app's lifespan runs it beside the registrations' sweep)."""
+    while not stop.is_set():
+        try:
+            erased = await erase_expired(days)
+            if erased:
+                log.info("erased the personal data of %s room request(s)", erased)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            # The type only: a message could hold what the database was given.
+            log.warning("room request erasure paused: %s", type(exc).__name__)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 async def requests_of(library_ids: Sequence[int], *, pending: bool) -> list[RoomRequest]:
