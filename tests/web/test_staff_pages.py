@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -54,6 +55,13 @@ class Staff:
     outsider: StaffUser
     goal_a1: Goal
     goal_a2: Goal
+
+
+@pytest.fixture(autouse=True)
+def english(client: httpx.AsyncClient) -> None:
+    """These tests read the pages in English, as a browser that asks for it (the pages'
+    other languages: tests/web/test_workspace.py)."""
+    client.headers["Accept-Language"] = "en"
 
 
 @pytest_asyncio.fixture
@@ -137,6 +145,16 @@ def csrf_of(html: str) -> str:
     match = _TOKEN.search(html)
     assert match is not None, "no CSRF token in the page"
     return match.group(1)
+
+
+def _full(day: dt.date) -> str:
+    """A day as the English pages write it in full: "Tuesday, December 8, 2026"."""
+    return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+def _moment(day: dt.date, clock: str) -> str:
+    """A day and time as the English staff pages write it: "Tue, Dec 8, 2026, 19:00"."""
+    return f"{day:%a, %b} {day.day}, {day.year}, {clock}"
 
 
 async def sign_in(
@@ -359,7 +377,7 @@ async def test_event_list_filters_by_kind_and_goal(staff: Staff, client: httpx.A
     assert ">Bralni klub</a>" in everything.text
     assert ">Pravljice</a>" in everything.text
     assert f"/staff/events/{other.event.id}" not in everything.text
-    assert f"<td>{next_weekday(2)} 10:00</td>" in everything.text
+    assert f"<td>{_moment(next_weekday(2), '10:00')}</td>" in everything.text
     clubs = await client.get("/staff/events", params={"kind": "club"})
     assert "1 event." in clubs.text
     assert ">Bralni klub</a>" in clubs.text
@@ -422,10 +440,7 @@ async def test_creating_an_event_through_the_form_stores_it_with_its_goals(
     assert api.json()["audiences"] == ["0-5", "families"]
     detail = await client.get(response.headers["location"])
     assert "The event was created." in detail.text
-    assert (
-        "<dt>Repeats</dt><dd>every week on Tue, Thu, 6 times"
-        ' <span class="muted">(FREQ=WEEKLY;COUNT=6;BYDAY=TU,TH)</span></dd>'
-    ) in detail.text
+    assert "<dt>Repeats</dt><dd>every week: Tue and Thu, 6 times</dd>" in detail.text
     assert '<h1 class="status-published" lang="sl">Pravljična ura</h1>' in detail.text
     # The edit form shows the rule in the friendly picker again.
     edit = await client.get(f"/staff/events/{event_id}/edit")
@@ -462,13 +477,17 @@ async def test_a_conflict_is_shown_on_the_form_with_the_entered_values_kept(
     response = await post_form(client, "/staff/events/new?library=mkl", fields)
     assert response.status_code == 409
     assert "Double booking" in response.text
+    # In the library's local time and the page's language, the room by its name.
+    said = (
+        "Room Pravljična soba is booked 16:30\u2009–\u200917:30 on"
+        f" {_full(day)} by “Zasedena soba”."
+    )
     assert (
-        f'<li><a href="/staff/events/{taken}">Zasedena soba</a> — room Pravljična soba,'
-        f" {day} 16:30–17:30</li>"
+        f'<li>{said} <a href="/staff/events/{taken}">Open “Zasedena soba”</a></li>'
     ) in response.text
-    assert f"Room taken by “Zasedena soba” {day} 16:30–17:30" in response.text
+    assert f'<span class="field-error conflict">{said}</span>' in response.text
     assert 'value="Druga delavnica"' in response.text
-    assert f'<option value="{staff.room.id}" selected>' in response.text
+    assert f'<option value="{staff.room.id}" data-branch="center" selected>' in response.text
     assert await Event.all().count() == 1
 
 
@@ -482,8 +501,8 @@ async def test_events_outside_opening_hours_are_saved_with_a_warning(
     detail = await client.get(response.headers["location"])
     day = next_weekday(1)
     assert (
-        '<p class="notice warning" role="status">1 of 1 occurrences fall outside the opening'
-        f" hours of their branch: {day} 19:00</p>"
+        '<p class="notice warning" role="status">1 of 1 occurrences falls outside the opening'
+        f" hours of its branch: {_moment(day, '19:00')}</p>"
     ) in detail.text
 
 
@@ -552,8 +571,11 @@ async def test_one_occurrence_is_cancelled_or_moved_through_its_form(
     assert [row.cancelled for row in rows] == [False, True, False]
     shown = await client.get(f"/staff/events/{event_id}")
     second_day = monday + dt.timedelta(days=7)
-    assert f"The occurrence of {second_day} 10:00 was cancelled." in shown.text
-    assert f'value="restore" class="secondary">Restore {second_day}</button>' in shown.text
+    assert f"The occurrence of {_moment(second_day, '10:00')} was cancelled." in shown.text
+    assert (
+        '<input type="hidden" name="action" value="restore">\n        <button type="submit"'
+        f' class="secondary">Restore {second_day:%b} {second_day.day}, {second_day.year}</button>'
+    ) in shown.text
 
     third_day = monday + dt.timedelta(days=14)
     moved = await client.post(
@@ -576,7 +598,7 @@ async def test_one_occurrence_is_cancelled_or_moved_through_its_form(
     assert row.room_id == staff.hall.id  # type: ignore[attr-defined]
     assert (await Event.get(id=event_id)).revision == 3
     shown = await client.get(f"/staff/events/{event_id}")
-    assert f"moved from {third_day} 10:00" in shown.text
+    assert f"moved from {_moment(third_day, '10:00')}" in shown.text
 
     refused = await client.post(
         f"/staff/events/{event_id}/occurrence",
@@ -601,8 +623,16 @@ async def test_cancelling_the_whole_event_keeps_it_and_saving_it_keeps_it_cancel
     event_id = await make_event(staff, rrule="FREQ=WEEKLY;COUNT=2")
     await sign_in(client, "urednica@mklj.si")
     detail = await client.get(f"/staff/events/{event_id}")
-    response = await client.post(
+    asked = await client.post(
         f"/staff/events/{event_id}/cancel", data={"csrf_token": csrf_of(detail.text)}
+    )
+    # A series is cancelled only once confirmed: the first click asks, naming the count.
+    assert asked.status_code == 200
+    assert "This cancels all 2 of its coming occurrences." in asked.text
+    assert await Event.filter(id=event_id, status=EventStatus.CANCELLED).count() == 0
+    response = await client.post(
+        f"/staff/events/{event_id}/cancel",
+        data={"csrf_token": csrf_of(detail.text), "confirm": "yes"},
     )
     assert response.status_code == 303
     event = await Event.get(id=event_id)
@@ -662,8 +692,10 @@ async def test_moving_an_occurrence_into_a_taken_room_shows_the_conflict(
         },
     )
     assert response.status_code == 409
-    assert "<strong>Conflict.</strong> Nothing was saved." in response.text
-    assert "Predavanje</a> (room" in response.text
+    assert "<strong>Double booking.</strong> Nothing was saved." in response.text
+    assert (
+        f"<br>Room Dvorana is booked 12:00\u2009–\u200913:00 on {_full(monday)} by “Predavanje”."
+    ) in response.text
     assert f'name="start" value="{monday}T12:30"' in response.text
     row = await Occurrence.get(event_id=event_id)
     assert row.starts_at == occurrence.starts_at
@@ -704,7 +736,7 @@ async def test_attendance_is_recorded_for_a_past_occurrence_only(
     shown = await client.get(f"/staff/events/{event_id}")
     assert "Attendance recorded: 24 in all." in shown.text
     assert 'name="count_0-5_on_site" min="0"' in shown.text
-    assert 'aria-label="0-5 on_site" value="12"' in shown.text
+    assert 'aria-label="Ages 0–5, on site" value="12"' in shown.text
 
     negative = await client.post(
         f"/staff/events/{event_id}/attendance",
@@ -726,7 +758,7 @@ async def test_attendance_is_recorded_for_a_past_occurrence_only(
         },
     )
     assert ahead.status_code == 422
-    assert "original_start: the occurrence has not happened yet" in ahead.text
+    assert "<li>the occurrence has not happened yet</li>" in ahead.text
     assert await Attendance.filter(event_id=event_id).count() == 3
 
 

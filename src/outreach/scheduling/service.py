@@ -353,6 +353,8 @@ async def opening_hours_warnings(
             "warning": "outside_opening_hours",
             "message": f"{len(outside)} of {checked} occurrences fall outside the"
             " opening hours of their branch",
+            "count": len(outside),
+            "checked": checked,
             "occurrences": outside[:10],
         }
     ]

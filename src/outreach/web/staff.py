@@ -26,11 +26,13 @@ from starlette.routing import BaseRoute, Route
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
+from outreach import i18n
 from outreach.db import instant
 from outreach.i18n import gettext as _
 from outreach.languages import translated as tr
 from outreach.models import (
     AgeBand,
+    ApprovalDecision,
     ApprovalKind,
     ApprovalRequest,
     ApprovalState,
@@ -60,11 +62,9 @@ from outreach.scheduling import approval, service
 from outreach.scheduling.serialise import event_data, utc_iso
 from outreach.security import DUMMY_PASSWORD_HASH, verify_password
 from outreach.strategies import strategies_for_library
-from outreach.web import auth, csrf
+from outreach.web import auth, csrf, language
 from outreach.web.errors import DomainError, NotFound, status_of
 from outreach.web.staff_forms import (
-    REPEATS,
-    WEEKDAY_NAMES,
     WEEKDAYS,
     FormState,
     describe_rule,
@@ -74,7 +74,10 @@ from outreach.web.staff_forms import (
     form_state,
     number_or_raw,
     payload_from_form,
+    repeats,
+    weekday_names,
 )
+from outreach.web.staff_labels import LABELS, moment
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 READ_ROLES = tuple(RoleName)
@@ -92,6 +95,8 @@ def render(
     base = {
         "user": getattr(request.state, "user", None),
         "nav": getattr(request.state, "nav", None),
+        "label": LABELS,
+        "moment": moment,
         "csrf_token": csrf.csrf_token(request),
         "messages": request.session.pop(FLASH_KEY, []),
     }
@@ -102,6 +107,18 @@ def render(
     # Staff pages hold internal data: never cache them in shared caches.
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def not_found_message(exc: DomainError) -> str:
+    """What was not found, in words (the domain says "event not found" and the like)."""
+    what = exc.error.removesuffix(" not found")
+    names = {
+        "event": _("No such event."),
+        "occurrence": _("No such occurrence."),
+        "library": _("No such library."),
+        "approval request": _("No such approval request."),
+    }
+    return names.get(what, _("Not found."))
 
 
 def flash(request: Request, text: str, level: str = "ok") -> None:
@@ -124,9 +141,11 @@ async def csrf_failed(request: Request) -> Response:
     return error_page(
         request,
         403,
-        "Form expired",
-        "This form could not be accepted because its security token is missing or out of"
-        " date. Go back, reload the page and send it again.",
+        _("Form expired"),
+        _(
+            "This form could not be accepted because its security token is missing or out"
+            " of date. Go back, reload the page and send it again."
+        ),
     )
 
 
@@ -152,6 +171,7 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
             return login_redirect(request)
         if request.state.user is not None:
             request.state.nav = await navigation(request.state.user)
+        await speak_to(request, request.state.user)
         try:
             return await endpoint(request)
         except DomainError as exc:
@@ -160,10 +180,10 @@ def page(endpoint: Endpoint, *, public: bool = False) -> Endpoint:
                 return login_redirect(request)
             if status == 403:
                 return error_page(
-                    request, 403, "Not allowed", "You hold no role that allows this here."
+                    request, 403, _("Not allowed"), _("You hold no role that allows this here.")
                 )
             if status == 404:
-                return error_page(request, 404, "Not found", exc.error.capitalize() + ".")
+                return error_page(request, 404, _("Not found"), not_found_message(exc))
             raise
 
     return csrf.protect(wrapped, on_failure=csrf_failed)
@@ -182,6 +202,8 @@ class Navigation:
     admin: bool
     # The network whose report a coordinator reads (the report's form offers the rest).
     network: str | None
+    # The language of the user's first library (or network): theirs if nothing else says.
+    default_language: str
 
     @property
     def report_url(self) -> str:
@@ -190,16 +212,37 @@ class Navigation:
 
 
 async def navigation(user: StaffUser) -> Navigation:
-    roles = await Role.filter(user_id=user.id).prefetch_related("network")
+    roles = await Role.filter(user_id=user.id).order_by("id").prefetch_related("library", "network")
     held = {r.role for r in roles}
     networks = sorted(r.network.slug for r in roles if r.network is not None)
+    scopes = [r.library or r.network for r in roles]
     return Navigation(
         edit=bool(held & {RoleName.EDITOR, RoleName.ADMIN}),
         approve=bool(held & {RoleName.DIRECTOR, RoleName.ADMIN}),
         report=bool(held & {RoleName.DIRECTOR, RoleName.ADMIN, RoleName.COORDINATOR}),
         admin=RoleName.ADMIN in held,
         network=networks[0] if networks else None,
+        default_language=next(
+            (scope.default_language for scope in scopes if scope is not None),
+            i18n.SOURCE_LANGUAGE,
+        ),
     )
+
+
+async def speak_to(request: Request, user: StaffUser | None) -> str:
+    """Write the page in the staff member's language: one asked for with ``?lang=`` (the
+    language switch, which also keeps it as their preference), else their preference,
+    else what the browser asks for, else their library's language."""
+    if user is None:
+        return language.negotiate(request, default=i18n.SOURCE_LANGUAGE)
+    asked = i18n.interface_language(request.query_params.get("lang"))
+    if asked is not None and asked != user.language:
+        await StaffUser.filter(id=user.id).update(language=asked)
+        user.language = asked
+    default = request.state.nav.default_language
+    chosen = i18n.use(asked or user.language or language.requested(request) or default)
+    request.state.language = chosen
+    return chosen
 
 
 @dataclass
@@ -259,7 +302,7 @@ async def login(request: Request) -> Response:
         return render(
             request,
             "staff/login.html",
-            {"next": next_url, "email": email, "error": "Wrong e-mail or password."},
+            {"next": next_url, "email": email, "error": _("Wrong e-mail or password.")},
             status_code=400,
         )
     # A fresh session (and CSRF token) so that nothing planted before sign-in survives it.
@@ -282,9 +325,40 @@ async def logout(request: Request) -> Response:
 
 
 async def dashboard(request: Request) -> Response:
-    """The user's libraries and their roles there."""
+    """The user's libraries and their roles there, what waits for their approval and
+    how their own submissions stand."""
     user: StaffUser = request.state.user
-    return render(request, "staff/dashboard.html", {"libraries": await libraries_of(user)})
+    approving = [
+        r.library_id  # type: ignore[attr-defined]
+        for r in await Role.filter(
+            user_id=user.id, library_id__isnull=False, role__in=[RoleName.DIRECTOR, RoleName.ADMIN]
+        )
+    ]
+    waiting = await ApprovalRequest.filter(
+        library_id__in=approving or [0], decision=ApprovalDecision.PENDING
+    ).count()
+    mine = (
+        await ApprovalRequest.filter(submitted_by_id=user.id)
+        .order_by("-submitted_at", "-id")
+        .limit(SUBMISSIONS_SHOWN)
+        .prefetch_related("event", "library")
+    )
+    submissions = [
+        {
+            "request": r,
+            "title": tr(r.event.title, r.library.default_language),
+            "submitted": local_time(r.submitted_at, r.library.timezone),
+        }
+        for r in mine
+    ]
+    return render(
+        request,
+        "staff/dashboard.html",
+        {"libraries": await libraries_of(user), "waiting": waiting, "submissions": submissions},
+    )
+
+
+SUBMISSIONS_SHOWN = 10
 
 
 # --- the programme list ---------------------------------------------------------------
@@ -302,13 +376,20 @@ def local_time(instant: dt.datetime | None, timezone: str) -> dt.datetime | None
         return instant.astimezone(dt.UTC)
 
 
+def zone_of(event: Event) -> dt.tzinfo:
+    try:
+        return ZoneInfo(event.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
+
+
 def _parse_day(raw: str, name: str, errors: dict[str, str]) -> dt.date | None:
     if not raw:
         return None
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        errors[name] = "must be a date such as 2026-03-01"
+        errors[name] = _("must be a date such as 2026-03-01")
         return None
 
 
@@ -316,7 +397,7 @@ def _choice(raw: str, choices: type[StrEnum], name: str, errors: dict[str, str])
     if not raw:
         return None
     if raw not in {c.value for c in choices}:
-        errors[name] = "is not one of the choices"
+        errors[name] = _("is not one of the choices")
         return None
     return raw
 
@@ -325,7 +406,7 @@ def _whole(raw: str, name: str, errors: dict[str, str]) -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 9:
-        errors[name] = "must be chosen from the list"
+        errors[name] = _("must be chosen from the list")
         return None
     return int(raw)
 
@@ -342,7 +423,7 @@ async def event_list(request: Request) -> Response:
     if filters["library"]:
         chosen = await Library.get_or_none(slug=filters["library"])
         if chosen is None:
-            errors["library"] = "no such library"
+            errors["library"] = _("no such library")
         else:
             await auth.require_library_role(request, chosen.id, READ_ROLES)
             library_ids = [chosen.id]
@@ -354,7 +435,7 @@ async def event_list(request: Request) -> Response:
     day_from = _parse_day(filters["from"], "from", errors)
     day_to = _parse_day(filters["to"], "to", errors)
     if day_from and day_to and day_to < day_from:
-        errors["to"] = "must not be before from"
+        errors["to"] = _("must not be before the first day")
     try:
         page_number = max(1, min(int(params.get("page", "1")), 100_000))
     except ValueError:
@@ -468,14 +549,22 @@ async def next_starts(event_ids: list[int]) -> dict[int, dt.datetime]:
 LIST_FILTERS = ("library", "branch", "kind", "audience", "goal", "status", "from", "to")
 
 
-async def _goals_for(access: list[LibraryAccess]) -> list[Goal]:
-    """Goals of the strategies that apply to these libraries, for the goal filter."""
+async def _goals_for(access: list[LibraryAccess]) -> list[tuple[Goal, str]]:
+    """Goals of the strategies that apply to these libraries, for the goal filter, each
+    with its strategy's name where another strategy uses the same code (P1–P5)."""
     strategy_ids: set[int] = set()
     for item in access:
         strategy_ids.update(s.id for s in await strategies_for_library(item.library))
-    return await Goal.filter(strategy_id__in=strategy_ids or {0}).order_by(
-        "strategy_id", "position", "id"
+    goals = (
+        await Goal.filter(strategy_id__in=strategy_ids or {0})
+        .order_by("strategy_id", "position", "id")
+        .prefetch_related("strategy")
     )
+    codes: dict[str, int] = {}
+    for goal in goals:
+        codes[goal.code] = codes.get(goal.code, 0) + 1
+    lang = i18n.current()
+    return [(goal, tr(goal.strategy.name, lang) if codes[goal.code] > 1 else "") for goal in goals]
 
 
 # --- the event form -------------------------------------------------------------------
@@ -530,7 +619,9 @@ async def form_context(library: Library) -> FormContext:
         library=library,
         languages=form_languages(library),
         branches=await Branch.filter(library_id=library.id).order_by("name"),
-        rooms=await Room.filter(branch__library_id=library.id).order_by("branch_id", "name"),
+        rooms=await Room.filter(branch__library_id=library.id)
+        .order_by("branch_id", "name")
+        .prefetch_related("branch"),
         partners=await Partner.filter(library_id=library.id).order_by("name"),
         co_organisers=await Library.filter(id__not=library.id).order_by("slug"),
         staff=await StaffUser.filter(roles__library_id=library.id, is_active=True)
@@ -540,24 +631,90 @@ async def form_context(library: Library) -> FormContext:
     )
 
 
-def conflict_rows(conflicts: list[dict[str, Any]], context: FormContext) -> list[dict[str, Any]]:
-    """Conflicts from a 409, with names and local times for people to read."""
-    names: dict[tuple[Any, Any], str] = {("room", room.id): room.name for room in context.rooms}
-    names.update({("staff", person.id): person.name for person in context.staff})
-    timezone = context.library.timezone
+def conflict_rows(
+    conflicts: list[dict[str, Any]], library: Library, names: dict[tuple[str, int], str]
+) -> list[dict[str, Any]]:
+    """Conflicts from a 409, each with a sentence in the page's language that names the
+    room, person or vehicle and gives the local day and times (``names``: the library's
+    rooms and staff by ``(resource, id)``)."""
     rows = []
     for conflict in conflicts:
-        key = (conflict.get("resource"), conflict.get("resource_id"))
-        rows.append(
-            {
-                **conflict,
-                "title_text": tr(conflict.get("title") or {}, context.library.default_language),
-                "resource_name": names.get(key, str(conflict.get("resource_id"))),
-                "local_start": local_time(dt.datetime.fromisoformat(conflict["start"]), timezone),
-                "local_end": local_time(dt.datetime.fromisoformat(conflict["end"]), timezone),
-            }
-        )
+        start = local_time(dt.datetime.fromisoformat(conflict["start"]), library.timezone)
+        end = local_time(dt.datetime.fromisoformat(conflict["end"]), library.timezone)
+        assert start is not None
+        assert end is not None
+        title = tr(conflict.get("title") or {}, library.default_language)
+        resource = str(conflict.get("resource"))
+        name = names.get((resource, int(conflict.get("resource_id") or 0)), "")
+        words = {
+            "times": i18n.format_interval(start, end, "Hm"),
+            "day": i18n.format_date(start.date(), "full"),
+            "title": title,
+        }
+        if resource == "room" and conflict.get("event") is None:
+            message = _(
+                "Room %(room)s is booked %(times)s on %(day)s for an approved room request.",
+                room=name,
+                **words,
+            )
+        elif resource == "room":
+            message = _(
+                "Room %(room)s is booked %(times)s on %(day)s by “%(title)s”.", room=name, **words
+            )
+        elif resource == "staff":
+            message = _(
+                "%(person)s is busy %(times)s on %(day)s with “%(title)s”.", person=name, **words
+            )
+        else:
+            message = _("The bookmobile is out %(times)s on %(day)s for “%(title)s”.", **words)
+        rows.append({**conflict, "title_text": title, "message": message})
     return rows
+
+
+def resource_names(rooms: list[Room], staff: list[StaffUser]) -> dict[tuple[str, int], str]:
+    names = {("room", room.id): room.name for room in rooms}
+    names.update({("staff", person.id): person.name for person in staff})
+    return names
+
+
+def field_names() -> dict[str, str]:
+    """The event form's fields as the form labels them, for the list of problems."""
+    return {
+        "kind": _("Kind"),
+        "title": _("Title"),
+        "description": _("Description"),
+        "start": _("Start"),
+        "end": _("End"),
+        "timezone": _("Time zone"),
+        "rrule": _("Custom rule"),
+        "exdates": _("Excluded dates"),
+        "branch": _("Branch"),
+        "room": _("Room"),
+        "place": _("Off-site place"),
+        "audiences": _("Audiences"),
+        "languages": _("Languages"),
+        "format": _("Format"),
+        "online_url": _("Online link"),
+        "capacity": _("Capacity"),
+        "partners": _("Partners"),
+        "co_organisers": _("Co-organising libraries"),
+        "staff": _("Assigned staff"),
+        "tags": _("Values and goals"),
+        "visibility": _("Visibility"),
+        "status": _("Status"),
+        "revision": _("Revision"),
+    }
+
+
+def shared_goal_codes(context: FormContext) -> set[str]:
+    """Goal codes that more than one of the form's strategies use (P1–P5 in several):
+    those goals name their strategy."""
+    seen: dict[str, int] = {}
+    for item in context.strategies:
+        codes = {goal.code for group in item["groups"] for goal in group["goals"]}
+        for code in codes:
+            seen[code] = seen.get(code, 0) + 1
+    return {code for code, count in seen.items() if count > 1}
 
 
 def _form_page(
@@ -570,7 +727,11 @@ def _form_page(
 ) -> HTMLResponse:
     problems = field_problems(error.fields) if error is not None else {}
     raw_conflicts = error.extra.get("conflicts") if error is not None else None
-    conflicts = conflict_rows(raw_conflicts, context) if isinstance(raw_conflicts, list) else []
+    conflicts = (
+        conflict_rows(raw_conflicts, context.library, resource_names(context.rooms, context.staff))
+        if isinstance(raw_conflicts, list)
+        else []
+    )
     conflict_resources = {c["resource"] for c in conflicts}
     return render(
         request,
@@ -585,12 +746,17 @@ def _form_page(
             "error": error,
             "conflicts": conflicts,
             "conflict_resources": conflict_resources,
+            "field_names": field_names(),
+            "needs_approval": approval.asks_approval(context.library)
+            and not getattr(request.state, "approver", False),
+            "shared_codes": shared_goal_codes(context),
+            "rrule_example": "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU",
             "kinds": list(EventKind),
             "audiences": list(Audience),
             "formats": list(EventFormat),
             "visibilities": list(Visibility),
-            "weekdays": list(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
-            "repeats": REPEATS,
+            "weekdays": list(zip(WEEKDAYS, weekday_names(), strict=True)),
+            "repeats": repeats(),
         },
         status_code=status_of(error) if error is not None else 200,
     )
@@ -620,6 +786,7 @@ async def new_event(request: Request) -> Response:
     if library is None:
         raise NotFound("library")
     await auth.require_library_role(request, library.id, EDIT_ROLES)
+    request.state.approver = await auth.may_approve(user, library.id)
     context = await form_context(library)
     if request.method == "GET":
         return _form_page(request, context, _new_event_state(library))
@@ -629,13 +796,13 @@ async def new_event(request: Request) -> Response:
             library,
             payload_from_form(state, context.languages),
             user=user,
-            approver=await auth.may_approve(user, library.id),
+            approver=request.state.approver,
         )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
         return _form_page(request, context, state, error=exc)
-    flash(request, "The event was created.")
+    flash(request, _("The event was created."))
     _flash_warnings(request, result.warnings)
     return RedirectResponse(f"/staff/events/{result.event.id}", status_code=303)
 
@@ -645,6 +812,7 @@ async def edit_event(request: Request) -> Response:
     user: StaffUser = request.state.user
     event = await _event_or_404(request)
     await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    request.state.approver = await auth.may_approve(user, event.library.id)
     context = await form_context(event.library)
     if request.method == "GET":
         return _form_page(request, context, form_from_event(event), event=event)
@@ -657,7 +825,7 @@ async def edit_event(request: Request) -> Response:
         payload["revision"] = number_or_raw(revision, int)
     try:
         result = await service.update_event(
-            event.id, payload, user=user, approver=await auth.may_approve(user, event.library.id)
+            event.id, payload, user=user, approver=request.state.approver
         )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
@@ -666,17 +834,27 @@ async def edit_event(request: Request) -> Response:
     if result.pending is not None:
         flash(request, _("Your change waits for a director's approval; the event is unchanged."))
         return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
-    flash(request, "The event was saved.")
+    flash(request, _("The event was saved."))
     _flash_warnings(request, result.warnings)
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
 
 
 def _flash_warnings(request: Request, warnings: list[dict[str, Any]]) -> None:
     for warning in warnings:
-        text = str(warning.get("message") or warning.get("warning") or "")
-        shown = warning.get("occurrences") or []
-        if shown:
-            text += ": " + ", ".join(str(s).replace("T", " ")[:16] for s in shown)
+        if warning.get("warning") != "outside_opening_hours":
+            flash(request, str(warning.get("message") or warning.get("warning") or ""), "warning")
+            continue
+        # Local wall-clock starts, as the service lists them.
+        starts = [dt.datetime.fromisoformat(str(s)) for s in warning.get("occurrences") or []]
+        text = i18n.ngettext(
+            "%(num)s of %(checked)s occurrences falls outside the opening hours of its branch",
+            "%(num)s of %(checked)s occurrences fall outside the opening hours of their branch",
+            int(warning.get("count") or len(starts)),
+            checked=i18n.format_number(int(warning.get("checked") or len(starts))),
+        )
+        if starts:
+            listed = i18n.format_list([moment(s) for s in starts])
+            text = _("%(warning)s: %(starts)s", warning=text, starts=listed)
         flash(request, text, "warning")
 
 
@@ -759,6 +937,12 @@ async def _detail_page(
         }
 
     rooms = await Room.filter(branch__library_id=event.library.id).order_by("name")
+    raw_conflicts = refused.error.extra.get("conflicts") if refused is not None else None
+    refused_conflicts = (
+        conflict_rows(raw_conflicts, event.library, resource_names(rooms, list(event.staff)))
+        if isinstance(raw_conflicts, list)
+        else []
+    )
     coming_rows, past_rows = [shown(o) for o in coming], [shown(o) for o in past]
     # A refusal whose occurrence has no form on the page (e.g. attendance for a coming
     # occurrence) is shown at the top instead.
@@ -784,6 +968,8 @@ async def _detail_page(
             "submission": submission,
             "starts": local_time(event.starts_at, event.timezone),
             "ends": local_time(event.ends_at, event.timezone),
+            # An all-day event ends at the midnight after its last day.
+            "last_day": (event.ends_at.astimezone(zone_of(event)) - dt.timedelta(days=1)).date(),
             "coming": coming_rows,
             "past": past_rows,
             "rooms": rooms,
@@ -791,6 +977,7 @@ async def _detail_page(
             "modes": MODES,
             "datetime_local": _datetime_local,
             "unplaced": refused if refused is not None and not placed else None,
+            "refused_conflicts": refused_conflicts,
         },
         status_code=status_of(refused.error) if refused is not None else 200,
     )
@@ -839,7 +1026,7 @@ async def change_occurrence(request: Request) -> Response:
     if first(state, "note"):
         payload["note"] = first(state, "note")
     if not payload:
-        flash(request, "Nothing to change.", "warning")
+        flash(request, _("Nothing to change."), "warning")
         return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
     try:
         result = await service.change_occurrence(event.id, original_start, payload, user=user)
@@ -850,8 +1037,13 @@ async def change_occurrence(request: Request) -> Response:
         return await _detail_page(request, event, refused=refused)
     when = local_time(original_start, event.timezone)
     assert when is not None
-    done = {"cancel": "cancelled", "restore": "restored"}.get(action, "changed")
-    flash(request, f"The occurrence of {when:%Y-%m-%d %H:%M} was {done}.")
+    shown = moment(when)
+    if action == "cancel":
+        flash(request, _("The occurrence of %(when)s was cancelled.", when=shown))
+    elif action == "restore":
+        flash(request, _("The occurrence of %(when)s was restored.", when=shown))
+    else:
+        flash(request, _("The occurrence of %(when)s was changed.", when=shown))
     _flash_warnings(request, result.warnings)
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
 
@@ -893,17 +1085,26 @@ async def record_attendance(request: Request) -> Response:
         refused = OccurrenceForm(key, "attendance", state, exc, problems)
         return await _detail_page(request, event, refused=refused)
     total = sum(c["count"] for c in counts if isinstance(c["count"], int))
-    flash(request, f"Attendance recorded: {total} in all.")
+    flash(request, _("Attendance recorded: %(total)s in all.", total=i18n.format_number(total)))
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
 
 
 async def cancel_event(request: Request) -> Response:
-    """Cancel the whole event; it is kept, with every occurrence cancelled."""
+    """Cancel the whole event; it is kept, with every occurrence cancelled. The first
+    submission only asks to confirm, naming how many coming occurrences it cancels."""
     user: StaffUser = request.state.user
     event = await _event_or_404(request)
     await auth.require_library_role(request, event.library.id, EDIT_ROLES)
+    if first(form_state(await request.form()), "confirm") != "yes":
+        coming = await Occurrence.filter(
+            event_id=event.id, cancelled=False, starts_at__gt=dt.datetime.now(dt.UTC)
+        ).count()
+        title = tr(event.title, event.library.default_language)
+        return render(
+            request, "staff/cancel_event.html", {"event": event, "title": title, "coming": coming}
+        )
     await service.cancel_event(event.id, user=user)
-    flash(request, "The event was cancelled. It stays in the programme, marked cancelled.")
+    flash(request, _("The event was cancelled. It stays in the programme, marked cancelled."))
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
 
 

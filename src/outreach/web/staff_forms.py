@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import dates
 from starlette.datastructures import FormData
 
+from outreach import i18n
+from outreach.i18n import gettext as _
 from outreach.models import Event, EventStatus
 from outreach.scheduling.payload import TagInput
 from outreach.scheduling.serialise import event_data
@@ -22,15 +25,28 @@ from outreach.web import csrf
 
 FormState = dict[str, list[str]]
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-REPEATS = {
-    "none": "Does not repeat",
-    "weekly": "Weekly on the chosen days",
-    "biweekly": "Every other week on the chosen days",
-    "monthly_day": "Monthly on the same day of the month",
-    "monthly_weekday": "Monthly on the same weekday (e.g. 2nd Tuesday)",
-    "custom": "Custom rule (RRULE below)",
-}
+
+
+def weekday_names(
+    width: Literal["abbreviated", "wide"] = "abbreviated",
+) -> tuple[str, ...]:
+    """Monday to Sunday in the page's language (CLDR, ``abbreviated`` or ``wide``)."""
+    names = dates.get_day_names(width, locale=i18n.locale())
+    return tuple(str(names[day]) for day in range(7))
+
+
+def repeats() -> dict[str, str]:
+    """The recurrence picker's choices in the page's language."""
+    return {
+        "none": _("Does not repeat"),
+        "weekly": _("Weekly on the chosen days"),
+        "biweekly": _("Every other week on the chosen days"),
+        "monthly_day": _("Monthly on the same day of the month"),
+        "monthly_weekday": _("Monthly on the same weekday (e.g. the 2nd Tuesday)"),
+        "custom": _("Custom rule (RRULE below)"),
+    }
+
+
 _SIMPLE_RULE = re.compile(
     r"^FREQ=(?P<freq>WEEKLY|MONTHLY)(;INTERVAL=(?P<interval>\d+))?"
     r"(;COUNT=(?P<count>\d+)|;UNTIL=(?P<until>[0-9TZ]+))?"
@@ -255,9 +271,10 @@ def picker_from_rule(rule: str | None, start: str, tz: ZoneInfo) -> FormState:
 
 
 def describe_rule(event: Event) -> str:
-    """The event's rule in words when the picker can show it, else the rule itself."""
+    """The event's rule in words of the page's language when the picker can show it,
+    else the rule itself."""
     if not event.rrule:
-        return "once"
+        return _("once")
     try:
         tz = ZoneInfo(event.timezone)
         start = event.starts_at.astimezone(tz)
@@ -265,24 +282,30 @@ def describe_rule(event: Event) -> str:
     except (ValueError, ZoneInfoNotFoundError):
         return event.rrule  # a rule written before today's checks: show it as it is
     repeat = first(picker, "repeat")
-    names = dict(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True))
-    days = ", ".join(names[d] for d in picker.get("repeat_days", []))
+    names = dict(zip(WEEKDAYS, weekday_names(), strict=True))
+    days = i18n.format_list([names[d] for d in picker.get("repeat_days", [])])
+    weekday = weekday_names("wide")[start.weekday()]
     if repeat == "weekly":
-        text = f"every week on {days}"
+        text = _("every week: %(days)s", days=days)
     elif repeat == "biweekly":
-        text = f"every other week on {days}"
+        text = _("every other week: %(days)s", days=days)
     elif repeat == "monthly_day":
-        text = f"every month on day {start.day}"
+        text = _("every month on day %(day)s", day=start.day)
     elif repeat == "monthly_weekday":
         nth = nth_weekday(start.date())[:-2]
-        ordinal = {"1": "1st", "2": "2nd", "3": "3rd", "4": "4th", "-1": "last"}[nth]
-        text = f"every month on the {ordinal} {WEEKDAY_NAMES[start.weekday()]}"
+        if nth == "-1":
+            text = _("every month on its last %(weekday)s", weekday=weekday)
+        else:
+            # Translators: %(nth)s is 1 to 4 (the 2nd Tuesday of every month).
+            text = _("every month on the %(nth)s. %(weekday)s", nth=nth, weekday=weekday)
     else:
         return event.rrule
     if first(picker, "repeat_until"):
-        text += f" until {first(picker, 'repeat_until')}"
+        last = dt.date.fromisoformat(first(picker, "repeat_until"))
+        text = _("%(rule)s, until %(day)s", rule=text, day=i18n.format_date(last, "long"))
     elif first(picker, "repeat_count"):
-        text += f", {first(picker, 'repeat_count')} times"
+        count = int(first(picker, "repeat_count"))
+        text = i18n.ngettext("%(rule)s, %(num)s time", "%(rule)s, %(num)s times", count, rule=text)
     return text
 
 
