@@ -126,10 +126,11 @@ def event_json_ld(
         if audiences:
             item["audience"] = {"@type": "Audience", "audienceType": ", ".join(audiences)}
         if registration_url is not None and not one.cancelled:
+            # Free (isAccessibleForFree): an offer of a place, without a price that would
+            # need a currency.
             item["offers"] = {
                 "@type": "Offer",
                 "url": registration_url,
-                "price": 0,
                 "availability": "https://schema.org/InStock",
             }
         items.append(item)
