@@ -17,6 +17,7 @@ from outreach.models import (
     EventStatus,
     Library,
     Network,
+    Notice,
     RoleName,
     StaffUser,
     Visibility,
@@ -218,6 +219,21 @@ async def test_an_editor_submits_and_a_director_returns_then_approves(
         True,
     )
     assert "Pravljična ura" in (await client.get("/kranj/events")).text
+    # Each person concerned was owed an e-mail in their language (Slovenian, the library's).
+    notices = [
+        (n.recipient, n.template, n.subject)
+        for n in await Notice.filter(template__startswith="approval").order_by("id")
+    ]
+    assert notices == [
+        ("direktor@kranj.si", "approval_requested", "Prosim za odobritev: Pravljična ura"),
+        ("urednica@kranj.si", "approval_decided", "Vrnjeno: Pravljična ura"),
+        ("direktor@kranj.si", "approval_requested", "Prosim za odobritev: Pravljična ura"),
+        ("urednica@kranj.si", "approval_decided", "Odobreno: Pravljična ura"),
+    ]
+    returned = await Notice.filter(subject="Vrnjeno: Pravljična ura").first()
+    assert returned is not None
+    assert "Dodaj opis." in (returned.text or "")
+    assert "https://outreach.example.org/staff/events/" in (returned.text or "")
     trail = [
         (e.action, e.user_id, e.changes.get("comment"))  # type: ignore[attr-defined]
         for e in await AuditEntry.filter(entity="event", entity_id=str(event.id)).order_by("id")

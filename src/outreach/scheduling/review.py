@@ -6,6 +6,11 @@ the same update as any other write (checks, conflicts, revision, data version); 
 a held change writes that change, refused with 409 if the event changed since it was
 submitted. Permissions are the caller's: these functions trust the user they are given
 (an editor of the library to submit, an approver to decide).
+
+The people concerned are told by e-mail through the outbox, in the same transaction: the
+library's directors and admins of a submission, the editor who submitted of the decision,
+each in their own language (their preference, else the library's). ``base_url`` is where
+the staff pages are, for the links in those notices.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from outreach.errors import Conflict, Invalid, NotFound
+from outreach.languages import translated
+from outreach.mail.outbox import enqueue
 from outreach.models import (
     ApprovalDecision,
     ApprovalKind,
@@ -24,6 +31,8 @@ from outreach.models import (
     AuditEntry,
     Event,
     EventStatus,
+    Library,
+    RoleName,
     StaffUser,
 )
 from outreach.scheduling import approval, service
@@ -60,7 +69,86 @@ async def _audit(
     )
 
 
-async def submit(event_id: int, *, user: StaffUser | None, note: str = "") -> ApprovalRequest:
+def _language(person: StaffUser, library: Library) -> str:
+    return person.language or library.default_language
+
+
+async def _tell_approvers(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    request: ApprovalRequest,
+    user: StaffUser | None,
+    base_url: str,
+) -> None:
+    library = event.library
+    approvers = (
+        await StaffUser.filter(
+            is_active=True,
+            roles__library_id=library.id,
+            roles__role__in=[RoleName.DIRECTOR, RoleName.ADMIN],
+        )
+        .distinct()
+        .using_db(conn)
+    )
+    for person in approvers:
+        if user is not None and person.id == user.id:
+            continue
+        lang = _language(person, library)
+        await enqueue(
+            conn,
+            person.email,
+            "approval_requested",
+            lang,
+            {
+                "name": person.name,
+                "editor": user.name if user is not None else "",
+                "title": translated(event.title, lang, library.default_language),
+                "library": translated(library.name, lang, library.default_language),
+                "note": request.note,
+                "approvals_url": f"{base_url}/staff/approvals",
+            },
+            f"approval_requested:{request.id}:{person.id}",
+            library_id=library.id,
+        )
+
+
+async def _tell_submitter(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    request: ApprovalRequest,
+    user: StaffUser | None,
+    base_url: str,
+) -> None:
+    submitter_id = request.submitted_by_id  # type: ignore[attr-defined]
+    if submitter_id is None or (user is not None and submitter_id == user.id):
+        return
+    person = await StaffUser.filter(id=submitter_id, is_active=True).using_db(conn).first()
+    if person is None:
+        return
+    library = event.library
+    lang = _language(person, library)
+    await enqueue(
+        conn,
+        person.email,
+        "approval_decided",
+        lang,
+        {
+            "name": person.name,
+            "director": user.name if user is not None else "",
+            "approved": request.decision == ApprovalDecision.APPROVED,
+            "title": translated(event.title, lang, library.default_language),
+            "library": translated(library.name, lang, library.default_language),
+            "comment": request.comment,
+            "event_url": f"{base_url}/staff/events/{event.id}",
+        },
+        f"approval_decided:{request.id}",
+        library_id=library.id,
+    )
+
+
+async def submit(
+    event_id: int, *, user: StaffUser | None, note: str = "", base_url: str = ""
+) -> ApprovalRequest:
     """Ask the library's directors to publish a draft."""
     note = _comment(note, required=False)
     async with in_transaction("default") as conn:
@@ -84,6 +172,7 @@ async def submit(event_id: int, *, user: StaffUser | None, note: str = "") -> Ap
         event.approval = ApprovalState.SUBMITTED
         await event.save(using_db=conn, update_fields=["approval"])
         await _audit(conn, user, event, "submit", request, note)
+        await _tell_approvers(conn, event, request, user, base_url)
     return request
 
 
@@ -115,7 +204,7 @@ async def library_of(request_id: int) -> int:
 
 
 async def approve(
-    request_id: int, *, user: StaffUser | None, comment: str = ""
+    request_id: int, *, user: StaffUser | None, comment: str = "", base_url: str = ""
 ) -> tuple[ApprovalRequest, service.EventResult]:
     """Publish the submitted draft, or write the held change."""
     comment = _comment(comment, required=False)
@@ -144,11 +233,12 @@ async def approve(
         request.comment = comment
         await request.save(using_db=conn)
         await _audit(conn, user, event, "approve", request, comment)
+        await _tell_submitter(conn, event, request, user, base_url)
     return request, service.EventResult(await service.load_event(event.id), warnings)
 
 
 async def return_to_editor(
-    request_id: int, *, user: StaffUser | None, comment: str
+    request_id: int, *, user: StaffUser | None, comment: str, base_url: str = ""
 ) -> ApprovalRequest:
     """Send a submission back with a comment; nothing of it is published."""
     comment = _comment(comment, required=True)
@@ -163,4 +253,5 @@ async def return_to_editor(
         request.comment = comment
         await request.save(using_db=conn)
         await _audit(conn, user, event, "return", request, comment)
+        await _tell_submitter(conn, event, request, user, base_url)
     return request

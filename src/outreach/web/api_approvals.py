@@ -16,6 +16,7 @@ from outreach.schemas import CODE_PATTERN, Answer, Declared, OneOf, Text, shown
 from outreach.web.auth import may_approve, require_library_role, require_user
 from outreach.web.boundary import declare, read_json, read_query
 from outreach.web.errors import ApiError, Invalid, NotFound
+from outreach.web.links import origin
 
 SUBMIT_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
 
@@ -89,7 +90,7 @@ async def submit(request: Request) -> JSONResponse:
         raise NotFound("event")
     await require_library_role(request, event.library_id, SUBMIT_ROLES)  # type: ignore[attr-defined]
     body = await read_json(request, Submission)
-    submitted = await review.submit(event.id, user=user, note=body.note)
+    submitted = await review.submit(event.id, user=user, note=body.note, base_url=origin(request))
     return JSONResponse(approval_json(submitted, await _slug(submitted.library_id)), 201)  # type: ignore[attr-defined]
 
 
@@ -108,7 +109,9 @@ async def approve(request: Request) -> JSONResponse:
     """Publish the draft, or write the held change; 409 if the event changed meanwhile."""
     request_id, user = await _approver(request)
     body = await read_json(request, Decision)
-    decided, _ = await review.approve(request_id, user=user, comment=body.comment)
+    decided, _ = await review.approve(
+        request_id, user=user, comment=body.comment, base_url=origin(request)
+    )
     return JSONResponse(approval_json(decided, await _slug(decided.library_id)))  # type: ignore[attr-defined]
 
 
@@ -117,7 +120,9 @@ async def return_to_editor(request: Request) -> JSONResponse:
     """Send it back with a comment (required); nothing of it is published."""
     request_id, user = await _approver(request)
     body = await read_json(request, Decision)
-    decided = await review.return_to_editor(request_id, user=user, comment=body.comment)
+    decided = await review.return_to_editor(
+        request_id, user=user, comment=body.comment, base_url=origin(request)
+    )
     return JSONResponse(approval_json(decided, await _slug(decided.library_id)))  # type: ignore[attr-defined]
 
 

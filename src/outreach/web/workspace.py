@@ -29,7 +29,7 @@ from outreach.models import (
 from outreach.scheduling import review, service
 from outreach.web import auth
 from outreach.web.errors import DomainError, status_of
-from outreach.web.links import absolute_url
+from outreach.web.links import absolute_url, origin
 from outreach.web.staff import error_page, flash, local_time, page, render
 from outreach.web.staff_forms import first, form_state
 
@@ -103,10 +103,12 @@ async def _decide(request: Request, *, approving: bool) -> Response:
     comment = first(form_state(await request.form()), "comment")
     try:
         if approving:
-            await review.approve(request_id, user=user, comment=comment)
+            await review.approve(request_id, user=user, comment=comment, base_url=origin(request))
             flash(request, _("Approved: the event is published as submitted."))
         else:
-            await review.return_to_editor(request_id, user=user, comment=comment)
+            await review.return_to_editor(
+                request_id, user=user, comment=comment, base_url=origin(request)
+            )
             flash(request, _("Returned to the editor with your comment."))
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
@@ -131,7 +133,7 @@ async def submit(request: Request) -> Response:
     await auth.require_library_role(request, event.library.id, (RoleName.EDITOR,))
     note = first(form_state(await request.form()), "note")
     try:
-        await review.submit(event.id, user=user, note=note)
+        await review.submit(event.id, user=user, note=note, base_url=origin(request))
         flash(request, _("Submitted: a director will approve or return it."))
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
