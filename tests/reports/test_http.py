@@ -50,6 +50,10 @@ async def test_csv_has_one_row_per_value_theme_and_goal(
         ("goal", "A2"),
         ("goal", "A3"),
         ("goal", "B1"),
+        ("outreach", "bookmobile"),
+        ("outreach", "total"),
+        ("library", "mkl"),
+        ("co_organised", "mkl"),
     ]
     a1 = rows[4]
     assert {k: a1[k] for k in ("name_sl", "name_en", "theme", "delivered", "cancelled")} == {
@@ -174,7 +178,7 @@ async def test_page_shows_neglected_goals_first_with_svg_charts(
     programme: Programme, client: httpx.AsyncClient
 ) -> None:
     response = await client.get(
-        f"/staff/reports/coverage?library=mkl&{YEAR}", headers=programme.headers["director"]
+        f"/staff/reports/coverage?library=mkl&{YEAR}&lang=en", headers=programme.headers["director"]
     )
 
     assert response.status_code == 200

@@ -9,7 +9,6 @@ import io
 from typing import Any
 
 import httpx
-from markupsafe import escape
 
 from outreach.models import Goal, Library, Network, RoleName, Strategy, Target, TargetMetric
 from tests.factories import make_library, make_strategy, make_token_user
@@ -20,6 +19,9 @@ OUTSIDE_LAPLAND = {
     "code": "outside_strategy_period",
     "message": "the report's period 2026-09-01–2027-06-30 lies outside the strategy's period"
     " 2021-01-01–2024-12-31",
+    "where": "outside",
+    "period": {"from": "2026-09-01", "to": "2027-06-30"},
+    "strategy_period": {"start": "2021-01-01", "end": "2024-12-31"},
 }
 
 
@@ -81,14 +83,26 @@ async def test_the_demo_reports_say_what_their_strategies_state(
     assert [r["kind"] for r in rows].count("warning") == 1
 
     page = await client.get(
-        f"/staff/reports/coverage?network=lapin-kirjasto&{SEASON}", headers=headers
+        f"/staff/reports/coverage?network=lapin-kirjasto&{SEASON}&lang=en", headers=headers
     )
     assert page.status_code == 200
     assert (
         '<p class="warning" role="alert" data-warning="outside_strategy_period">'
-        f"{escape(OUTSIDE_LAPLAND['message'])}</p>"
+        "The report's period (September 1, 2026 – June 30, 2027) lies outside the"
+        " strategy's period (January 1, 2021 – December 31, 2024).</p>"
     ) in page.text
-    assert "Strategy period: 2021-01-01 to 2024-12-31 · approved 2021-09-02" in page.text
+    assert (
+        "Strategy period: January 1, 2021 to December 31, 2024 · approved September 2, 2021"
+        in page.text
+    )
+    # The same warning in the coordinator's language, its dates as Finnish writes them.
+    finnish = await client.get(
+        f"/staff/reports/coverage?network=lapin-kirjasto&{SEASON}&lang=fi", headers=headers
+    )
+    assert (
+        "Raportin ajanjakso (1. syyskuuta 2026 – 30. kesäkuuta 2027) on strategiakauden"
+        " (1. tammikuuta 2021 – 31. joulukuuta 2024) ulkopuolella."
+    ) in finnish.text
     # Every target on the page (A1 and A3, one of them also among the neglected goals)
     # carries the label beside its status.
     assert page.text.count('<span class="pill status-') == 3
@@ -114,6 +128,9 @@ async def test_the_demo_reports_say_what_their_strategies_state(
             "message": "the report's period 2031-01-01–2031-03-31 lies outside 2026-01-01–"
             "2030-12-31, when the report takes the strategy to be in force; its document"
             " states no period",
+            "where": "outside",
+            "period": {"from": "2031-01-01", "to": "2031-03-31"},
+            "strategy_period": {"start": "2026-01-01", "end": "2030-12-31"},
         }
     ]
 

@@ -1,13 +1,18 @@
 """Charts of the coverage report as inline SVG drawn on the server: no script, no CDN,
-and they print like the rest of the page."""
+and they print like the rest of the page. Their words and numbers are in the language the
+page is written in (:mod:`outreach.i18n`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from markupsafe import Markup
+
+from outreach.i18n import format_number, format_skeleton, ngettext
+from outreach.i18n import gettext as _
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 _BAR = "#2f5f8f"
@@ -40,21 +45,32 @@ def goal_bars(goals: Sequence[dict[str, Any]]) -> Markup:
         body.append(
             f'<text x="0" y="{y + 14}">{escape(goal["code"])}</text>'
             f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{row - 6}" '
-            f'fill="{_BAR}"><title>{escape(goal["code"])}: {goal["delivered"]} sessions'
-            "</title></rect>"
-            f'<text x="{label_width + length + 4:.1f}" y="{y + 14}">{goal["delivered"]}</text>'
+            f'fill="{_BAR}"><title>{escape(goal["code"])}: '
+            + escape(
+                ngettext(
+                    "%(num)s session",
+                    "%(num)s sessions",
+                    goal["delivered"],
+                    num=format_number(goal["delivered"]),
+                )
+            )
+            + "</title></rect>"
+            f'<text x="{label_width + length + 4:.1f}" y="{y + 14}">'
+            f"{format_number(goal['delivered'])}</text>"
         )
         if _counts_sessions(goal):
             x = label_width + plot * goal["target"]["expected_so_far"] / scale_max
             body.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y - 2}" y2="{y + row - 4}" '
-                'stroke="#a12a2a" stroke-width="2"><title>expected so far</title></line>'
+                f'stroke="#a12a2a" stroke-width="2"><title>{escape(_("expected so far"))}'
+                "</title></line>"
             )
     body.append(
-        f'<text x="{label_width}" y="{height - 4}" fill="{_MUTED}">delivered sessions;'
-        " red tick: session target expected so far</text>"
+        f'<text x="{label_width}" y="{height - 4}" fill="{_MUTED}">'
+        + escape(_("delivered sessions; red tick: session target expected so far"))
+        + "</text>"
     )
-    return _svg(width, height, "Delivered sessions per goal", body)
+    return _svg(width, height, _("Delivered sessions per goal"), body)
 
 
 def _counts_sessions(goal: dict[str, Any]) -> bool:
@@ -62,10 +78,17 @@ def _counts_sessions(goal: dict[str, Any]) -> bool:
     return target is not None and target["metric"] == "occurrences"
 
 
+def _month(text: str) -> str:
+    """A month of the report (``2026-03``) as the reader's language names it."""
+    year, month = text.split("-")
+    return format_skeleton(dt.date(int(year), int(month), 1), "yMMM")
+
+
 def month_line(months: Sequence[dict[str, Any]]) -> Markup:
-    """Delivered (solid) and planned (dashed) sessions month by month."""
-    width, height, left, bottom, top = 640, 220, 40, 30, 10
-    plot_w, plot_h = width - left - 10, height - top - bottom
+    """Delivered (solid) and planned (dashed) sessions month by month, with a legend, and
+    a label under the first and last month and evenly between them."""
+    width, height, left, bottom, top, legend = 640, 244, 40, 30, 34, 20
+    plot_w, plot_h = width - left - 40, height - top - bottom
     peak = max([1] + [m["delivered"] for m in months] + [m["planned"] for m in months])
     step = plot_w / max(len(months) - 1, 1)
 
@@ -75,30 +98,45 @@ def month_line(months: Sequence[dict[str, Any]]) -> Markup:
             for i, m in enumerate(months)
         )
 
+    delivered, planned = _("delivered"), _("planned")
     body = [
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 10}" y2="{top + plot_h}" '
+        # The legend: what the solid and the dashed line are.
+        f'<line x1="{left}" y1="{legend - 4}" x2="{left + 24}" y2="{legend - 4}" '
+        f'stroke="{_BAR}" stroke-width="2"/>',
+        f'<text x="{left + 30}" y="{legend}">{escape(delivered)}</text>',
+        f'<line x1="{left + 160}" y1="{legend - 4}" x2="{left + 184}" y2="{legend - 4}" '
+        f'stroke="{_MUTED}" stroke-width="2" stroke-dasharray="5 4"/>',
+        f'<text x="{left + 190}" y="{legend}">{escape(planned)}</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" '
         f'stroke="{_MUTED}"/>',
-        f'<text x="0" y="{top + 10}">{peak}</text>',
+        f'<text x="0" y="{top + 10}">{format_number(peak)}</text>',
         f'<text x="0" y="{top + plot_h}">0</text>',
         f'<polyline points="{points("delivered")}" fill="none" stroke="{_BAR}" stroke-width="2"/>',
         f'<polyline points="{points("planned")}" fill="none" stroke="{_MUTED}" '
         'stroke-width="2" stroke-dasharray="5 4"/>',
     ]
     every = max(1, len(months) // 12)
+    last = len(months) - 1
     for i, month in enumerate(months):
         x = left + i * step
         y = top + plot_h - plot_h * month["delivered"] / peak
+        name = _month(month["month"])
+        tip = _(
+            "%(month)s: %(delivered)s delivered, %(planned)s planned",
+            month=name,
+            delivered=format_number(month["delivered"]),
+            planned=format_number(month["planned"]),
+        )
         body.append(
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{_BAR}"><title>'
-            f"{escape(month['month'])}: {month['delivered']} delivered, "
-            f"{month['planned']} planned</title></circle>"
+            f"{escape(tip)}</title></circle>"
         )
-        if i % every == 0:
+        # The last month is always labelled; a label that would crowd it is left out.
+        if i == last or (i % every == 0 and last - i >= every):
             body.append(
-                f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">'
-                f"{escape(month['month'])}</text>"
+                f'<text x="{x:.1f}" y="{height - 8}" text-anchor="middle">{escape(name)}</text>'
             )
-    return _svg(width, height, "Sessions per month: delivered and planned", body)
+    return _svg(width, height, _("Sessions per month: delivered and planned"), body)
 
 
 def audience_grid(grid: dict[str, Any]) -> Markup:
@@ -124,8 +162,9 @@ def audience_grid(grid: dict[str, Any]) -> Markup:
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{_BAR}" fill-opacity="{shade:.2f}" stroke="#d4dce0">'
-                f"<title>{escape(row['goal'])} × {escape(audience)}: {count}</title></rect>"
+                f"<title>{escape(row['goal'])} × {escape(audience)}: {format_number(count)}"
+                "</title></rect>"
                 f'<text x="{x + cell_w / 2 - 1:.0f}" y="{y + 16}" text-anchor="middle" '
                 f'fill="{"#fff" if shade > 0.5 else "#1d2a33"}">{count}</text>'
             )
-    return _svg(width, height, "Delivered sessions by goal and audience", body)
+    return _svg(width, height, _("Delivered sessions by goal and audience"), body)

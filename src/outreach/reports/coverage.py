@@ -414,7 +414,7 @@ def target_status(
     }
 
 
-def period_warnings(strategy: Strategy, period: Period) -> list[dict[str, str]]:
+def period_warnings(strategy: Strategy, period: Period) -> list[dict[str, Any]]:
     """What the report must say about its period and the strategy's: a period outside the
     one the strategy's document states, or (where it states none) outside the span the
     report takes it to be in force."""
@@ -438,7 +438,15 @@ def period_warnings(strategy: Strategy, period: Period) -> list[dict[str, str]]:
             " strategy to be in force; its document states no period"
         )
         code = "outside_strategy_in_force"
-    return [{"code": code, "message": message}]
+    return [
+        {
+            "code": code,
+            "message": message,
+            "where": where.replace(" ", "_"),
+            "period": {"from": period.first.isoformat(), "to": period.last.isoformat()},
+            "strategy_period": {"start": first.isoformat(), "end": last.isoformat()},
+        }
+    ]
 
 
 def _applicable(targets: list[Target], period: Period) -> Target | None:

@@ -13,6 +13,32 @@ from outreach.reports.coverage import coverage_report
 from outreach.spreadsheet import cell
 
 BANDS = [band.value for band in AgeBand]
+# Columns of the outreach rows (empty in the others).
+OUTREACH_COLUMNS = (
+    "visits",
+    "people_served",
+    "institutions_served",
+    "items",
+    "distance_km",
+    "kg_co2e",
+    "demo",
+)
+
+
+def _programme_cells(figures: dict[str, Any]) -> dict[str, Any]:
+    """The programme figures of a partner's or a library's row."""
+    return {
+        "events": figures["events"],
+        "delivered": figures["delivered"],
+        "cancelled": figures["cancelled"],
+        "planned": figures["planned"],
+        "all_day_sessions": figures["all_day_sessions"],
+        "hours": f"{figures['hours']:.2f}",
+        "planned_hours": f"{figures['planned_hours']:.2f}",
+        "attendance": figures["attendance"],
+        "share_of_hours": f"{figures['share_of_hours']:.2f}",
+        "share_of_sessions": f"{figures['share_of_sessions']:.2f}",
+    }
 
 
 class CoverageExporter:
@@ -47,8 +73,11 @@ class CoverageJsonExporter(CoverageExporter):
 
 class CoverageCsvExporter(CoverageExporter):
     """One row per value, theme and goal, with its figures and target (a demo target says
-    so in ``target_source`` and ``target_label``); then one ``warning`` row per warning of
-    the report (its code, and its message in the name columns)."""
+    so in ``target_source`` and ``target_label``); then the outreach kilometres and CO2e
+    (``outreach`` rows: ``bookmobile``, each outreach service by its slug, ``total``), one
+    ``partner`` row per partner organisation and one ``library`` and ``co_organised`` row
+    per library of the scope; then one ``warning`` row per warning of the report (its code,
+    and its message in the name columns)."""
 
     identifier = "coverage.csv"
     extension = "csv"
@@ -85,6 +114,7 @@ class CoverageCsvExporter(CoverageExporter):
             "target_status",
             "target_source",
             "target_label",
+            *OUTREACH_COLUMNS,
         ]
 
     def rows(self) -> list[list[Any]]:
@@ -125,11 +155,98 @@ class CoverageCsvExporter(CoverageExporter):
                 ]
             )
         width = len(self.header())
+        rows += [self._padded(row, languages, width) for row in self.other_rows()]
         for warning in self.report["warnings"]:
             row: list[Any] = ["warning", warning["code"], ""]
             row += [warning["message"]] * len(languages)
             rows.append(row + [""] * (width - len(row)))
         return rows
+
+    def other_rows(self) -> list[tuple[str, str, dict[str, str], dict[str, Any]]]:
+        """(kind, code, names, cells by column) of the outreach, partner and library rows."""
+        report = self.report
+        found: list[tuple[str, str, dict[str, str], dict[str, Any]]] = []
+        footprint = report["footprint"]
+        found.append(
+            (
+                "outreach",
+                "bookmobile",
+                {"en": "Bookmobile"},
+                {
+                    "delivered": footprint["occurrences"],
+                    "attendance": footprint["visitors"],
+                    "visits": footprint["runs"],
+                    "distance_km": f"{footprint['distance_km']:.1f}",
+                    "kg_co2e": f"{footprint['kg_co2e']:.1f}",
+                },
+            )
+        )
+        for service in report["outreach_services"]["services"]:
+            found.append(
+                (
+                    "outreach",
+                    service["slug"],
+                    service["name"],
+                    {
+                        "visits": service["visits"],
+                        "people_served": service["people_served"],
+                        "institutions_served": service["institutions_served"],
+                        "items": service["items"],
+                        "distance_km": f"{service['distance_km']:.1f}",
+                        "kg_co2e": f"{service['kg_co2e']:.1f}",
+                        "demo": "demo" if service["demo"] else "",
+                    },
+                )
+            )
+        total = report["outreach_total"]
+        found.append(
+            (
+                "outreach",
+                "total",
+                {"en": "Outreach in total"},
+                {
+                    "distance_km": f"{total['distance_km']:.1f}",
+                    "kg_co2e": f"{total['kg_co2e']:.1f}",
+                },
+            )
+        )
+        for partner in report["partners"]:
+            found.append(
+                (
+                    "partner",
+                    partner["slug"],
+                    {"en": partner["name"]},
+                    {**_programme_cells(partner), "demo": "demo" if partner["demo"] else ""},
+                )
+            )
+        for library in report["libraries"]:
+            found.append(("library", library["slug"], library["name"], _programme_cells(library)))
+            found.append(
+                (
+                    "co_organised",
+                    library["slug"],
+                    library["name"],
+                    _programme_cells(library["co_organised"]),
+                )
+            )
+        return found
+
+    def _padded(
+        self,
+        row: tuple[str, str, dict[str, str], dict[str, Any]],
+        languages: list[str],
+        width: int,
+    ) -> list[Any]:
+        kind, code, names, cells = row
+        header = self.header()
+        line: list[Any] = [""] * width
+        line[0], line[1] = kind, code
+        for offset, lang in enumerate(languages):
+            # A name in one language only (an organisation's own) stands in every column.
+            line[3 + offset] = names.get(lang) or names.get("en") or next(iter(names.values()))
+        for column, value in cells.items():
+            line[header.index(column)] = value
+        return line
 
     def get_data(self) -> str:
         out = io.StringIO()

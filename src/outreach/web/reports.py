@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from outreach.i18n import gettext as _
 from outreach.models import Role, RoleName, StaffUser, Strategy
-from outreach.reports import charts
 from outreach.reports.coverage import CoverageRequest, build_coverage, resolve_request
 from outreach.reports.exporters import CoverageCsvExporter, CoverageExporter, CoverageJsonExporter
+from outreach.reports.page import page_context
 from outreach.schemas import CODE_PATTERN, Answer, Day, Declared, Text, validate
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, staff
@@ -277,19 +278,6 @@ async def coverage_csv(request: Request) -> Response:
     return await _export(request, CoverageCsvExporter)
 
 
-def _neglected(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Goals to look at first: nothing at all, then targets missed or behind."""
-    gaps = {(g["kind"], g["id"]) for g in report["gaps"]}
-    rows = []
-    for goal in report["goals"]:
-        status = (goal.get("target") or {}).get("status")
-        if ("goal", goal["id"]) in gaps:
-            rows.append({**goal, "why": "nothing delivered or planned"})
-        elif status in ("missed", "behind"):
-            rows.append({**goal, "why": f"target {status}"})
-    return rows
-
-
 async def coverage_page(request: Request) -> Response:
     user: StaffUser = request.state.user
     access = [
@@ -309,7 +297,7 @@ async def coverage_page(request: Request) -> Response:
         "strategies": [],
     }
     if not query.get("library") and not query.get("network"):
-        context["error"] = "You hold no director role in any library."
+        context["error"] = _("You hold no director role in any library.")
         return staff.render(request, "staff/reports_coverage.html", context, status_code=403)
     try:
         known = {
@@ -331,13 +319,7 @@ async def coverage_page(request: Request) -> Response:
     context.update(
         report=report,
         strategies=strategies,
-        neglected=_neglected(report),
-        source=report["strategy"]["source_language"],
-        charts={
-            "goals": charts.goal_bars(report["goals"]),
-            "months": charts.month_line(report["months"]),
-            "audiences": charts.audience_grid(report["audience_grid"]),
-        },
+        **page_context(report),
     )
     return staff.render(request, "staff/reports_coverage.html", context)
 
