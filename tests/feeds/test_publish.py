@@ -8,7 +8,9 @@ import httpx
 from starlette.applications import Starlette
 
 from outreach.feeds.publish import publish
+from outreach.models import Library, Network
 from outreach.scheduling import service
+from tests.factories import make_library
 from tests.feeds.conftest import BASE_URL, build_programme, feeds_settings
 
 
@@ -52,3 +54,31 @@ async def test_publish_writes_every_feed_and_is_stable(
     await publish(out, settings)
     changed = {p.relative_to(out).as_posix() for p in paths if p.read_bytes() != before[p][0]}
     assert changed == {"ljubljana.ics", "networks/alpe-adria.ics"}
+
+
+async def test_members_known_by_name_only_get_no_empty_feed(db: str, tmp_path: Path) -> None:
+    """A network's member without a programme (known by name and town only) is skipped,
+    and the progress says so; a library of its own with no events yet keeps its feed."""
+    network = await Network.create(slug="regija", name={"sl": "Regija"}, default_language="sl")
+    await make_library("clanica", network=network)
+    await Library.filter(slug="clanica").update(source="public: a list of members", town="Ptuj")
+    await make_library("drugacna", network=network)
+    await Library.filter(slug="drugacna").update(source="public: a list of members")
+    await make_library("nova")
+    steps: list[tuple[str, int, int]] = []
+
+    def progress(step: str, done: int, total: int) -> None:
+        steps.append((step, done, total))
+
+    out = tmp_path / "calendars"
+    paths = await publish(out, feeds_settings(database_url=db), progress=progress)
+
+    assert [p.relative_to(out).as_posix() for p in paths] == [
+        "nova.ics",
+        "networks/regija.ics",
+        "index.html",
+    ]
+    assert steps[:2] == [
+        ("skipping member libraries without a programme", 1, 2),
+        ("skipping member libraries without a programme", 2, 2),
+    ]

@@ -17,7 +17,7 @@ from outreach.feeds.build import FeedCache, cached_feed, feed_name
 from outreach.feeds.encodings import compress
 from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
 from outreach.feeds.selection import today
-from outreach.models import Goal, Library, Network, Strategy
+from outreach.models import Event, Goal, Library, Network, Strategy
 from outreach.progress import Progress, silent
 from outreach.settings import Settings
 from outreach.strategies import strategies_for_library
@@ -121,7 +121,18 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
     cache = FeedCache(size=16)
     version = await current_data_version()
     published: list[Published] = []
-    libraries = [x for x in await Library.all().order_by("slug") if _SAFE.match(x.slug)]
+    listed = [x for x in await Library.all().order_by("slug") if _SAFE.match(x.slug)]
+    # A network's member known by name only (its ``source`` says from where) has no
+    # programme here: its feed would be empty, so it gets none (the network's feed stays).
+    programmed = set(
+        await Event.filter(library_id__in=[x.id for x in listed] or [0])
+        .distinct()
+        .values_list("library_id", flat=True)
+    )
+    skipped = [x for x in listed if x.source is not None and x.id not in programmed]
+    for number, _ in enumerate(skipped, start=1):
+        progress("skipping member libraries without a programme", number, len(skipped))
+    libraries = [x for x in listed if x not in skipped]
     networks = [x for x in await Network.all().order_by("slug") if _SAFE.match(x.slug)]
     scopes = len(libraries) + len(networks)
     for number, library in enumerate(libraries, start=1):
