@@ -124,11 +124,12 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
     listed = [x for x in await Library.all().order_by("slug") if _SAFE.match(x.slug)]
     # A network's member known by name only (its ``source`` says from where) has no
     # programme here: its feed would be empty, so it gets none (the network's feed stays).
-    programmed = set(
-        await Event.filter(library_id__in=[x.id for x in listed] or [0])
+    programmed = {
+        int(str(library_id))
+        for library_id in await Event.filter(library_id__in=[x.id for x in listed] or [0])
         .distinct()
         .values_list("library_id", flat=True)
-    )
+    }
     skipped = [x for x in listed if x.source is not None and x.id not in programmed]
     for number, _ in enumerate(skipped, start=1):
         progress("skipping member libraries without a programme", number, len(skipped))
