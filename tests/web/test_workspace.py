@@ -10,6 +10,7 @@ import httpx
 from icalendar import Calendar
 
 from outreach.models import (
+    ApiToken,
     ApprovalPolicy,
     AuditEntry,
     Event,
@@ -23,8 +24,8 @@ from outreach.models import (
     Visibility,
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
-from outreach.security import hash_password
-from tests.factories import make_branch, make_library, make_user
+from outreach.security import hash_password, hash_token
+from tests.factories import make_branch, make_library, make_token, make_user
 
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -144,6 +145,7 @@ async def test_the_header_offers_each_role_only_what_it_may_do(
             "/staff/rooms/requests",
             "/staff/partners",
             "/staff/outreach",
+            "/staff/users",
             "/staff/feed",
         ],
     }
@@ -312,3 +314,36 @@ async def test_a_private_feed_opens_only_with_its_secret(
     assert new is not None
     await client.post("/staff/feed", data={"action": "revoke", "csrf_token": csrf})
     assert (await client.get(new.group(1))).status_code == 404
+
+
+async def test_an_admin_revokes_a_token_and_it_stops_working(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    _, library = await _library()
+    other = await make_library("skopje")
+    await _person("admin@kranj.si", [(RoleName.ADMIN, library)])
+    script = await make_user("skripta@kranj.si", password=None, roles=[(RoleName.EDITOR, library)])
+    secret = await make_token(script)
+    stranger = await make_token(
+        await make_user("tuj@skopje.mk", password=None, roles=[(RoleName.EDITOR, other)])
+    )
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert (await client.get("/api/approvals?library=kranj", headers=bearer)).status_code == 200
+
+    csrf = await _sign_in(client, "admin@kranj.si")
+    page = (await client.get("/staff/users")).text
+    assert "skripta@kranj.si" in page
+    assert "tuj@skopje.mk" not in page  # not on this library's staff
+    action = re.search(r'action="(/staff/tokens/\d+/revoke)"', page)
+    assert action is not None
+    revoked = await client.post(action.group(1), data={"csrf_token": csrf})
+    assert revoked.status_code == 303
+    assert "Žeton »test« je preklican." in (await client.get("/staff/users")).text
+    assert (await client.get("/api/approvals?library=kranj", headers=bearer)).status_code == 401
+    # Another library's token is not this admin's to revoke.
+    theirs = await ApiToken.get(token_hash=hash_token(stranger))
+    refused = await client.post(f"/staff/tokens/{theirs.id}/revoke", data={"csrf_token": csrf})
+    assert refused.status_code == 404
+    assert (await ApiToken.get(id=theirs.id)).revoked_at is None
+    entry = await AuditEntry.get(action="revoke_token")
+    assert (entry.entity, entry.changes["user"]) == ("api_token", script.id)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from outreach import staff_access
 from outreach.feeds import staff as staff_feed
 from outreach.i18n import gettext as _
 from outreach.languages import translated as tr
@@ -181,7 +182,48 @@ async def calendar(request: Request) -> Response:
     )
 
 
+async def _administered(request: Request) -> list[int] | Response:
+    libraries = await staff_access.administered(request.state.user)
+    if not libraries:
+        return error_page(
+            request, 403, _("Not allowed"), _("Only a library's administrator manages its users.")
+        )
+    return libraries
+
+
+async def users(request: Request) -> Response:
+    """The staff of the admin's libraries and their API tokens."""
+    libraries = await _administered(request)
+    if isinstance(libraries, Response):
+        return libraries
+    zone = (await Library.get(id=libraries[0])).timezone
+
+    def local(instant: dt.datetime) -> dt.datetime | None:
+        return local_time(instant, zone)
+
+    return render(
+        request,
+        "staff/users.html",
+        {"members": await staff_access.members(libraries), "local": local},
+    )
+
+
+async def revoke_token(request: Request) -> Response:
+    libraries = await _administered(request)
+    if isinstance(libraries, Response):
+        return libraries
+    token = await staff_access.revoke_token(
+        request.state.user, int(request.path_params["token_id"]), libraries
+    )
+    if token is None:
+        return error_page(request, 404, _("Not found"), _("No such token."))
+    flash(request, _("The token “%(name)s” is revoked.", name=token.name))
+    return RedirectResponse("/staff/users", status_code=303)
+
+
 routes: list[BaseRoute] = [
+    Route("/staff/users", page(users), methods=["GET"]),
+    Route("/staff/tokens/{token_id:id}/revoke", page(revoke_token), methods=["POST"]),
     Route("/staff/approvals", page(approvals), methods=["GET"]),
     Route("/staff/approvals/{request_id:id}/approve", page(approve), methods=["POST"]),
     Route("/staff/approvals/{request_id:id}/return", page(return_to_editor), methods=["POST"]),
