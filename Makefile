@@ -106,6 +106,7 @@ bench: install
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/routes.py
 	$(BIN)/python bench/bookmobile.py
+	$(BIN)/python bench/registration.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/feeds/js/node_modules tests/browser/node_modules

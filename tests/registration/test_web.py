@@ -203,6 +203,8 @@ async def test_check_in_through_the_api_feeds_the_attendance_counts(
 async def test_the_form_speaks_the_page_language_and_says_what_is_kept(
     workshop: Workshop, client: httpx.AsyncClient, lang: str, words: str
 ) -> None:
+    event_page = await client.get(f"/mkl/events/{workshop.event.id}", params={"lang": lang})
+    assert f"/mkl/events/{workshop.event.id}/register?lang={lang}" in event_page.text
     page = await client.get(f"/mkl/events/{workshop.event.id}/register", params={"lang": lang})
     assert page.status_code == 200
     assert words in page.text

@@ -339,7 +339,13 @@ async def register(
             raise errors.NotFound("event")
         scope = RegistrationScope(policy.scope)
         if scope == RegistrationScope.OCCURRENCE and original_start is None:
-            raise errors.Invalid({"original_start": "is required: say which date to register for"})
+            # A one-off event has one date to register for; a series needs it named.
+            dates = await Occurrence.filter(event_id=event_id, stop_id=None).using_db(conn).limit(2)
+            if len(dates) != 1:
+                raise errors.Invalid(
+                    {"original_start": "is required: say which date to register for"}
+                )
+            original_start = dates[0].original_start
         if scope == RegistrationScope.SERIES and original_start is not None:
             raise errors.Invalid(
                 {"original_start": "must be left out: this event registers for the whole series"}
