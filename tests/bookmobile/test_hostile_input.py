@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from outreach.models import Route, Stop, Vehicle
+from outreach.models import Occurrence, Route, Stop, Vehicle
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
 
 
@@ -103,16 +103,30 @@ async def test_deeply_nested_json_is_400(bm: Bookmobiles, client: httpx.AsyncCli
 
 
 async def test_a_json_write_needs_a_json_body(bm: Bookmobiles, client: httpx.AsyncClient) -> None:
-    response = await client.post(
-        "/api/vehicles",
-        content=json.dumps({"library": "mb"}).encode(),
-        headers={**bm.auth(), "content-type": "text/plain"},
-    )
-    assert response.status_code == 415
-    assert response.json() == {
+    route_id = await _route_id(client, bm)
+    refused = {
         "error": "unsupported media type",
         "fields": {"content-type": "must be application/json, not text/plain"},
     }
+    for method, path, body in (
+        ("POST", "/api/vehicles", {"library": "mb"}),
+        ("PATCH", f"/api/vehicles/{bm.vehicle.id}", {"name": "X"}),
+        ("POST", "/api/routes", route_body(code="Y")),
+        ("PATCH", f"/api/routes/{route_id}", {"name": "X"}),
+        ("PUT", f"/api/routes/{route_id}/stops", {"stops": []}),
+        # The bodies that may be left out must be JSON when they are sent.
+        ("POST", f"/api/routes/{route_id}/runs/2026-01-20/cancel", {"note": "x"}),
+        ("POST", f"/api/routes/{route_id}/optimise", {"tolerance_minutes": 5}),
+    ):
+        response = await client.request(
+            method,
+            path,
+            content=json.dumps(body).encode(),
+            headers={**bm.auth(), "content-type": "text/plain"},
+        )
+        assert (response.status_code, response.json()) == (415, refused), path
+    assert await Route.all().count() == 1
+    assert await Occurrence.filter(cancelled=True).count() == 0
 
 
 async def _post_raw(
