@@ -26,6 +26,7 @@ from tortoise.transactions import in_transaction
 import outreach.db  # noqa: F401 - registers the SQLite adapter for Stop.arrival
 from outreach.models import (
     AgeBand,
+    ApprovalPolicy,
     Attendance,
     AttendanceMode,
     Audience,
@@ -459,6 +460,7 @@ class _Loader:
             "network_id": network.pk if network else None,
             "source": _str(entry, "source", here) if "source" in entry else None,
             "town": _str(entry, "town", here) if "town" in entry else None,
+            "approval": _approval(entry, here),
         }
         library, _ = await self._upsert(Library, {"slug": slug}, values)
         self.libraries[slug] = library
@@ -1342,6 +1344,15 @@ def _list(data: Table, key: str, where: str, *, required: bool = True) -> list[T
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise _fail(where, f"needs a list of [[{key}]] tables")
     return value
+
+
+def _approval(entry: Table, where: str) -> ApprovalPolicy:
+    """What the library's directors approve (``none`` when the file does not say)."""
+    raw = entry.get("approval", ApprovalPolicy.NONE.value)
+    choices = [policy.value for policy in ApprovalPolicy]
+    if raw not in choices:
+        raise _fail(where, f"approval must be one of {', '.join(choices)}, not {raw!r}")
+    return ApprovalPolicy(raw)
 
 
 def _str(data: Table, key: str, where: str) -> str:
