@@ -343,6 +343,9 @@ async def test_a_week_across_the_end_of_summer_time(web: httpx.AsyncClient) -> N
     assert '<time datetime="2026-03-29T23:30:00+02:00">11:30\u202fPM</time>' in page
     assert 'href="/kranj/events?lang=en&amp;view=week&amp;date=2026-03-16" rel="prev"' in page
     assert 'href="/kranj/events?lang=en&amp;view=week&amp;date=2026-03-30" rel="next"' in page
+    # The form's first day picks the week when no day is asked for.
+    chosen = await get(web, "/kranj/events", view="week", **{"from": "2026-03-25"})
+    assert titles(chosen) == ["Nočno predavanje"]
     following = await get(web, "/kranj/events", view="week", date="2026-03-30")
     assert titles(following) == ["Polnočno predavanje"]
     assert "Nothing on this day." in following

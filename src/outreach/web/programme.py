@@ -3,8 +3,8 @@
 
 Query parameters: the feed's filters (:mod:`outreach.feeds.filters`: ``branch``,
 ``audience``, ``kind``, ``goal``, ``value``, ``language``, ``q``) and the page's own:
-``view`` (``list``, ``week``, ``month``), ``date`` (a day of the week or month shown),
-``from`` and ``to`` (the list's first and last day), ``page``, and ``lang`` (the
+``view`` (``list``, ``week``, ``month``), ``date`` (a day of the week or month shown;
+else ``from``), ``from`` and ``to`` (the list's first and last day), ``page``, and ``lang`` (the
 interface's language, :func:`outreach.web.language.negotiate`). Empty values count as
 absent (a form's "all" choice sends them empty); other parameters are ignored, so a link
 that gained a tracking parameter still opens. A filter that names nothing or a date that
@@ -294,7 +294,8 @@ async def programme(request: Request) -> Response:
         view,
         today=local_today,
         first_weekday=first_weekday,
-        day=page_query.date,
+        # The form's first day also picks the week or month when no day is asked for.
+        day=page_query.date or page_query.first,
         first=page_query.first,
         last=page_query.last,
     )
