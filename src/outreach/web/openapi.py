@@ -23,6 +23,7 @@ from outreach import __version__
 from outreach.web.boundary import JSON, Declaration, declaration_of
 from outreach.web.convertors import PATH_SCHEMAS
 from outreach.web.idempotency import HEADER as IDEMPOTENCY_HEADER
+from outreach.web.links import origin
 
 CALENDAR = "text/calendar"
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::([^}]+))?}")
@@ -227,7 +228,8 @@ def build_openapi(routes: list[BaseRoute], base_url: str) -> dict[str, Any]:
 
 async def openapi_json(request: Request) -> JSONResponse:
     """The OpenAPI description of this service."""
-    return JSONResponse(build_openapi(request.app.routes, request.app.state.settings.base_url))
+    # The server is the address asked (or BASE_URL): a client reads the API where it found it.
+    return JSONResponse(build_openapi(request.app.routes, origin(request)))
 
 
 routes = [Route("/openapi.json", openapi_json, methods=["GET"])]
