@@ -164,7 +164,7 @@ async def test_an_editor_submits_and_a_director_returns_then_approves(
         data={**_form("Pravljična ura", "published"), "csrf_token": csrf},
     )
     assert refused.status_code == 422
-    assert "a director publishes events in this library" in refused.text
+    assert "objave v tej knjižnici odobri direktor" in refused.text
     created = await client.post(
         "/staff/events/new?library=kranj",
         data={**_form("Pravljična ura", "draft"), "csrf_token": csrf},
@@ -194,7 +194,9 @@ async def test_an_editor_submits_and_a_director_returns_then_approves(
         f"{action.group(1)}/return", data={"comment": " ", "csrf_token": csrf}
     )
     assert empty.status_code == 303
-    assert "say what should change" in (await client.get("/staff/approvals")).text
+    assert "Nič ni bilo odločeno: napišite, kaj naj se spremeni" in (
+        await client.get("/staff/approvals")
+    ).text
     back = await client.post(
         f"{action.group(1)}/return", data={"comment": "Dodaj opis.", "csrf_token": csrf}
     )

@@ -17,6 +17,7 @@ from typing import Any
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach.errors import Invalid
+from outreach.i18n import gettext as _
 from outreach.models import (
     ApprovalDecision,
     ApprovalKind,
@@ -41,7 +42,11 @@ def check_publishing(library: Library, status: object, *, approver: bool) -> Non
     """Refuse to publish without approval where the library asks for it."""
     if status == PUBLISHED and not approver and asks_approval(library):
         raise Invalid(
-            {"status": "a director publishes events in this library: submit the draft for approval"}
+            {
+                "status": _(
+                    "a director publishes events in this library: submit the draft for approval"
+                )
+            }
         )
 
 

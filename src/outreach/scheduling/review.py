@@ -21,6 +21,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from outreach.errors import Conflict, Invalid, NotFound
+from outreach.i18n import gettext as _
 from outreach.languages import translated
 from outreach.mail.outbox import enqueue
 from outreach.models import (
@@ -44,9 +45,9 @@ MAX_COMMENT = 2000
 def _comment(text: str, *, required: bool) -> str:
     text = text.strip()
     if required and not text:
-        raise Invalid({"comment": "say what should change before the event can be published"})
+        raise Invalid({"comment": _("say what should change before the event can be published")})
     if len(text) > MAX_COMMENT:
-        raise Invalid({"comment": f"must be at most {MAX_COMMENT} characters"})
+        raise Invalid({"comment": _("must be at most %(count)s characters", count=MAX_COMMENT)})
     return text
 
 
@@ -155,9 +156,9 @@ async def submit(
         await service.lock_event(conn, event_id)
         event = await service.load_event(event_id, conn)
         if not approval.asks_approval(event.library):
-            raise Invalid({"status": "this library publishes without approval: publish it"})
+            raise Invalid({"status": _("this library publishes without approval: publish it")})
         if EventStatus(event.status) != EventStatus.DRAFT:
-            raise Invalid({"status": "only a draft is submitted for approval"})
+            raise Invalid({"status": _("only a draft is submitted for approval")})
         await approval.withdraw_pending(conn, event, ApprovalKind.PUBLISH)
         request = await ApprovalRequest.create(
             event=event,
@@ -185,9 +186,7 @@ async def _pending(conn: BaseDBAsyncClient, request_id: int) -> tuple[ApprovalRe
     await service.lock_event(conn, request.event_id)  # type: ignore[attr-defined]
     event = await service.load_event(request.event_id, conn)  # type: ignore[attr-defined]
     if request.decision != ApprovalDecision.PENDING:
-        raise Conflict(
-            "already decided", fields={"decision": f"the request is {request.decision.value}"}
-        )
+        raise Conflict("already decided", fields={"decision": _("someone decided it already")})
     return request, event
 
 
@@ -212,15 +211,19 @@ async def approve(
         request, event = await _pending(conn, request_id)
         if request.kind == ApprovalKind.PUBLISH:
             if EventStatus(event.status) != EventStatus.DRAFT:
-                raise Conflict("not a draft", fields={"status": "the event is no longer a draft"})
+                raise Conflict(
+                    "not a draft", fields={"status": _("the event is no longer a draft")}
+                )
             fields = {"status": EventStatus.PUBLISHED.value}
         else:
             if event.revision != request.revision:
                 raise Conflict(
                     "stale change",
                     fields={
-                        "revision": "the event was changed after this was submitted:"
-                        " return it so that the editor submits it again"
+                        "revision": _(
+                            "the event was changed after this was submitted:"
+                            " return it so that the editor submits it again"
+                        )
                     },
                 )
             fields = parse_fields(request.changes, partial=True)

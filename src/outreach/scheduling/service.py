@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 
 from outreach import errors
 from outreach.errors import NotFound
+from outreach.i18n import gettext as _
 from outreach.models import (
     ApprovalRequest,
     Attendance,
@@ -152,29 +153,44 @@ async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -
     if data.branch is not None:
         branch = await Branch.filter(library_id=library.id, slug=data.branch).using_db(conn).first()
         if branch is None:
-            problems.add("branch", f"{library.slug} has no branch {data.branch!r}")
+            problems.add(
+                "branch",
+                _("%(library)s has no branch %(branch)r", library=library.slug, branch=data.branch),
+            )
     room = None
     if data.room is not None:
         room = await Room.filter(id=data.room).using_db(conn).prefetch_related("branch").first()
         if room is None or room.branch.library_id != library.id:  # type: ignore[attr-defined]
-            problems.add("room", f"{library.slug} has no room {data.room}")
+            problems.add(
+                "room", _("%(library)s has no room %(room)s", library=library.slug, room=data.room)
+            )
             room = None
         elif branch is not None and room.branch.id != branch.id:
-            problems.add("room", f"room {data.room} is not in branch {branch.slug!r}")
+            problems.add(
+                "room",
+                _(
+                    "room %(room)s is not in branch %(branch)s: choose a room of %(branch)s",
+                    room=room.name,
+                    branch=branch.name,
+                ),
+            )
         elif branch is None:
             branch = room.branch
     partners = await Partner.filter(library_id=library.id, slug__in=data.partners).using_db(conn)
     found = {p.slug for p in partners}
     for index, slug in enumerate(data.partners):
         if slug not in found:
-            problems.add(f"partners[{index}]", f"{library.slug} has no partner {slug!r}")
+            problems.add(
+                f"partners[{index}]",
+                _("%(library)s has no partner %(partner)r", library=library.slug, partner=slug),
+            )
     co_organisers = await Library.filter(slug__in=data.co_organisers).using_db(conn)
     found = {lib.slug for lib in co_organisers}
     for index, slug in enumerate(data.co_organisers):
         if slug == library.slug:
-            problems.add(f"co_organisers[{index}]", "is the organising library itself")
+            problems.add(f"co_organisers[{index}]", _("is the organising library itself"))
         elif slug not in found:
-            problems.add(f"co_organisers[{index}]", f"no library {slug!r}")
+            problems.add(f"co_organisers[{index}]", _("no library %(library)r", library=slug))
     staff = (
         await StaffUser.filter(id__in=data.staff, is_active=True, roles__library_id=library.id)
         .distinct()
@@ -183,7 +199,14 @@ async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -
     found_ids = {user.id for user in staff}
     for index, ident in enumerate(data.staff):
         if ident not in found_ids:
-            problems.add(f"staff[{index}]", f"no active staff member {ident} of {library.slug}")
+            problems.add(
+                f"staff[{index}]",
+                _(
+                    "no active staff member %(person)s of %(library)s",
+                    person=ident,
+                    library=library.slug,
+                ),
+            )
     tags = await _resolve_tags(conn, library, data, problems)
     if problems:
         raise_problems(problems)
@@ -212,7 +235,7 @@ async def _resolve_tags(
             assert isinstance(matches[0], StrategyValue)
             tags.append((None, matches[0], tag.primary))
     if len({(g.id if g else None, v.id if v else None) for g, v, _ in tags}) != len(tags):
-        problems.add("tags", "names the same goal or value twice")
+        problems.add("tags", _("names the same goal or value twice"))
     return tags
 
 
@@ -555,7 +578,7 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
         problems.add("end" if "start" in payload else "start", "start and end go together")
     if "start" in values and "end" in values:
         if values["end"] <= values["start"]:
-            problems.add("end", "must be after start")
+            problems.add("end", _("must be after start"))
         elif values["end"] - values["start"] > MAX_DURATION:
             problems.add("end", f"an occurrence may last at most {MAX_DURATION.days} days")
     if problems:
@@ -704,7 +727,7 @@ async def record_attendance(
             raise_problems({"original_start": "the occurrence has not happened yet"})
         rows = []
         for band, mode, count in counts:
-            row, _ = await Attendance.update_or_create(
+            row, _created = await Attendance.update_or_create(
                 event_id=event_id,
                 original_start=original_start,
                 stop_id=stop,
