@@ -37,6 +37,8 @@ _FEED_FILTERS = {
     "kind": "event kind",
     "goal": "goal code",
     "value": "value code",
+    "language": "a language the event is held in",
+    "q": "words that begin words of the title or description, in any language",
     "lang": "language of titles and descriptions",
 }
 QUERY_PARAMETERS: dict[str, dict[str, str]] = {
