@@ -247,8 +247,9 @@ async def test_event_page_in_macedonian_when_asked(fx: Fixture, http: httpx.Asyn
     assert "<h2>Претстојни термини</h2>" in page
     assert "Откажано" in page
     assert "Додај во календар" in page
-    # Content has no Macedonian: it falls back to the library's language.
-    assert "<h1>Bralni klub</h1>" in page
+    # Content has no Macedonian: it falls back to the library's language, and says so.
+    assert '<h1 lang="sl">Bralni klub</h1>' in page
+    assert '<p lang="sl">Pogovor o knjigi meseca.</p>' in page
 
 
 async def test_add_to_calendar_links(fx: Fixture, http: httpx.AsyncClient) -> None:

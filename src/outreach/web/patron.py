@@ -20,7 +20,7 @@ from outreach.feeds.selection import Series, load_series
 from outreach.feeds.single import Instance, occurrence_calendar, series_calendar
 from outreach.i18n import gettext as _
 from outreach.labels import audience_label, kind_label
-from outreach.languages import translated
+from outreach.languages import language_of, translated
 from outreach.models import (
     Audience,
     Event,
@@ -365,7 +365,9 @@ async def event_page(request: Request) -> Response:
             "lang": lang,
             "event": event,
             "title": title,
+            "title_lang": language_of(event.title, lang, fallback),
             "description": description,
+            "description_lang": language_of(event.description, lang, fallback),
             "kind": kind_label(event.kind),
             "audiences": audiences,
             "languages": [i18n.locale().languages.get(code, code) for code in languages],
