@@ -77,6 +77,8 @@ class Places:
     waitlisted: int
     open: bool
     reason: str | None
+    # Whether the occurrence asked about is one of the event's.
+    known: bool = True
 
     @property
     def left(self) -> int | None:
@@ -152,13 +154,9 @@ def _smallest(*values: int | None) -> int | None:
 
 
 async def capacity(
-    conn: BaseDBAsyncClient, event: Event, original_start: dt.datetime | None, now: dt.datetime
+    conn: BaseDBAsyncClient, event: Event, occurrences: list[Occurrence | None]
 ) -> int | None:
     """The places of one occurrence (or, for a series, of its smallest coming one)."""
-    if original_start is not None:
-        occurrences = [await _occurrence(conn, event.id, original_start)]
-    else:
-        occurrences = list(await _future_occurrences(conn, event.id, now))
     overrides = {
         o.original_start: o.capacity
         for o in await CapacityOverride.filter(event_id=event.id).using_db(conn)
@@ -223,25 +221,28 @@ async def places(
     now: dt.datetime,
 ) -> Places:
     """The places of one occurrence (or the series), and whether registration is open."""
+    occurrences: list[Occurrence | None]
     if original_start is not None:
         occurrence = await _occurrence(conn, event.id, original_start)
+        occurrences = [occurrence]
         starts_at = None if occurrence is None or occurrence.cancelled else occurrence.starts_at
         if occurrence is not None and occurrence.cancelled:
             reason: str | None = _("This date is cancelled.")
         else:
             reason = _window(policy, event, starts_at, now)
     else:
-        coming = await _future_occurrences(conn, event.id, now)
-        starts_at = coming[0].starts_at if coming else None
+        occurrences = list(await _future_occurrences(conn, event.id, now))
+        starts_at = occurrences[0].starts_at if occurrences and occurrences[0] else None
         reason = _window(policy, event, starts_at, now)
     holding, waiting = await _taken(conn, event.id, original_start)
     return Places(
         original_start=original_start,
-        capacity=await capacity(conn, event, original_start, now),
+        capacity=await capacity(conn, event, occurrences),
         confirmed=holding,
         waitlisted=waiting,
         open=reason is None,
         reason=reason,
+        known=occurrences != [None],
     )
 
 
@@ -350,9 +351,9 @@ async def register(
             raise errors.Invalid(
                 {"original_start": "must be left out: this event registers for the whole series"}
             )
-        if original_start is not None and await _occurrence(conn, event_id, original_start) is None:
-            raise errors.Invalid({"original_start": "is not a date of this event"})
         seats = await places(conn, event, policy, original_start, now)
+        if not seats.known:
+            raise errors.Invalid({"original_start": "is not a date of this event"})
         if not seats.open and not (by_staff and event.status != EventStatus.CANCELLED):
             raise Closed(
                 seats.reason or _("Registration has closed."), fields={"registration": "closed"}

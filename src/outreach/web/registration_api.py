@@ -139,10 +139,12 @@ async def register(request: Request) -> Response:
     refused = too_many(request)
     if refused is not None:
         return refused
+    # The body first: it is timed from the request's start (outreach.web.limits), and
+    # under load the database may keep the handler waiting.
+    data = await read_json(request, RegistrationIn)
     event, _policy = await _policy_event(request.path_params["event_id"])
     library: Library = event.library
     lang = negotiate(request, default=library.default_language)
-    data = await read_json(request, RegistrationIn)
     await service.register(event.id, data, language=data.language or lang)
     return _json({"message": received_message()}, status_code=202)
 
