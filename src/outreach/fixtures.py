@@ -516,6 +516,7 @@ class _Loader:
                 {
                     "name": _str(room_entry, "name", there),
                     "capacity": _int(room_entry, "capacity", there, low=1),
+                    "requestable": _flag(room_entry, "requestable", there),
                 },
             )
             self.rooms[(library_slug, slug, room_slug)] = room
@@ -1359,6 +1360,14 @@ def _str(data: Table, key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value.strip():
         raise _fail(where, f"{key} must be a non-empty string")
+    return value
+
+
+def _flag(data: Table, key: str, where: str) -> bool:
+    """An optional true or false (false when absent)."""
+    value = data.get(key, False)
+    if not isinstance(value, bool):
+        raise _fail(where, f"{key} must be true or false")
     return value
 
 

@@ -259,8 +259,12 @@ async def test_a_public_booking_is_an_event_and_a_second_approval_is_refused_in_
     auth = {"Authorization": f"Bearer {k.director_token}"}
     body = {**form(k), "library": "kr", "room": k.hall.id, "attendees": 12, "consent": True}
     del body["website"]
-    for email in ("first@example.org", "second@example.org"):
-        sent = await client.post("/api/room-requests", json={**body, "email": email})
+    # The second without a phone or an organisation: both are optional.
+    for email, optional in (
+        ("first@example.org", {}),
+        ("second@example.org", {"phone": "", "organisation": ""}),
+    ):
+        sent = await client.post("/api/room-requests", json={**body, "email": email, **optional})
         assert sent.status_code == 202
         assert sent.json() == {"status": "received"}
     listing = await client.get("/api/room-requests", headers=auth)
@@ -272,6 +276,7 @@ async def test_a_public_booking_is_an_event_and_a_second_approval_is_refused_in_
         "pending",
         starts,
     )
+    assert (second["phone"], second["organisation"]) == (None, None)
     assert (await client.get("/api/room-requests")).status_code == 401
 
     missing = await client.post(

@@ -29,7 +29,8 @@ TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 # Deliberately loose: one @, something on each side, a dot in the domain. The address is
 # proved by the notices reaching it, not by a pattern.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-PHONE_PATTERN = r"^\+?[0-9 ()./-]{5,31}$"
+# Empty, or digits with the usual separators.
+PHONE_PATTERN = r"^(\+?[0-9 ()./-]{5,31})?$"
 
 Id = Annotated[int, Whole(1, MAX_ID)]
 Time = Annotated[str, Text(5, TIME_PATTERN, "a time of day such as 17:30")]
