@@ -39,7 +39,14 @@ from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
 from outreach.feeds.build import BuiltFeed
 from outreach.feeds.selection import Window, load_series, today
-from outreach.i18n import format_date, format_decimal, format_number, gettext, ngettext
+from outreach.i18n import (
+    format_date,
+    format_decimal,
+    format_number,
+    gettext,
+    ngettext,
+    speaking,
+)
 from outreach.languages import translated
 from outreach.models import (
     Branch,
@@ -105,11 +112,12 @@ async def build_bookmobile_feed(
     else:
         name = f"{translated(library.name, lang)} · {route_title}: {stop.name}"
         uid = f"outreach-feed-stop-{stop.id}@{host}"
-    cal = ical.calendar(
-        name=name,
-        uid=uid,
-        description=f"Bookmobile visits of route {route.code}. Subscribe to keep them current.",
-    )
+    with speaking(lang):
+        # Read in a calendar app beside the feed's name, so in the same language.
+        description = gettext(
+            "Bookmobile visits of %(route)s. Subscribe to keep them current.", route=route_title
+        )
+    cal = ical.calendar(name=name, uid=uid, description=description)
     components = [
         component
         for one in series
