@@ -188,11 +188,9 @@ def _weekday_name(day: str) -> str:
 
 
 def _split_byday(raw: str | None) -> list[tuple[int | None, str]]:
-    found: list[tuple[int | None, str]] = []
-    for item in (raw or "").split(",") if raw else []:
-        number, day = item[:-2], item[-2:]
-        found.append((int(number) if number else None, day))
-    return found
+    """BYDAY as (position or None, weekday): ``-1FR,TU`` → ``[(-1, "FR"), (None, "TU")]``."""
+    items = raw.split(",") if raw else []
+    return [(int(item[:-2]) if item[:-2] else None, item[-2:]) for item in items]
 
 
 def _ints(raw: str | None) -> list[int]:
