@@ -173,6 +173,7 @@ class _Loader:
         # Links of rows created in this load, inserted in one statement per table.
         self.links: dict[tuple[str, str, str], list[tuple[Any, Any]]] = {}
         self.attendance: list[tuple[str, Event, list[Table], bool]] = []
+        self.strategy_files: list[tuple[str, Strategy, Table]] = []
 
     # -- files -------------------------------------------------------------------------
 
@@ -260,6 +261,8 @@ class _Loader:
             await self._load_events(where, data)
             loaded()
         await self._insert_links()
+        for here, strategy, data in self.strategy_files:
+            await self._drop_removed(here, strategy, data)
         for rebuilt, (where, event) in enumerate(self.to_rebuild, start=1):
             try:
                 await rebuild_occurrences(event, using_db=self.conn)
@@ -645,13 +648,15 @@ class _Loader:
         for goal_entry in _list(data, "goals", where, required=False):
             await self._load_goal(here, slug, strategy, None, goal_position, goal_entry)
             goal_position += 1
-        await self._drop_removed(here, strategy, data)
+        # Removed items go once the events (and their tags) of this load are in place.
+        self.strategy_files.append((here, strategy, data))
 
     async def _drop_removed(self, here: str, strategy: Strategy, data: Table) -> None:
         """Delete the values, goals and themes the strategy's fixture no longer has (their
-        targets and SDG links go with them). A removed value or goal that events are still
-        tagged with is refused, and the whole load with it: deleting the tags would change
-        what earlier reports counted, so staff untag those events first (or keep the item)."""
+        targets and SDG links go with them), after this load's events and tags are written.
+        A removed value or goal that events are still tagged with is refused, and the whole
+        load with it: deleting the tags would change what earlier reports counted, so staff
+        untag those events first (or keep the item)."""
         themes = _list(data, "themes", here, required=False)
         kept_values = {v.get("code") for v in _list(data, "values", here, required=False)}
         kept_themes = {t.get("code") for t in themes}
