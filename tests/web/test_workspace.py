@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from zoneinfo import ZoneInfo
 
 import httpx
 from icalendar import Calendar
+from starlette.types import Message, Receive, Scope, Send
 
 from outreach.models import (
     ApiToken,
@@ -25,6 +27,7 @@ from outreach.models import (
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.security import hash_password, hash_token
+from outreach.web.serving import AccessLog
 from tests.factories import make_branch, make_library, make_token, make_user
 
 PASSWORD = "correct horse battery staple"
@@ -194,9 +197,10 @@ async def test_an_editor_submits_and_a_director_returns_then_approves(
         f"{action.group(1)}/return", data={"comment": " ", "csrf_token": csrf}
     )
     assert empty.status_code == 303
-    assert "Nič ni bilo odločeno: napišite, kaj naj se spremeni" in (
-        await client.get("/staff/approvals")
-    ).text
+    assert (
+        "Nič ni bilo odločeno: napišite, kaj naj se spremeni"
+        in (await client.get("/staff/approvals")).text
+    )
     back = await client.post(
         f"{action.group(1)}/return", data={"comment": "Dodaj opis.", "csrf_token": csrf}
     )
@@ -349,3 +353,36 @@ async def test_an_admin_revokes_a_token_and_it_stops_working(
     assert (await ApiToken.get(id=theirs.id)).revoked_at is None
     entry = await AuditEntry.get(action="revoke_token")
     assert (entry.entity, entry.changes["user"]) == ("api_token", script.id)
+
+
+async def test_the_access_log_never_holds_a_feed_secret() -> None:
+    stream = io.StringIO()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 404, "headers": []})
+        await send({"type": "http.response.body", "body": b"Not found\n"})
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        del message
+
+    log = AccessLog(app, stream=stream)
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/staff/calendar/otk_SECRET123.ics",
+        "query_string": b"",
+        "client": ("192.0.2.7", 50000),
+    }
+    await log(scope, receive, send)
+    log.flush()
+    assert stream.getvalue().split()[:6] == [
+        "192.0.2.7",
+        "-",
+        "GET",
+        "/staff/calendar/[secret].ics",
+        "404",
+        "10",
+    ]

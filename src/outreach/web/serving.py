@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 ACCESS_LOG_ENV = "OUTREACH_ACCESS_LOG"
 FLUSH_SECONDS = 1.0
 FLUSH_LINES = 1000
+PRIVATE_FEEDS = "/staff/calendar/"
 
 
 class AccessLog:
@@ -56,7 +57,11 @@ class AccessLog:
         finally:
             client = scope.get("client")
             query = scope.get("query_string", b"")
-            target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+            path = scope["path"]
+            # A private feed's address is its secret: the log keeps only that one was asked.
+            if path.startswith(PRIVATE_FEEDS):
+                path = PRIVATE_FEEDS + "[secret].ics"
+            target = path + ("?" + query.decode("latin-1") if query else "")
             self._lines.append(
                 f"{client[0] if client else '-'} - {scope['method']} {target} {status} {size}"
                 f" {time.perf_counter() - began:.6f}\n"
