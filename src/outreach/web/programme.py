@@ -349,7 +349,7 @@ async def programme(request: Request) -> Response:
     context["subscribe"] = subscribe_box(request, feed_path)
     context["subscribe_title"] = _subscribe_title(scope, filt, lang)
     context["window_note"] = i18n.ngettext(
-        "The calendar feed covers the last day and runs until %(end)s.",
+        "The calendar feed covers the last %(num)s day and runs until %(end)s.",
         "The calendar feed covers the last %(num)s days and runs until %(end)s.",
         settings.feed_days_back,
         end=i18n.format_date((window.end - dt.timedelta(days=1)).date(), "long"),
