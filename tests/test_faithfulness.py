@@ -7,6 +7,9 @@ in ``note``), where the item is modelled (``strategy-slug kind code field``), wh
 model keeps the words ``exact``ly or is a ``loose`` label drawn from them (then
 ``original`` is the passages, joined by `` … ``), and an English translation.
 
+Rows ``slug outreach <service> name`` are outreach services the document names (Maribor's
+mobile collections, home and hospital delivery), served by the library's outreach services.
+
 The tests fail when a row's words are not the document's, when the rows do not follow the
 document, when an item of a document is missing from the served strategy or is not in its
 document's order there, when a served item has no provenance or names words its document
@@ -136,9 +139,23 @@ async def test_the_served_strategies_hold_every_item_as_the_table_says(
         language = strategy["source_language"]
         order: dict[str, list[str]] = defaultdict(list)
         tabled: set[str] = set()
+        # A network's strategy (its slug names no library) has no outreach services.
+        listed = await client.get(f"/api/libraries/{slug}/outreach-services")
+        services = {s["slug"]: s for s in listed.json()["services"]} if listed.is_success else {}
         for row in (r for r in rows if r["document"] == name):
             where = row["modelled_at"]
             assert where.startswith(f"{slug} "), row
+            if where.split()[1] == "outreach":
+                # An outreach service the document names (Maribor's mission): served by
+                # the library's outreach services, a loose label with the words it is from.
+                service = services.pop(where.split()[2])
+                assert (service["name"]["en"], service["source"]["match"]) == (
+                    row["english"],
+                    "loose",
+                ), where
+                assert service["source"]["words"] == _passages(row), where
+                assert service["source"]["document"] == name, where
+                continue
             try:
                 listed, item, field = _located(strategy, where.removeprefix(f"{slug} "))
             except KeyError:
@@ -176,6 +193,7 @@ async def test_the_served_strategies_hold_every_item_as_the_table_says(
             assert [k for k in served_order[listed] if k in keys] == keys, f"{slug} {listed}"
         # Everything served is in the table: nothing the documents do not say slips in.
         assert {key for key, _ in _items(strategy)} == tabled, slug
+        assert services == {}, f"{slug}: outreach services the table does not name"
 
 
 async def test_every_item_says_where_it_comes_from(demo: str, client: httpx.AsyncClient) -> None:
