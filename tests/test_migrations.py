@@ -363,3 +363,36 @@ async def test_strategies_keep_their_rows_and_learn_where_they_come_from(
 
 def _day(dialect: str, text: str) -> object:
     return text if dialect == "sqlite" else dt.date.fromisoformat(text)
+
+
+async def test_stored_libraries_and_events_need_no_approval_after_the_workspace(
+    empty_database: tuple[str, str],
+) -> None:
+    """Migration 0010 only adds: a library stored before asks for no approval, a published
+    event stays published and public (approval not_needed), a user has no language and no
+    private feed; going back drops just what it added."""
+    dialect, url = empty_database
+    await outreach(url, "migrate", "--to", "0009_strategy_provenance")
+    user = (
+        "INSERT INTO staff_user (id, email, name, password_hash, is_active, created_at,"
+        " session_epoch) VALUES (2, 'ana@kranj.si', 'Ana', '-', TRUE,"
+        " '2026-09-01 00:00:00+00:00', 0)"
+    )
+    await _run(dialect, url, LIBRARY, EVENT, user)
+
+    code, out, err = await outreach(url, "migrate", "--to", "0010_staff_workspace")
+
+    assert (code, out, err) == (0, "applied 1 migration(s): models.0010_staff_workspace\n", "")
+    assert await _run(dialect, url, "SELECT slug, approval FROM library") == [("kranj", "none")]
+    assert await _run(dialect, url, "SELECT id, status, approval FROM event") == [
+        (3, "published", "not_needed")
+    ]
+    assert await _run(dialect, url, "SELECT id, language FROM staff_user") == [(2, None)]
+    counts = "SELECT (SELECT count(*) FROM approval_request), (SELECT count(*) FROM staff_feed)"
+    assert await _run(dialect, url, counts) == [(0, 0)]
+
+    code, out, err = await outreach(url, "migrate", "--to", "0009_strategy_provenance")
+
+    assert code == 0
+    assert await _run(dialect, url, "SELECT id, status FROM event") == [(3, "published")]
+    assert await _run(dialect, url, "SELECT slug FROM library") == [("kranj",)]
