@@ -229,7 +229,11 @@ async def test_somerset_timetable_gives_exactly_its_visits(
     page = await client.get("/somerset/bookmobile")
     assert page.status_code == 200
     assert "Home visit" not in page.text
-    assert f"/feeds/somerset/stops/{square.id}.ics" in page.text
+    assert f'href="/somerset/bookmobile/stops/{square.id}"' in page.text
+    assert f'href="/somerset/bookmobile/stops/{home.id}"' not in page.text
+    stop_page = await client.get(f"/somerset/bookmobile/stops/{square.id}")
+    assert f"/feeds/somerset/stops/{square.id}.ics" in stop_page.text
+    assert (await client.get(f"/somerset/bookmobile/stops/{home.id}")).status_code == 404
     # Staff see the home visit, with its own exception on 26 December.
     staff_visits = [
         o["start"]
