@@ -437,3 +437,43 @@ async def test_the_app_keeps_erasing_while_it_runs(kranj: Kranj) -> None:
         stop.set()
         await task
     assert (old.name, old.email, old.purpose) == (None, None, None)
+
+
+async def test_simultaneous_approvals_and_an_event_let_exactly_one_hold_the_room(
+    kranj: Kranj, client: httpx.AsyncClient
+) -> None:
+    k = kranj
+    auth = {"Authorization": f"Bearer {k.director_token}"}
+    body = {**form(k), "library": "kr", "room": k.hall.id, "attendees": 12, "consent": True}
+    del body["website"]
+    for i in range(5):
+        sent = await client.post("/api/room-requests", json={**body, "email": f"r{i}@example.org"})
+        assert sent.status_code == 202
+    ids = [r.id for r in await RoomRequest.all().order_by("id")]
+    # gather starts every write before any finishes: they meet at the room's lock (an
+    # advisory lock on PostgreSQL, the write lock on SQLite), whatever kind of write.
+    event = {
+        "library": "kr",
+        "kind": "lecture",
+        "title": {"sl": "Predavanje"},
+        "start": f"{k.day.isoformat()}T18:00:00",
+        "end": f"{k.day.isoformat()}T19:00:00",
+        "branch": "center",
+        "room": k.hall.id,
+        "status": "published",
+    }
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                f"/api/room-requests/{i}/decision", json={"decision": "approve"}, headers=auth
+            )
+            for i in ids
+        ),
+        client.post("/api/events", json=event, headers=auth),
+    )
+    won = [a for a in answers if a.status_code in (200, 201)]
+    assert len(won) == 1, [a.status_code for a in answers]
+    assert sorted(a.status_code for a in answers if a not in won) == [409] * 5
+    approved = await RoomRequest.filter(status=RoomRequestStatus.APPROVED).count()
+    lectures = await Event.filter(kind=EventKind.LECTURE).count()
+    assert approved + lectures == 1
