@@ -134,7 +134,7 @@ async def test_workers_side_by_side_claim_each_notice_once(db: str, smtp: SmtpSe
     PostgreSQL, the write lock on SQLite), and a claimed notice waits out its lease."""
     async with in_transaction("default") as conn:
         for i in range(12):
-            await enqueue(
+            assert await enqueue(
                 conn,
                 f"p{i}@example.org",
                 "registration_cancelled",

@@ -93,5 +93,7 @@ async def enqueue(
     }
     name = dialect(connection)
     sql, values = positional(_INSERT, params, name)
-    _, rows = await connection.execute_query(sql, values)
+    # Fetched, not executed: Tortoise's asyncpg client answers an executed INSERT with
+    # the count in its status line, which is not the rows RETURNING gives.
+    rows = await connection.execute_query_dict(sql, values)
     return bool(rows)
