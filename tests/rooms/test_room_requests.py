@@ -13,7 +13,9 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest_asyncio
 from babel.dates import format_date, format_interval, format_skeleton
+from tortoise.transactions import in_transaction
 
+from outreach.mail.outbox import enqueue
 from outreach.models import (
     AuditEntry,
     Event,
@@ -21,6 +23,7 @@ from outreach.models import (
     EventStatus,
     Library,
     Notice,
+    NoticeStatus,
     Occurrence,
     RoleName,
     Room,
@@ -28,7 +31,7 @@ from outreach.models import (
     RoomRequestStatus,
     Visibility,
 )
-from outreach.rooms.requests import erase_expired, keep_erasing
+from outreach.rooms.requests import erase_expired, keep_erasing, notice_key
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.web.limits import RateLimit
 from tests import factories
@@ -358,6 +361,27 @@ async def test_personal_data_is_erased_after_the_set_days(
         email="eva@example.org",
         **common,
     )
+    # Their notices hold the name and address too: the old one's copy goes with it.
+    async with in_transaction("default") as conn:
+        for request in (old, recent):
+            await enqueue(
+                conn,
+                request.email or "",
+                "room_request_received",
+                "sl",
+                {
+                    "library": "Kranj",
+                    "room": "Velika dvorana",
+                    "branch": "Osrednja knjižnica",
+                    "address": "",
+                    "when": "",
+                    "name": request.name,
+                    "message": "",
+                    "public": False,
+                    "erase_days": 30,
+                },
+                notice_key("room_request_received", request.id),
+            )
     now = ends + dt.timedelta(days=30, seconds=1)
     assert await erase_expired(30, now=now) == 1
     assert await erase_expired(30, now=now) == 0
@@ -371,6 +395,14 @@ async def test_personal_data_is_erased_after_the_set_days(
         ends - dt.timedelta(hours=2),
     )
     assert (recent.name, recent.email, recent.erased_at) == ("Eva", "eva@example.org", None)
+    erased_notice = await Notice.get(dedupe_key=notice_key("room_request_received", old.id))
+    assert (erased_notice.recipient, erased_notice.text, erased_notice.status) == (
+        None,
+        None,
+        NoticeStatus.DROPPED,
+    )
+    kept = await Notice.get(dedupe_key=notice_key("room_request_received", recent.id))
+    assert (kept.recipient, kept.status) == ("eva@example.org", NoticeStatus.PENDING)
     listing = await client.get(
         "/api/room-requests", headers={"Authorization": f"Bearer {k.director_token}"}
     )

@@ -37,6 +37,8 @@ from outreach.models import (
     EventKind,
     EventStatus,
     Library,
+    Notice,
+    NoticeStatus,
     Occurrence,
     Room,
     RoomRequest,
@@ -45,13 +47,17 @@ from outreach.models import (
     Visibility,
 )
 from outreach.rooms.schemas import DecisionIn, RoomRequestIn
-from outreach.scheduling.conflicts import ROOM, lock_resources
+from outreach.scheduling.conflicts import ROOM, begin_write, lock_resources
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.payload import MAX_DURATION
 from outreach.scheduling.recurrence import to_local, to_utc, zone
 from outreach.versions import bump_data_version
 
 log = logging.getLogger("outreach.rooms")
+# The notices a requester may be sent, each once per request.
+NOTICES = ("room_request_received", "room_request_approved", "room_request_declined")
+# Requests erased per statement (bounds the statement's parameters).
+ERASE_BATCH = 500
 # How far ahead a room may be asked for.
 BOOKING_HORIZON = dt.timedelta(days=366)
 
@@ -227,6 +233,11 @@ async def _audit(
     )
 
 
+def notice_key(template: str, request_id: int) -> str:
+    """The outbox's key of one notice about one request."""
+    return f"{template}:{request_id}"
+
+
 def when_text(library: Library, starts_at: dt.datetime, ends_at: dt.datetime) -> str:
     """``Thursday, 4 March 2027, 17:00–19:00`` in the current language and the library's zone."""
     tz = zone(library.timezone)
@@ -264,7 +275,7 @@ async def _notify(
         template,
         request.language,
         context,
-        f"{template}:{request.id}",
+        notice_key(template, request.id),
         library_id=library.id,
     )
 
@@ -384,16 +395,39 @@ async def _public_event(
 
 
 async def erase_expired(days: int, *, now: dt.datetime | None = None) -> int:
-    """Empty the personal data of requests whose time ended ``days`` days ago or more."""
+    """Empty the personal data of requests whose time ended ``days`` days ago or more, and
+    the copies of it in their notices (one still unsent is dropped)."""
     now = now or dt.datetime.now(dt.UTC)
+    erased = 0
     async with in_transaction("default") as conn:
-        return await (
+        await begin_write(conn)
+        due = await (
             RoomRequest.filter(ends_at__lte=now - dt.timedelta(days=days), erased_at=None)
             .using_db(conn)
-            .update(
-                purpose=None, name=None, organisation=None, email=None, phone=None, erased_at=now
-            )
+            .values_list("id", flat=True)
         )
+        ids = [int(i) for i in due]  # type: ignore[call-overload]
+        for start in range(0, len(ids), ERASE_BATCH):
+            batch = ids[start : start + ERASE_BATCH]
+            keys = [notice_key(template, i) for i in batch for template in NOTICES]
+            notices = Notice.filter(dedupe_key__in=keys).using_db(conn)
+            await notices.filter(status=NoticeStatus.PENDING).update(status=NoticeStatus.DROPPED)
+            await notices.update(
+                recipient=None, subject=None, text=None, html=None, attachments=None
+            )
+            erased += await (
+                RoomRequest.filter(id__in=batch)
+                .using_db(conn)
+                .update(
+                    purpose=None,
+                    name=None,
+                    organisation=None,
+                    email=None,
+                    phone=None,
+                    erased_at=now,
+                )
+            )
+    return erased
 
 
 async def keep_erasing(stop: asyncio.Event, days: int, every: float = 3600.0) -> None:
