@@ -72,44 +72,46 @@ async def test_places_fill_then_the_waitlist_then_a_cancellation_promotes(
     assert "sunnuntai 28. maaliskuuta 2027" in (fi.text or "")
 
 
-async def test_a_party_larger_than_the_places_left_is_refused_and_nothing_is_written(
+async def test_parties_must_fit_whole_and_a_smaller_party_frees_places(
     workshop: Workshop,
 ) -> None:
     event = workshop.event.id
-    for i in range(4):
+    big = [
         await service.register(event, patron(f"p{i}@example.org", 4), language="sl", now=BEFORE)
-    await service.register(event, patron("three@example.org", 3), language="sl", now=BEFORE)
-    before = (await Registration.all().count(), await Notice.all().count())
-
-    with pytest.raises(service.Full) as refused:
-        await service.register(event, patron("four@example.org", 4), language="sl", now=BEFORE)
-    assert refused.value.fields == {"party_size": "only 1 places are left"}
+        for i in range(5)
+    ]
+    waiting = await service.register(event, patron("w@example.org", 2), language="sl", now=BEFORE)
+    assert waiting.status == RegistrationStatus.WAITLISTED
     with pytest.raises(errors.Invalid) as too_many:
         await service.register(event, patron("five@example.org", 5), language="sl", now=BEFORE)
     assert too_many.value.fields == {"party_size": "at most 4 people may register together"}
+
+    await service.change(held(big[0]).id, RegistrationChange(party_size=2), now=BEFORE)
+    promoted = await Registration.get(id=held(waiting).id)
+    assert promoted.status == RegistrationStatus.CONFIRMED
+    pending = Notice.filter(template="registration_promoted", status=NoticeStatus.PENDING)
+    assert await pending.count() == 1
+    with pytest.raises(service.Full):
+        await service.change(held(big[0]).id, RegistrationChange(party_size=3), now=BEFORE)
+
+    await service.change(held(big[1]).id, RegistrationChange(party_size=3), now=BEFORE)
+    before = (await Registration.all().count(), await Notice.all().count())
+    with pytest.raises(service.Full) as refused:
+        await service.register(event, patron("two@example.org", 2), language="sl", now=BEFORE)
+    assert refused.value.fields == {"party_size": "only 1 of the places are left"}
     assert (await Registration.all().count(), await Notice.all().count()) == before
 
 
-async def test_registration_closes_when_the_date_begins_and_opens_when_set(
+async def test_closed_registration_writes_nothing_and_one_address_holds_one_place(
     workshop: Workshop,
 ) -> None:
     event = workshop.event.id
     with pytest.raises(service.Closed) as closed:
         await service.register(event, patron("late@example.org"), language="en", now=STARTS[1])
     assert closed.value.error == "Registration has closed."
-    workshop.policy.opens_at = dt.datetime(2027, 3, 20, 8, tzinfo=dt.UTC)
-    await workshop.policy.save()
-    with pytest.raises(service.Closed) as early:
-        await service.register(event, patron("early@example.org"), language="en", now=BEFORE)
-    assert early.value.error == "Registration opens on Mar 20, 2027, 9:00:00\u202fAM."
     assert await Registration.all().count() == 0
     assert await Notice.all().count() == 0
 
-
-async def test_the_same_address_gets_the_same_outcome_and_a_reminder_of_its_link(
-    workshop: Workshop,
-) -> None:
-    event = workshop.event.id
     new = await service.register(event, patron("ana@example.org"), language="sl", now=BEFORE)
     again = await service.register(event, patron("Ana@Example.org"), language="sl", now=BEFORE)
     robot = await service.register(
@@ -122,6 +124,13 @@ async def test_the_same_address_gets_the_same_outcome_and_a_reminder_of_its_link
         ("registration_confirmed", "ana@example.org", "registered"),
         ("registration_exists", "ana@example.org", "exists"),
     ]
+
+    workshop.policy.opens_at = dt.datetime(2027, 3, 20, 8, tzinfo=dt.UTC)
+    await workshop.policy.save()
+    with pytest.raises(service.Closed) as early:
+        await service.register(event, patron("early@example.org"), language="en", now=BEFORE)
+    assert early.value.error == "Registration opens on Mar 20, 2027, 9:00:00\u202fAM."
+    assert await Registration.all().count() == 1
 
 
 async def test_simultaneous_registrations_never_overfill(workshop: Workshop) -> None:
@@ -232,21 +241,3 @@ async def test_personal_data_is_erased_after_the_kept_days_and_counts_stay(
     assert rows[held(later).id].email == "bor@example.org"
     notice = await Notice.get(registration_id=held(first).id)
     assert [notice.recipient, notice.subject, notice.text, notice.html] == [None] * 4
-
-
-async def test_a_smaller_party_frees_places_and_a_larger_one_must_fit(workshop: Workshop) -> None:
-    event = workshop.event.id
-    big = [
-        await service.register(event, patron(f"p{i}@example.org", 4), language="sl", now=BEFORE)
-        for i in range(5)
-    ]
-    waiting = await service.register(event, patron("w@example.org", 2), language="sl", now=BEFORE)
-    await service.change(held(big[0]).id, RegistrationChange(party_size=2), now=BEFORE)
-    promoted = await Registration.get(id=held(waiting).id)
-    assert promoted.status == RegistrationStatus.CONFIRMED
-    with pytest.raises(service.Full):
-        await service.change(held(big[0]).id, RegistrationChange(party_size=3), now=BEFORE)
-    assert (
-        await Notice.filter(template="registration_promoted", status=NoticeStatus.PENDING).count()
-        == 1
-    )

@@ -26,7 +26,7 @@ from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
 from outreach import errors, publicity
-from outreach.i18n import _, format_datetime
+from outreach.i18n import _, format_datetime, ngettext
 from outreach.models import (
     AgeBand,
     Attendance,
@@ -374,8 +374,8 @@ async def register(
             status = RegistrationStatus.CONFIRMED
         elif left > 0:
             raise Full(
-                _("Only %(left)s places are left.", left=left),
-                fields={"party_size": f"only {left} places are left"},
+                ngettext("Only %(num)s place is left.", "Only %(num)s places are left.", left),
+                fields={"party_size": f"only {left} of the places are left"},
             )
         elif policy.waitlist:
             status = RegistrationStatus.WAITLISTED
@@ -554,8 +554,10 @@ async def change(
             seats = await places(conn, event, policy, registration.original_start, now)
             if seats.left is not None and grows > seats.left:
                 raise Full(
-                    _("Only %(left)s places are left.", left=seats.left),
-                    fields={"party_size": f"only {seats.left} more places are left"},
+                    ngettext(
+                        "Only %(num)s place is left.", "Only %(num)s places are left.", seats.left
+                    ),
+                    fields={"party_size": f"only {seats.left} more of the places are left"},
                 )
         registration.party_size = party
         registration.age_bands = dict(bands or {})
