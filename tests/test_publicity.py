@@ -332,9 +332,10 @@ async def test_public_pages_show_only_public_events_and_stops(
     assert "HIDDEN" not in page
     assert {int(i) for i in re.findall(r'href="/mkl/events/(\d+)"', page)} == town.public_events
     assert re.search(
-        r'class="card cancelled">\s*<a href="/mkl/events/'
+        r'<li class="entry cancelled">(?:(?!</li>).)*?<a class="title" href="/mkl/events/'
         rf'{town.public["cancelled"]}"><strong>Cancelled after publishing</strong>',
         page,
+        re.S,
     )
 
     for ident in town.private.values():

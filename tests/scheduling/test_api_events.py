@@ -145,6 +145,8 @@ async def test_event_outside_opening_hours_is_accepted_with_a_warning(
         {
             "warning": "outside_opening_hours",
             "message": "2 of 3 occurrences fall outside the opening hours of their branch",
+            "count": 2,
+            "checked": 3,
             "occurrences": ["2026-12-05T12:00:00", "2026-12-06T12:00:00"],
         }
     ]
