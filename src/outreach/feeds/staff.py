@@ -12,8 +12,10 @@ import datetime as dt
 
 from tortoise.expressions import Q, Subquery
 
+from outreach import i18n
 from outreach.feeds import ical
 from outreach.feeds.selection import Window, load_series
+from outreach.i18n import gettext as _
 from outreach.models import (
     ApprovalState,
     Event,
@@ -81,10 +83,12 @@ async def build(user: StaffUser, settings: Settings, *, day: dt.date, lang: str)
     window = Window.for_day(settings, day)
     series = await load_series(await event_ids(user, window))
     host = ical.host_of(settings.base_url)
+    with i18n.speaking(lang):
+        description = _("Your assignments and the internal events of your libraries.")
     cal = ical.calendar(
         name=f"{user.name} · Outreach",
         uid=f"outreach-staff-{user.id}@{host}",
-        description="Assignments and internal events.",
+        description=description,
     )
     components = [
         component
