@@ -311,7 +311,8 @@ async def test_staff_form_writes_are_kept_and_replayed_too(
     page = await client.get(f"/staff/events/{event_id}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None
-    form = {"csrf_token": token.group(1)}
+    # Confirmed at once: the first submission without "confirm" only asks.
+    form = {"csrf_token": token.group(1), "confirm": "yes"}
     headers = {"Idempotency-Key": "cancel-1"}
     first = await client.post(f"/staff/events/{event_id}/cancel", data=form, headers=headers)
     again = await client.post(f"/staff/events/{event_id}/cancel", data=form, headers=headers)
