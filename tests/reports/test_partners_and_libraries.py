@@ -39,7 +39,7 @@ async def _link_partners(programme: Programme) -> None:
     await workshop.co_organisers.add(programme.neighbour)
 
 
-async def test_the_report_counts_per_partner(
+async def test_the_report_counts_per_partner_and_compares_a_networks_libraries(
     programme: Programme, client: httpx.AsyncClient
 ) -> None:
     await _link_partners(programme)
@@ -69,11 +69,7 @@ async def test_the_report_counts_per_partner(
         ("drustvo", "Društvo", "0", "0.00", "demo"),
     ]
 
-
-async def test_a_network_report_compares_its_libraries(
-    programme: Programme, client: httpx.AsyncClient
-) -> None:
-    await _link_partners(programme)
+    # The network's report: its libraries side by side (one programme built for both).
     response = await client.get(
         f"/api/reports/coverage?network=net&{YEAR}", headers=programme.headers["coordinator"]
     )
