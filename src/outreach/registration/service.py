@@ -498,9 +498,7 @@ async def by_link(token: str, *, now: dt.datetime | None = None) -> Registration
     return registration
 
 
-async def cancel(
-    registration_id: int, *, by_staff: bool = False, now: dt.datetime | None = None
-) -> Registration:
+async def cancel(registration_id: int, *, now: dt.datetime | None = None) -> Registration:
     """Give up a place (or a place in the queue); whoever waits next and fits moves up."""
     now = now or dt.datetime.now(dt.UTC)
     async with in_transaction("default") as conn:
