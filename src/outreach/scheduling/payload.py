@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 from outreach.errors import Invalid
+from outreach.i18n import gettext as _
 from outreach.models import EventFormat, EventStatus, Visibility
 from outreach.scheduling.recurrence import (
     MAX_OCCURRENCES,
@@ -154,26 +155,30 @@ def _local(
         try:
             day = dt.date.fromisoformat(raw)
         except ValueError:
-            problems.add(name, "must be a date (YYYY-MM-DD) for an all-day event")
+            problems.add(name, _("must be a date (YYYY-MM-DD) for an all-day event"))
             return None
         if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-            problems.add(name, f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+            problems.add(name, _years())
             return None
         return dt.datetime.combine(day, dt.time())
     if len(raw) <= 10:
-        problems.add(name, "must be a local date-time such as 2026-12-01T10:00:00")
+        problems.add(name, _("must be a local date-time such as 2026-12-01T10:00:00"))
         return None
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        problems.add(name, "must be a local date-time such as 2026-12-01T10:00:00")
+        problems.add(name, _("must be a local date-time such as 2026-12-01T10:00:00"))
         return None
     if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        problems.add(name, f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        problems.add(name, _years())
         return None
     if value.tzinfo is not None:
         value = to_local(value, tz)
     return value.replace(microsecond=0)
+
+
+def _years() -> str:
+    return _("must be between %(first)s and %(last)s", first=EARLIEST_YEAR, last=LATEST_YEAR)
 
 
 def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.datetime) -> Times:
@@ -204,10 +209,12 @@ def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.dat
         pass  # comparing a time that does not exist would only add a misleading message
     elif ends_at <= starts_at:
         problems.add(
-            "end", "must be after start" if not data.all_day else "must not be before start"
+            "end", _("must be after start") if not data.all_day else _("must not be before start")
         )
     elif ends_at - starts_at > MAX_DURATION:
-        problems.add("end", f"an occurrence may last at most {MAX_DURATION.days} days")
+        problems.add(
+            "end", _("an occurrence may last at most %(days)s days", days=MAX_DURATION.days)
+        )
     rule = None
     if data.rrule:
         try:
@@ -225,20 +232,28 @@ def resolve_times(data: EventData, *, library_timezone: str, horizon_end: dt.dat
     if rule is not None and "rrule" not in problems and "start" not in problems:
         first = first_instance(start, rule, tz)
         if first is None:
-            problems.add("rrule", "gives no occurrence from the start on (UNTIL is before it)")
+            problems.add("rrule", _("gives no occurrence from the start on (UNTIL is before it)"))
         elif first != start:
             problems.add(
                 "start",
-                f"{start.isoformat()} is not an occurrence of the rule {rule.text}: the event"
-                f" must start on its first occurrence, {first.isoformat()}",
+                _(
+                    "%(start)s is not an occurrence of the rule %(rule)s: the event must start"
+                    " on its first occurrence, %(first)s",
+                    start=start.isoformat(),
+                    rule=rule.text,
+                    first=first.isoformat(),
+                ),
             )
     if rule is not None and "rrule" not in problems:
         until = to_local(horizon_end, tz)
         if count_instances(start, rule, tz, until_local=until) > MAX_OCCURRENCES:
             problems.add(
                 "rrule",
-                f"produces more than {MAX_OCCURRENCES} occurrences within the horizon:"
-                " add COUNT or UNTIL",
+                _(
+                    "produces more than %(count)s occurrences within the horizon:"
+                    " add COUNT or UNTIL",
+                    count=MAX_OCCURRENCES,
+                ),
             )
     if problems:
         raise_problems(problems)

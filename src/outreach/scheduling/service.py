@@ -226,9 +226,19 @@ async def _resolve_tags(
         matches = await query.using_db(conn).limit(2)
         name = f"tags[{index}].{tag.kind}"
         if not matches:
-            problems.add(name, f"no {tag.kind} {tag.code!r} in the strategies of {library.slug}")
+            problems.add(
+                name,
+                _(
+                    "no %(kind)s %(code)r in the strategies of %(library)s",
+                    kind=tag.kind,
+                    code=tag.code,
+                    library=library.slug,
+                ),
+            )
         elif len(matches) > 1:
-            problems.add(name, f'{tag.code!r} is in several strategies: add "strategy"')
+            problems.add(
+                name, _('%(code)r is in several strategies: add "strategy"', code=tag.code)
+            )
         elif isinstance(matches[0], Goal):
             tags.append((matches[0], None, tag.primary))
         else:
@@ -567,7 +577,7 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
                 if not in_range(value):
                     raise ValueError(raw)
             except ValueError:
-                problems.add(name, "must be a date-time such as 2026-12-01T10:00:00")
+                problems.add(name, _("must be a date-time such as 2026-12-01T10:00:00"))
                 continue
             absent = absent_time(value, tz) if value.tzinfo is None else None
             if absent is not None:
@@ -575,12 +585,14 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
                 continue
             values[name] = value.astimezone(dt.UTC) if value.tzinfo else to_utc(value, tz)
     if ("start" in payload) != ("end" in payload):
-        problems.add("end" if "start" in payload else "start", "start and end go together")
+        problems.add("end" if "start" in payload else "start", _("start and end go together"))
     if "start" in values and "end" in values:
         if values["end"] <= values["start"]:
             problems.add("end", _("must be after start"))
         elif values["end"] - values["start"] > MAX_DURATION:
-            problems.add("end", f"an occurrence may last at most {MAX_DURATION.days} days")
+            problems.add(
+                "end", _("an occurrence may last at most %(days)s days", days=MAX_DURATION.days)
+            )
     if problems:
         raise_problems(problems)
     return values
@@ -719,12 +731,12 @@ async def record_attendance(
             .first()
         )
         if occurrence is None:
-            raise_problems({"original_start": "is not an occurrence of this event"})
+            raise_problems({"original_start": _("is not an occurrence of this event")})
         assert occurrence is not None
         if occurrence.cancelled:
-            raise_problems({"original_start": "the occurrence was cancelled: nobody attended"})
+            raise_problems({"original_start": _("the occurrence was cancelled: nobody attended")})
         if occurrence.starts_at > now:
-            raise_problems({"original_start": "the occurrence has not happened yet"})
+            raise_problems({"original_start": _("the occurrence has not happened yet")})
         rows = []
         for band, mode, count in counts:
             row, _created = await Attendance.update_or_create(
