@@ -48,6 +48,8 @@ from outreach.models import (
     OutreachService,
     Partner,
     PartnerKind,
+    RegistrationPolicy,
+    RegistrationScope,
     Role,
     RoleName,
     Room,
@@ -1068,6 +1070,8 @@ class _Loader:
             for name in different:
                 setattr(event, name, values[name])
         related = await self._event_relations(event, relations, fresh=created)
+        if "registration" in entry:
+            await self._registration(here, event, entry["registration"])
         if not created and (different or related):
             # Every change is a new revision: feeds carry it as SEQUENCE and LAST-MODIFIED.
             event.revision += 1
@@ -1084,6 +1088,41 @@ class _Loader:
             self.attendance.append((here, event, attendance, created))
         self.counts["events"] += 1
         return event, changed
+
+    async def _registration(self, where: str, event: Event, entry: object) -> None:
+        """The event's registration rules: ``registration = { max_party = 2 }`` (the
+        keys of ``RegistrationPolicy``; every one optional)."""
+        if not isinstance(entry, dict):
+            raise _fail(where, "registration must be a table")
+        known = {"scope", "max_party", "closes_before_minutes", "asks_age_bands", "waitlist"}
+        if set(entry) - known:
+            raise _fail(where, f"registration: unknown {', '.join(sorted(set(entry) - known))}")
+        values = {
+            "scope": _enum(RegistrationScope, entry, "scope", where)
+            if "scope" in entry
+            else RegistrationScope.OCCURRENCE,
+            "max_party": _int(entry, "max_party", where, low=1) if "max_party" in entry else 4,
+            "closes_before_minutes": _int(entry, "closes_before_minutes", where, low=0)
+            if "closes_before_minutes" in entry
+            else 0,
+            "asks_age_bands": _flag(entry, "asks_age_bands", where),
+            "waitlist": entry.get("waitlist", True) is not False,
+        }
+        policy = await RegistrationPolicy.filter(event_id=event.pk).using_db(self.conn).first()
+        now = dt.datetime.now(dt.UTC)
+        if policy is None:
+            await RegistrationPolicy.create(
+                using_db=self.conn, event_id=event.pk, updated_at=now, **values
+            )
+            self.changed += 1
+            return
+        different = [name for name, value in values.items() if getattr(policy, name) != value]
+        if different:
+            for name in different:
+                setattr(policy, name, values[name])
+            policy.updated_at = now
+            await policy.save(using_db=self.conn, update_fields=[*different, "updated_at"])
+            self.changed += 1
 
     def _event_values(
         self, where: str, library_slug: str, library: Library, entry: Table
