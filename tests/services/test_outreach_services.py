@@ -128,6 +128,11 @@ async def test_maribor_services_rounds_and_report(demo_rw: str, client: httpx.As
     )
     assert bad.status_code == 422
     assert 'name="items" min="0" value="many" aria-invalid="true"' in bad.text
+    assert "Vpišite celo število od 0 do 100.000." in bad.text
+    assert "Vpišite prevožene kilometre, od 0 do 1.500." in bad.text
+    late = await client.post("/staff/outreach", data={**form, "day": "2099-01-01"}, headers=editor)
+    assert late.status_code == 422
+    assert "Vpišite dan obhoda; ne sme biti po današnjem." in late.text
     api_bad = await client.post(
         f"/api/outreach-services/{home['id']}/visits",
         json={"day": "2099-01-01", "people_served": -1, "km": 2000},

@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Route
 
 from outreach.bookmobile.schemas import MAX_TOLERANCE, Clock, MinutesParked
 from outreach.errors import Invalid, NotFound
+from outreach.i18n import format_number
 from outreach.i18n import gettext as _
 from outreach.models import Branch, Library, OutreachService, RoleName, ServiceKind, Vehicle
 from outreach.scheduling.recurrence import zone
@@ -288,6 +289,22 @@ async def _page(
     )
 
 
+def _form_problems(fields: dict[str, str]) -> dict[str, str]:
+    """The refused fields of the form, each told in the reader's language."""
+    count = _("Enter a whole number from 0 to %(high)s.", high=format_number(MAX_COUNT))
+    told = {
+        "day": _("Enter the day of the round; it must not be after today."),
+        "people_served": count,
+        "institutions_served": count,
+        "items": count,
+        "km": _("Enter the kilometres driven, from 0 to %(high)s.", high=format_number(MAX_KM)),
+    }
+    problems = {name: told.get(name, problem) for name, problem in fields.items()}
+    if fields.get("people_served", "").startswith("a round serves someone"):
+        problems["people_served"] = _("Give the people, institutions or items the round served.")
+    return problems
+
+
 async def outreach_page(request: Request) -> Response:
     """Record a round of an outreach service; the last rounds of each service."""
     if request.method == "GET":
@@ -307,17 +324,22 @@ async def outreach_page(request: Request) -> Response:
     for name in ("people_served", "institutions_served", "items"):
         text = entered[name] or "0"
         if not text.isdigit():
-            errors[name] = _("Enter a whole number.")
+            # Told in the reader's language by _form_problems.
+            errors[name] = "must be a whole number"
         else:
             raw[name] = int(text)
     try:
         raw["km"] = float((entered["km"] or "0").replace(",", "."))
     except ValueError:
-        errors["km"] = _("Enter the kilometres driven, e.g. 42.5.")
+        errors["km"] = "must be a number"
     try:
+        try:
+            checked = validate(VisitIn, raw)
+        except Invalid as exc:
+            # Every field at fault at once: what the form could not read, then the rest.
+            raise Invalid({**exc.fields, **errors}) from None
         if errors:
             raise Invalid(errors)
-        checked = validate(VisitIn, raw)
         await record_visit(
             service,
             VisitInput(
@@ -330,7 +352,7 @@ async def outreach_page(request: Request) -> Response:
             user=user,
         )
     except Invalid as exc:
-        return await _page(request, entered, exc.fields)
+        return await _page(request, entered, _form_problems(exc.fields))
     library = await Library.get(id=service.library_id)  # type: ignore[attr-defined]
     staff.flash(
         request,
