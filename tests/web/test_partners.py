@@ -122,6 +122,7 @@ async def test_partners_through_the_api_and_the_staff_pages(
     )
     assert refused.status_code == 422
     assert "Partner ni bil shranjen" in refused.text
+    assert "To kratko ime že ima drug partner te knjižnice." in refused.text
     assert (await Partner.get(id=partner_id)).slug == "sola"
 
     openapi = (await client.get("/openapi.json")).json()

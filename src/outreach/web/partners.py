@@ -12,7 +12,13 @@ from starlette.routing import BaseRoute, Route
 from outreach.errors import Invalid, NotFound
 from outreach.i18n import gettext as _
 from outreach.models import Library, Partner, PartnerKind, RoleName
-from outreach.partners import PartnerFields, partner_json, partners_of, save_partner
+from outreach.partners import (
+    SLUG_TAKEN,
+    PartnerFields,
+    partner_json,
+    partners_of,
+    save_partner,
+)
 from outreach.schemas import SLUG_PATTERN, Answer, Declared, OneOf, Text, validate
 from outreach.web import auth, staff
 from outreach.web.boundary import declare, read_json
@@ -154,6 +160,20 @@ async def _form_page(
     )
 
 
+def _form_problems(fields: dict[str, str]) -> dict[str, str]:
+    """The refused fields of the form, each told in the reader's language."""
+    told = {
+        "slug": _("Use lower-case letters, digits and hyphens, at most 64."),
+        "name": _("Enter the partner's name."),
+        "kind": _("Choose a kind."),
+        "website": _("Enter a web address starting with https:// or http://."),
+    }
+    problems = {name: told.get(name, problem) for name, problem in fields.items()}
+    if fields.get("slug") == SLUG_TAKEN:
+        problems["slug"] = _("Another partner of this library already has this short name.")
+    return problems
+
+
 async def _entered(request: Request) -> dict[str, str]:
     form = await request.form()
     return {name: str(form.get(name, "")).strip() for name in FORM}
@@ -171,7 +191,7 @@ async def _save_from_form(request: Request, library: Library, partner: Partner |
             partner=partner,
         )
     except Invalid as exc:
-        return await _form_page(request, library, partner, entered, exc.fields)
+        return await _form_page(request, library, partner, entered, _form_problems(exc.fields))
     staff.flash(request, _("Partner %(name)s saved.", name=saved.name))
     return RedirectResponse("/staff/partners", status_code=303)
 
