@@ -140,8 +140,8 @@ async def test_the_served_strategies_hold_every_item_as_the_table_says(
         order: dict[str, list[str]] = defaultdict(list)
         tabled: set[str] = set()
         # A network's strategy (its slug names no library) has no outreach services.
-        listed = await client.get(f"/api/libraries/{slug}/outreach-services")
-        services = {s["slug"]: s for s in listed.json()["services"]} if listed.is_success else {}
+        offered = await client.get(f"/api/libraries/{slug}/outreach-services")
+        services = {s["slug"]: s for s in offered.json()["services"]} if offered.is_success else {}
         for row in (r for r in rows if r["document"] == name):
             where = row["modelled_at"]
             assert where.startswith(f"{slug} "), row
