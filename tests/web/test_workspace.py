@@ -386,3 +386,68 @@ async def test_the_access_log_never_holds_a_feed_secret() -> None:
         "404",
         "10",
     ]
+
+
+async def test_a_held_change_is_written_only_when_a_director_approves_it(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    _, library = await _library()
+    await Library.filter(id=library.id).update(approval=ApprovalPolicy.ALL_CHANGES)
+    editor = {
+        "Authorization": "Bearer "
+        + await make_token(
+            await make_user("u@kranj.si", password=None, roles=[(RoleName.EDITOR, library)])
+        )
+    }
+    director = {
+        "Authorization": "Bearer "
+        + await make_token(
+            await make_user("d@kranj.si", password=None, roles=[(RoleName.DIRECTOR, library)])
+        )
+    }
+    event = await _event(library, "Bralni klub", visibility=Visibility.PUBLIC)
+    await Event.filter(id=event.id).update(approval="approved")
+
+    held = await client.patch(
+        f"/api/events/{event.id}", json={"title": {"sl": "Bralni klub za odrasle"}}, headers=editor
+    )
+    assert held.status_code == 200
+    assert (held.json()["title"], held.json()["revision"]) == ({"sl": "Bralni klub"}, 1)
+    first = held.json()["pending_approval"]
+    # The editor may not decide; the director approves and the change is written.
+    refused = await client.post(f"/api/approvals/{first}/approve", json={}, headers=editor)
+    assert refused.status_code == 403
+    approved = await client.post(
+        f"/api/approvals/{first}/approve", json={"comment": "V redu."}, headers=director
+    )
+    assert (approved.status_code, approved.json()["decision"]) == (200, "approved")
+    stored = await Event.get(id=event.id)
+    assert (stored.title, stored.revision, stored.approval.value) == (
+        {"sl": "Bralni klub za odrasle"},
+        2,
+        "approved",
+    )
+    # A change submitted before the event changed again is refused, not written over it.
+    second = (
+        await client.patch(f"/api/events/{event.id}", json={"capacity": 12}, headers=editor)
+    ).json()["pending_approval"]
+    admin = {
+        "Authorization": "Bearer "
+        + await make_token(
+            await make_user("a@kranj.si", password=None, roles=[(RoleName.ADMIN, library)])
+        )
+    }
+    # An admin edits and approves, so their change is written at once.
+    written = await client.patch(f"/api/events/{event.id}", json={"capacity": 30}, headers=admin)
+    assert (written.status_code, "pending_approval" in written.json()) == (200, False)
+    stale = await client.post(f"/api/approvals/{second}/approve", json={}, headers=director)
+    assert stale.status_code == 409
+    assert stale.json()["fields"]["revision"].startswith("the event was changed after")
+    assert (await Event.get(id=event.id)).capacity == 30
+    twice = await client.post(
+        f"/api/approvals/{first}/return", json={"comment": "x"}, headers=director
+    )
+    assert (twice.status_code, twice.json()["fields"]) == (
+        409,
+        {"decision": "someone decided it already"},
+    )
