@@ -3,10 +3,11 @@
 A library's editor makes every kind of private thing through the API (a draft, an
 internal event, a draft cancelled without ever being published, an internal event
 cancelled, an event published and taken back to draft, a private stop, a route made
-internal) beside a public event, a public event cancelled after publishing, and a public
-route with a public stop. Every public surface is then read anonymously and with the
-token of another library's editor: each must show the public things (so that a surface
-showing nothing cannot pass) and none of the private ones.
+internal, a route its writer made that waits for a director) beside a public event, a
+public event cancelled after publishing, and a public route with a public stop. Every
+public surface is then read anonymously and with the token of another library's editor:
+each must show the public things (so that a surface showing nothing cannot pass) and
+none of the private ones.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Town:
     public_stop: int
     private_stop: int
     hidden_route_stop: int
+    waiting_route: int
+    waiting_route_stop: int
     tokens: dict[str, str]
 
     def headers(self, who: str) -> dict[str, str]:
@@ -215,6 +218,14 @@ async def town(db: str, client: httpx.AsyncClient) -> Town:
     )
     await send("PATCH", f"/api/events/{hidden_route['event']}", {"visibility": "internal"})
     private["route_event"] = hidden_route["event"]
+    # A writer's route waits for a director, like the writer's events.
+    waiting_route = await send(
+        "POST",
+        "/api/routes",
+        _route("W", "HIDDEN waiting route", 3, [_stop("HIDDEN waiting stop", "11:00")]),
+        "writer",
+    )
+    private["waiting_route_event"] = waiting_route["event"]
     public_stop, private_stop = (s["id"] for s in open_route["stops"])
     return Town(
         public=public,
@@ -225,6 +236,8 @@ async def town(db: str, client: httpx.AsyncClient) -> Town:
         public_stop=public_stop,
         private_stop=private_stop,
         hidden_route_stop=hidden_route["stops"][0]["id"],
+        waiting_route=waiting_route["id"],
+        waiting_route_stop=waiting_route["stops"][0]["id"],
         tokens=tokens,
     )
 
@@ -319,6 +332,8 @@ async def test_feeds_show_only_public_events_and_stops(
         f"/feeds/mkl/routes/{town.hidden_route}.ics",
         f"/feeds/mkl/stops/{town.private_stop}.ics",
         f"/feeds/mkl/stops/{town.hidden_route_stop}.ics",
+        f"/feeds/mkl/routes/{town.waiting_route}.ics",
+        f"/feeds/mkl/stops/{town.waiting_route_stop}.ics",
     ):
         assert (await client.get(path, headers=headers)).status_code == 404, path
 
@@ -362,6 +377,11 @@ async def test_public_pages_show_only_public_events_and_stops(
     assert "HIDDEN" not in bookmobile
     assert re.findall(r'id="route-(\d+)"', bookmobile) == [str(town.public_route)]
     assert re.findall(r'id="stop-(\d+)"', bookmobile) == [str(town.public_stop)]
+    stop_page = await client.get(f"/mkl/bookmobile/stops/{town.public_stop}", headers=headers)
+    assert (stop_page.status_code, "Public square" in stop_page.text) == (200, True)
+    for stop in (town.private_stop, town.hidden_route_stop, town.waiting_route_stop):
+        response = await client.get(f"/mkl/bookmobile/stops/{stop}", headers=headers)
+        assert (response.status_code, "HIDDEN" in response.text) == (404, False), stop
 
 
 @pytest.mark.parametrize("who", READERS)
@@ -382,8 +402,10 @@ async def test_routes_api_shows_only_public_routes_and_stops(
         await client.get(f"/api/routes/{town.public_route}/stops.csv", headers=headers)
     ).text
     assert [line.split(",")[4] for line in csv_text.splitlines()] == ["stop", "Public square"]
-    for path in ("", "/stops", "/stops.csv"):
-        response = await client.get(f"/api/routes/{town.hidden_route}{path}", headers=headers)
+    for route_id, path in itertools.product(
+        (town.hidden_route, town.waiting_route), ("", "/stops", "/stops.csv")
+    ):
+        response = await client.get(f"/api/routes/{route_id}{path}", headers=headers)
         assert (response.status_code, response.json()) == (404, {"error": "route not found"})
     nearest = await client.get("/api/stops/nearest?lat=46.55&lon=15.58&limit=20", headers=headers)
     assert [s["id"] for s in nearest.json()["stops"]] == [town.public_stop]
@@ -512,3 +534,88 @@ async def test_saving_an_event_keeps_its_publication_in_step(db: str) -> None:
             ("cancelled", None),  # a draft cancelled: never public
         ],
     )
+
+
+async def test_a_writer_s_route_is_public_once_a_director_approves_it(
+    town: Town, client: httpx.AsyncClient
+) -> None:
+    """The waiting route reaches every surface with the director's approval (so the
+    checks above could see it); in a library whose directors approve every change, the
+    writer may not change a published route (409, nothing written) but may cancel."""
+    editor = {"Authorization": f"Bearer {town.tokens['editor']}"}
+    writer = {"Authorization": f"Bearer {town.tokens['writer']}"}
+    pending = "/api/approvals?library=mkl&decision=pending"
+    waiting = {
+        a["event"]: a for a in (await client.get(pending, headers=editor)).json()["approvals"]
+    }
+    request = waiting[town.private["waiting_route_event"]]
+    assert (request["kind"], request["changes"]) == ("publish", {})
+    approved = await client.post(f"/api/approvals/{request['id']}/approve", json={}, headers=editor)
+    assert approved.status_code == 200, approved.text
+
+    route_uid = _uid(town.private["waiting_route_event"], town.waiting_route_stop)
+    feed = await client.get(f"/feeds/mkl/routes/{town.waiting_route}.ics")
+    assert _feed(feed.content.replace(b"HIDDEN", b"shown")) == {route_uid: "CONFIRMED"}
+    programme = _feed((await client.get("/feeds/mkl.ics")).content.replace(b"HIDDEN", b"shown"))
+    assert programme[route_uid] == "CONFIRMED"
+    bookmobile = (await client.get("/mkl/bookmobile")).text
+    assert re.findall(r'id="route-(\d+)"', bookmobile) == [
+        str(town.public_route),
+        str(town.waiting_route),
+    ]
+    stop_page = await client.get(f"/mkl/bookmobile/stops/{town.waiting_route_stop}")
+    assert (stop_page.status_code, "HIDDEN waiting stop" in stop_page.text) == (200, True)
+    routes = (await client.get("/api/routes?library=mkl")).json()["routes"]
+    assert [r["id"] for r in routes] == [town.public_route, town.waiting_route]
+    nearest = await client.get("/api/stops/nearest?lat=46.55&lon=15.58&limit=20")
+    assert sorted(s["id"] for s in nearest.json()["stops"]) == sorted(
+        [town.public_stop, town.waiting_route_stop]
+    )
+
+    moved = {"stops": [_stop("HIDDEN waiting stop", "12:00")]}
+    refused = await client.put(
+        f"/api/routes/{town.waiting_route}/stops", json=moved, headers=writer
+    )
+    assert (refused.status_code, refused.json()) == (
+        409,
+        {
+            "error": "a director must make or approve this change",
+            "fields": {
+                "approval": "In this library a director makes or approves every change to a"
+                " published route: ask a director to make this change."
+            },
+        },
+    )
+    renamed = await client.patch(
+        f"/api/routes/{town.waiting_route}", json={"name": "Renamed"}, headers=writer
+    )
+    assert renamed.status_code == 409
+    unchanged = (await client.get(f"/api/routes/{town.waiting_route}")).json()
+    assert (unchanged["name"], unchanged["stops"][0]["arrival"]) == (
+        "HIDDEN waiting route",
+        "11:00",
+    )
+
+    # Cancelling is never held: the held change to the cancelled event is withdrawn.
+    held = town.public["held"]
+    assert held in {
+        a["event"] for a in (await client.get(pending, headers=editor)).json()["approvals"]
+    }
+    cancelled = await client.delete(f"/api/events/{held}", headers=writer)
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    left = {a["event"] for a in (await client.get(pending, headers=editor)).json()["approvals"]}
+    assert held not in left
+    run = _day(1, 3).isoformat()
+    gone = await client.post(
+        f"/api/routes/{town.waiting_route}/runs/{run}/cancel", json={}, headers=writer
+    )
+    assert (gone.status_code, gone.json()["visits_cancelled"]) == (200, 1)
+
+    # Where directors approve only new events, the writer changes a published route.
+    await Library.filter(slug="mkl").update(approval=ApprovalPolicy.NEW_EVENTS)
+    changed = await client.put(
+        f"/api/routes/{town.waiting_route}/stops", json=moved, headers=writer
+    )
+    assert changed.status_code == 200, changed.text
+    stops = (await client.get(f"/api/routes/{town.waiting_route}")).json()["stops"]
+    assert stops[0]["arrival"] == "12:00"

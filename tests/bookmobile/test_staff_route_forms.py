@@ -11,9 +11,21 @@ from zoneinfo import ZoneInfo
 import httpx
 from babel.numbers import format_decimal
 
-from outreach.models import Event, RoleName, Route, Stop
+from outreach.models import (
+    ApprovalDecision,
+    ApprovalKind,
+    ApprovalPolicy,
+    ApprovalRequest,
+    ApprovalState,
+    Event,
+    EventStatus,
+    Library,
+    RoleName,
+    Route,
+    Stop,
+)
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
-from tests.bookmobile.test_staff_bookmobile import _sign_in, csrf_of
+from tests.bookmobile.test_staff_bookmobile import PASSWORD, _sign_in, csrf_of
 
 
 def _rows(rows: list[dict[str, str]]) -> dict[str, str]:
@@ -199,6 +211,85 @@ async def test_a_route_is_made_and_its_stops_reordered_without_javascript(
         ("Ruše", "internal"),
     ]
     assert final[0].id == stops[1].id
+
+
+async def test_an_editor_s_route_waits_for_a_director_where_the_library_asks(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    """Where directors approve every change, the editor's new route is a submitted draft
+    and, once published, the editor's new stop order is refused (409) and not written."""
+    await Library.filter(id=bm.library.id).update(approval=ApprovalPolicy.ALL_CHANGES)
+    await _sign_in(client, bm, RoleName.EDITOR)
+    token = csrf_of((await client.get("/staff/bookmobile/routes/new?library=mb")).text)
+    created = await client.post(
+        "/staff/bookmobile/routes/new", data=_route_form(bm, token) | _rows(THREE)
+    )
+    assert created.status_code == 303
+    route = await Route.get(code="W")
+    event = await Event.get(id=route.event_id)  # type: ignore[attr-defined]
+    waiting = await ApprovalRequest.filter(event_id=event.id).values_list("kind", "decision")
+    assert (event.status, event.approval, waiting) == (
+        EventStatus.DRAFT,
+        ApprovalState.SUBMITTED,
+        [(ApprovalKind.PUBLISH, ApprovalDecision.PENDING)],
+    )
+    shown = await client.get(created.headers["location"])
+    assert (
+        "Route W is saved and waits for a director&#39;s approval: it is not public until then."
+        in shown.text
+    )
+
+    # The director approves it from the approvals page.
+    client.cookies.clear()
+    await _sign_in(client, bm, RoleName.DIRECTOR)
+    approvals = await client.get("/staff/approvals?library=mb")
+    assert (approvals.status_code, "Bibliobus zahod" in approvals.text) == (200, True)
+    (request_id,) = await ApprovalRequest.filter(event_id=event.id).values_list("id", flat=True)
+    approved = await client.post(
+        f"/staff/approvals/{request_id}/approve", data={"csrf_token": csrf_of(approvals.text)}
+    )
+    assert approved.status_code == 303
+    await event.refresh_from_db()
+    assert (event.status, event.approval) == (EventStatus.PUBLISHED, ApprovalState.APPROVED)
+
+    client.cookies.clear()
+    page = await client.get("/staff/login?lang=en")
+    signed_in = await client.post(
+        "/staff/login",
+        data={
+            "email": "editor-staff@mb.si",
+            "password": PASSWORD,
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert signed_in.status_code == 303
+    shown = await client.get(f"/staff/bookmobile/routes/{route.id}")
+    stops = await Stop.filter(route_id=route.id).order_by("position")
+    rows = [
+        {
+            "id": str(s.id),
+            "name": s.name,
+            "lat": f"{s.lat:g}",
+            "lon": f"{s.lon:g}",
+            "arrival": f"{s.arrival:%H:%M}",
+            "minutes_parked": str(s.minutes_parked),
+        }
+        for s in stops
+    ]
+    refused = await client.post(
+        f"/staff/bookmobile/routes/{route.id}/stops",
+        data={"csrf_token": csrf_of(shown.text), "save": "1"} | _rows([rows[0], rows[2]]),
+    )
+    assert refused.status_code == 409
+    assert (
+        "In this library a director makes or approves every change to a published route:"
+        " ask a director to make this change." in refused.text
+    )
+    assert [s.name for s in await Stop.filter(route_id=route.id).order_by("position")] == [
+        "Limbuš",
+        "Bresternica",
+        "Selnica",
+    ]
 
 
 async def test_a_route_is_changed_and_the_optimiser_says_what_a_year_saves(

@@ -80,6 +80,8 @@ class ImportJob:
     depot_id: int | None = None
     user_id: int | None = None
     base_url: str = ""
+    # Whether the importing user approves in the library (outreach.web.auth.may_approve).
+    approver: bool = True
 
 
 async def _import_in(conn: BaseDBAsyncClient, job: ImportJob) -> ImportResult:
@@ -93,7 +95,13 @@ async def _import_in(conn: BaseDBAsyncClient, job: ImportJob) -> ImportResult:
     )
     await lock_resources(conn, [(VEHICLE, int(str(v))) for v in vehicles])
     return await import_timetable(
-        library, job.text, using_db=conn, depot=depot, user=user, base_url=job.base_url
+        library,
+        job.text,
+        using_db=conn,
+        depot=depot,
+        user=user,
+        base_url=job.base_url,
+        approver=job.approver,
     )
 
 

@@ -381,8 +381,14 @@ async def import_timetable(
     user: StaffUser | None = None,
     base_url: str = "",
     progress: Progress = silent,
+    approver: bool = True,
 ) -> ImportResult:
     """Create or update every route of the file; call inside a transaction.
+
+    ``approver``: whether ``user`` approves in the library; if not, where the library asks
+    for approval, new routes wait for a director's approval and a change to a published
+    route is refused where every change waits (``timetable.create_routes``,
+    ``timetable.check_change_allowed``).
 
     A route whose rows are what an export would write already is left untouched, so that
     re-importing an export changes nothing (not even a feed's SEQUENCE). A file that
@@ -443,7 +449,14 @@ async def import_timetable(
     fresh = [data for current_route, data in changes if current_route is None]
     if fresh:
         await create_routes(
-            library, fresh, using_db=using_db, user=user, horizon_end=horizon, progress=progress
+            library,
+            fresh,
+            using_db=using_db,
+            user=user,
+            horizon_end=horizon,
+            progress=progress,
+            approver=approver,
+            base_url=base_url,
         )
     updates = len(changes) - len(fresh)
     for current_route, data in changes:
@@ -451,7 +464,12 @@ async def import_timetable(
             result.created.append(data.code)
         else:
             await update_route(
-                current_route, data, using_db=using_db, user=user, check_vehicle=False
+                current_route,
+                data,
+                using_db=using_db,
+                user=user,
+                check_vehicle=False,
+                approver=approver,
             )
             result.updated.append(data.code)
             progress("updating routes", len(result.updated), updates)

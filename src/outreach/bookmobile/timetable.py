@@ -24,6 +24,7 @@ from outreach.bookmobile.distance import haversine_km
 from outreach.bookmobile.schemas import RouteFields, StopIn, StopsIn
 from outreach.db import instant
 from outreach.errors import Invalid
+from outreach.i18n import gettext as _
 from outreach.models import (
     AuditEntry,
     Branch,
@@ -40,6 +41,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.progress import Progress, silent
+from outreach.scheduling import approval, review
 from outreach.scheduling.occurrences import (
     Materialised,
     OccurrenceRow,
@@ -72,6 +74,26 @@ class VehicleBusy(TimetableError):
     def __init__(self, fields: dict[str, str], conflicts: list[dict[str, Any]]) -> None:
         super().__init__(fields)
         self.conflicts = conflicts
+
+
+class ApprovalNeeded(TimetableError):
+    """An editor's change to a published route where the library's directors approve every
+    change: refused (a conflict with the library's rule, not invalid input), because a
+    route's change rewrites its stops and every visit, which an approval request of event
+    fields cannot hold; a director makes the change, or the editor asks one to."""
+
+
+def check_change_allowed(library: Library, event: Event, *, approver: bool) -> None:
+    """Refuse a non-approver's change to a published route where every change waits."""
+    if not approver and approval.holds_changes(library, event.status):
+        raise ApprovalNeeded(
+            {
+                "approval": _(
+                    "In this library a director makes or approves every change to a"
+                    " published route: ask a director to make this change."
+                )
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -445,14 +467,19 @@ async def create_route(
     using_db: BaseDBAsyncClient,
     user: StaffUser | None = None,
     check_vehicle: bool = True,
+    approver: bool = True,
+    base_url: str = "",
 ) -> Route:
     """Save a new route, its event and stops, and materialise its stop visits.
 
     Call inside a transaction; a clash of the vehicle with another route raises
     :class:`TimetableError` so that the caller rolls everything back. A caller saving
     many routes uses :func:`create_routes` and checks each vehicle once at the end.
+    ``approver`` and ``base_url`` as for :func:`create_routes`.
     """
-    (route,) = await create_routes(library, [data], using_db=using_db, user=user)
+    (route,) = await create_routes(
+        library, [data], using_db=using_db, user=user, approver=approver, base_url=base_url
+    )
     if check_vehicle:
         await check_vehicle_free(data.vehicle.id, using_db=using_db, route=route)
     return route
@@ -492,9 +519,16 @@ async def create_routes(
     user: StaffUser | None = None,
     horizon_end: dt.datetime | None = None,
     progress: Progress = silent,
+    approver: bool = True,
+    base_url: str = "",
 ) -> list[Route]:
     """Save new routes with their events, stops and stop exceptions, and materialise every
     visit, in a few statements for the lot (call in a transaction; vehicles unchecked).
+
+    As for events (``outreach.scheduling.approval``): where the library asks for approval
+    and ``user`` is no approver (a director or admin of it), each new route is a draft
+    submitted for approval, its directors told by mail with links under ``base_url``, and
+    nothing of it is public until a director approves it.
 
     An import of thousands of stops used to save them one statement at a time and rebuild
     each route's visits on its own; here stops, exceptions and visits are each written in
@@ -509,6 +543,8 @@ async def create_routes(
     tz = zone(library.timezone)
     now = dt.datetime.now(dt.UTC)
     horizon = horizon_end or default_horizon_end()
+    held = not approver and approval.asks_approval(library)
+    status = EventStatus.DRAFT if held else EventStatus.PUBLISHED
     created: list[tuple[RouteInput, Event, Route]] = []
     for done, data in enumerate(datas, start=1):
         starts_at, ends_at = _run_bounds(library, data.valid_from, data.stops)
@@ -521,7 +557,8 @@ async def create_routes(
             timezone=library.timezone,
             rrule=data.rrule,
             branch=data.depot,
-            status=EventStatus.PUBLISHED,
+            status=status,
+            approval=approval.state_when_published(library, status),
             updated_at=now,
             created_by=user,
             using_db=using_db,
@@ -562,8 +599,10 @@ async def create_routes(
         await OccurrenceOverride.bulk_create(overrides, batch_size=1000, using_db=using_db)
     await insert_occurrences(rows, using_db, progress=progress)
     await bump_data_version(using_db=using_db)
-    for data, _, route in created:
+    for data, event, route in created:
         await _audit(using_db, user, library, "create", route, {"code": data.code})
+        if held:
+            await review.submit_in(using_db, event, user=user, base_url=base_url)
     return [route for _, _, route in created]
 
 
@@ -608,15 +647,18 @@ async def update_route(
     user: StaffUser | None = None,
     check_vehicle: bool = True,
     keep_overrides: bool = False,
+    approver: bool = True,
 ) -> Route:
     """Make a route what ``data`` says; call in a transaction.
 
     Stops given without an id are matched to existing ones by name, community and address,
     in order, so that their ids and feed addresses survive. An import replaces every
-    override with the exceptions it gives; an edit (``keep_overrides``) keeps them.
+    override with the exceptions it gives; an edit (``keep_overrides``) keeps them. A
+    non-``approver``'s change is refused where it would wait (:func:`check_change_allowed`).
     """
     library = await Library.get(id=route.library_id, using_db=using_db)  # type: ignore[attr-defined]
     event = await Event.get(id=route.event_id, using_db=using_db)  # type: ignore[attr-defined]
+    check_change_allowed(library, event, approver=approver)
     existing = await Stop.filter(route_id=route.id).using_db(using_db).order_by("position")
     unmatched = list(existing)
     stops: list[StopInput] = []
@@ -780,14 +822,17 @@ async def replace_stops(
     *,
     using_db: BaseDBAsyncClient,
     user: StaffUser | None = None,
+    approver: bool = True,
 ) -> list[Stop]:
     """Replace a route's stops (a new order or new times), move its event, rebuild visits.
 
     Overrides are keyed by a visit's original start, so those of a stop whose arrival
     changes move with it; runs cancelled at every stop stay cancelled at new stops too.
+    A non-``approver``'s change is refused where it would wait (:func:`check_change_allowed`).
     """
     library = await Library.get(id=route.library_id).using_db(using_db)  # type: ignore[attr-defined]
     event = await Event.get(id=route.event_id).using_db(using_db)  # type: ignore[attr-defined]
+    check_change_allowed(library, event, approver=approver)
     tz = zone(library.timezone)
     old_stops = await Stop.filter(route_id=route.id).using_db(using_db)
     old_arrival = {stop.id: stop.arrival for stop in old_stops}
@@ -857,6 +902,9 @@ async def cancel_run(
     """Cancel every stop visit of the run on local date ``day`` (a holiday, a breakdown).
 
     Returns the number of visits cancelled; :class:`TimetableError` if no run that day.
+    An editor cancels without a director's approval even where every change waits for
+    one: cancelling only takes visits away from the public, and the patrons waiting at a
+    stop must know at once (see :func:`outreach.scheduling.service.cancel_event`).
     """
     library = await Library.get(id=route.library_id).using_db(using_db)  # type: ignore[attr-defined]
     event = await Event.get(id=route.event_id).using_db(using_db)  # type: ignore[attr-defined]

@@ -7,6 +7,11 @@ written only when approved, so the public never sees an unapproved version). An 
 is a director or admin of the library; the web layer decides who is one
 (``outreach.web.auth.may_approve``). Submitting, approving and returning are in
 :mod:`outreach.scheduling.review`.
+
+Bookmobile routes follow the same rule (``outreach.bookmobile.timetable``): an editor's
+new route is a submitted draft; an editor's change to a published route, where every
+change waits, is refused rather than held. Cancelling (an event, a route, one run) is
+never held: it only takes something away from the public, and people must know at once.
 """
 
 from __future__ import annotations
@@ -57,18 +62,33 @@ def state_when_published(library: Library, status: object) -> ApprovalState:
     return ApprovalState.NOT_NEEDED
 
 
+def holds_changes(library: Library, status: EventStatus | str) -> bool:
+    """Whether a non-approver's change to an event of ``library`` in ``status`` waits for
+    a director."""
+    return (
+        ApprovalPolicy(library.approval) == ApprovalPolicy.ALL_CHANGES
+        and EventStatus(status) == EventStatus.PUBLISHED
+    )
+
+
 def change_needs_approval(event: Event) -> bool:
     """Whether a non-approver's change to this event waits for a director."""
-    return (
-        ApprovalPolicy(event.library.approval) == ApprovalPolicy.ALL_CHANGES
-        and EventStatus(event.status) == EventStatus.PUBLISHED
-    )
+    return holds_changes(event.library, event.status)
 
 
 async def withdraw_pending(conn: BaseDBAsyncClient, event: Event, kind: ApprovalKind) -> None:
     """A new submission replaces the event's undecided one of the same kind."""
     await (
         ApprovalRequest.filter(event_id=event.id, kind=kind, decision=ApprovalDecision.PENDING)
+        .using_db(conn)
+        .update(decision=ApprovalDecision.WITHDRAWN, decided_at=dt.datetime.now(dt.UTC))
+    )
+
+
+async def withdraw_all_pending(conn: BaseDBAsyncClient, event: Event) -> None:
+    """A cancelled event's undecided requests are withdrawn: nothing is left to publish."""
+    await (
+        ApprovalRequest.filter(event_id=event.id, decision=ApprovalDecision.PENDING)
         .using_db(conn)
         .update(decision=ApprovalDecision.WITHDRAWN, decided_at=dt.datetime.now(dt.UTC))
     )

@@ -159,21 +159,35 @@ async def submit(
             raise Invalid({"status": _("this library publishes without approval: publish it")})
         if EventStatus(event.status) != EventStatus.DRAFT:
             raise Invalid({"status": _("only a draft is submitted for approval")})
-        await approval.withdraw_pending(conn, event, ApprovalKind.PUBLISH)
-        request = await ApprovalRequest.create(
-            event=event,
-            library_id=event.library.id,
-            kind=ApprovalKind.PUBLISH,
-            revision=event.revision,
-            note=note,
-            submitted_by=user,
-            submitted_at=dt.datetime.now(dt.UTC),
-            using_db=conn,
-        )
-        event.approval = ApprovalState.SUBMITTED
-        await event.save(using_db=conn, update_fields=["approval"])
-        await _audit(conn, user, event, "submit", request, note)
-        await _tell_approvers(conn, event, request, user, base_url)
+        request = await submit_in(conn, event, user=user, note=note, base_url=base_url)
+    return request
+
+
+async def submit_in(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    *,
+    user: StaffUser | None,
+    note: str = "",
+    base_url: str = "",
+) -> ApprovalRequest:
+    """Submit a checked draft (its library loaded) in the caller's transaction: the
+    request, the event's state, the audit entry and the approvers' notices."""
+    await approval.withdraw_pending(conn, event, ApprovalKind.PUBLISH)
+    request = await ApprovalRequest.create(
+        event=event,
+        library_id=event.library.id,
+        kind=ApprovalKind.PUBLISH,
+        revision=event.revision,
+        note=note,
+        submitted_by=user,
+        submitted_at=dt.datetime.now(dt.UTC),
+        using_db=conn,
+    )
+    event.approval = ApprovalState.SUBMITTED
+    await event.save(using_db=conn, update_fields=["approval"])
+    await _audit(conn, user, event, "submit", request, note)
+    await _tell_approvers(conn, event, request, user, base_url)
     return request
 
 

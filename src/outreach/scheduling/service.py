@@ -530,7 +530,8 @@ async def apply_update(
 
 
 async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:
-    """Cancel an event (DELETE): kept, with every occurrence cancelled."""
+    """Cancel an event (DELETE): kept, with every occurrence cancelled, and its undecided
+    approval requests withdrawn."""
     _check_id(event_id)
     async with in_transaction("default") as conn:
         event = await lock_event(conn, event_id)
@@ -547,6 +548,10 @@ async def cancel_event(event_id: int, *, user: StaffUser | None) -> Event:
             await rebuild_occurrences(event, using_db=conn)
             await registrations.schedule_changed(conn, event, registered)
             await _audit(conn, user, event, "cancel", {"status": [previous, "cancelled"]})
+            # Anyone who may edit cancels at once, whatever the library's approval rule:
+            # cancelling only takes an event away from the public, never shows anything,
+            # and the people coming must know now. What waited for a director is moot.
+            await approval.withdraw_all_pending(conn, event)
             await bump_data_version(using_db=conn)
     return await load_event(event_id)
 

@@ -25,6 +25,7 @@ from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.jobs import ImportJob, import_off_loop
 from outreach.bookmobile.open_data import COLUMNS, MAX_ROWS, MAX_VISITS
 from outreach.bookmobile.timetable import (
+    ApprovalNeeded,
     TimetableError,
     VehicleBusy,
     cancel_run,
@@ -58,6 +59,7 @@ from outreach.models import (
     Stop,
     Vehicle,
 )
+from outreach.scheduling import approval
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
@@ -308,8 +310,9 @@ async def _route_page_with_errors(
 
 
 def _refusal_status(exc: TimetableError) -> int:
-    """409 for a vehicle booked twice (a conflict, as for rooms and staff), else 422."""
-    return 409 if isinstance(exc, VehicleBusy) else 422
+    """409 for a vehicle booked twice (a conflict, as for rooms and staff) or a change
+    only a director may make, else 422."""
+    return 409 if isinstance(exc, VehicleBusy | ApprovalNeeded) else 422
 
 
 async def staff_stops(request: Request) -> Response:
@@ -335,12 +338,19 @@ async def staff_stops(request: Request) -> Response:
             async with in_transaction("default") as conn:
                 await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
                 await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
-                await replace_stops(route, stops, using_db=conn, user=user)
+                await replace_stops(
+                    route,
+                    stops,
+                    using_db=conn,
+                    user=user,
+                    approver=await auth.may_approve(user, library.id),
+                )
         except VehicleBusy as exc:
             errors = {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)}
             status_code = 409
         except TimetableError as exc:
             errors = exc.fields
+            status_code = _refusal_status(exc)
     if not errors:
         staff.flash(
             request,
@@ -405,14 +415,32 @@ async def staff_new_route(request: Request) -> Response:
         context.update(rows=edited.rows, note=edited.note)
         return staff.render(request, "bookmobile/staff_route_form.html", context)
     payload = forms.stops_payload(rows)
+    approver = await auth.may_approve(user, library.id)
     try:
         data = await parse_route(library, forms.route_payload(entered, payload.stops))
         async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
-            route = await create_route(library, data, using_db=conn, user=user)
+            route = await create_route(
+                library,
+                data,
+                using_db=conn,
+                user=user,
+                approver=approver,
+                base_url=request.app.state.settings.base_url,
+            )
     except (TimetableError, Invalid) as exc:
         return _route_form_refused(request, context, exc, payload, library)
-    staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))
+    if not approver and approval.asks_approval(library):
+        staff.flash(
+            request,
+            gettext(
+                "Route %(code)s is saved and waits for a director's approval:"
+                " it is not public until then.",
+                code=route.code,
+            ),
+        )
+    else:
+        staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))
     return RedirectResponse(f"/staff/bookmobile/routes/{route.id}", status_code=303)
 
 
@@ -425,6 +453,9 @@ def _route_form_refused(
 ) -> Response:
     if isinstance(exc, VehicleBusy):
         problems = forms.Problems(general=[forms.vehicle_busy(exc.conflicts, library.timezone)])
+        status_code = 409
+    elif isinstance(exc, ApprovalNeeded):
+        problems = forms.Problems(general=list(exc.fields.values()))
         status_code = 409
     else:
         problems = forms.place_problems(exc.fields, payload)
@@ -466,7 +497,14 @@ async def staff_edit_route(request: Request) -> Response:
             # The event row first, then resources: the order every scheduling writer keeps.
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
-            await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
+            await update_route(
+                route,
+                data,
+                using_db=conn,
+                user=user,
+                keep_overrides=True,
+                approver=await auth.may_approve(user, library.id),
+            )
     except (TimetableError, Invalid) as exc:
         return _route_form_refused(request, context, exc, payload, library)
     staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))
@@ -557,7 +595,13 @@ async def staff_apply(request: Request) -> Response:
     try:
         async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
-            await replace_stops(route, stops, using_db=conn, user=user)
+            await replace_stops(
+                route,
+                stops,
+                using_db=conn,
+                user=user,
+                approver=await auth.may_approve(user, library.id),
+            )
     except VehicleBusy as exc:
         return await _route_page_with_errors(
             request,
@@ -566,6 +610,8 @@ async def staff_apply(request: Request) -> Response:
             {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)},
             status_code=409,
         )
+    except ApprovalNeeded as exc:
+        return await _route_page_with_errors(request, route, library, exc.fields, status_code=409)
     except TimetableError:
         return await _route_page_with_errors(
             request,
@@ -623,6 +669,7 @@ async def staff_import(request: Request) -> Response:
             text=text,
             user_id=user.id,
             base_url=settings.base_url,
+            approver=await auth.may_approve(user, library.id),
         )
         result = await import_off_loop(long_work.workers(request), job)
     except UnicodeDecodeError:

@@ -52,6 +52,7 @@ from outreach.bookmobile.schemas import (
     VehicleOut,
 )
 from outreach.bookmobile.timetable import (
+    ApprovalNeeded,
     TimetableError,
     VehicleBusy,
     cancel_run,
@@ -84,7 +85,7 @@ from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
 from outreach.web import idempotency, long_work
-from outreach.web.auth import authenticate, has_library_role, require_library_role
+from outreach.web.auth import authenticate, has_library_role, may_approve, require_library_role
 from outreach.web.boundary import declare, read_json, read_optional_json, read_query
 from outreach.web.errors import ApiError, DomainError, Invalid, NotFound
 from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut
@@ -145,6 +146,8 @@ def _timetable_error(exc: TimetableError, error: str = "invalid input") -> Domai
     and staff; otherwise 422 naming the fields."""
     if isinstance(exc, VehicleBusy):
         return ApiError(409, "conflict", fields=exc.fields, extra={"conflicts": exc.conflicts})
+    if isinstance(exc, ApprovalNeeded):
+        return ApiError(409, "a director must make or approve this change", fields=exc.fields)
     return Invalid(exc.fields, error)
 
 
@@ -331,7 +334,14 @@ async def post_route(request: Request) -> JSONResponse:
         data = await parse_route(library, new)
         async with in_transaction("default") as conn:
             await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
-            route = await create_route(library, data, using_db=conn, user=user)
+            route = await create_route(
+                library,
+                data,
+                using_db=conn,
+                user=user,
+                approver=await may_approve(user, library.id),
+                base_url=request.app.state.settings.base_url,
+            )
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     answer = await route_json(route, staff=True)
@@ -359,7 +369,14 @@ async def patch_route(request: Request) -> JSONResponse:
             # The event row first, then resources: the order every scheduling writer keeps.
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
-            await update_route(route, data, using_db=conn, user=user, keep_overrides=True)
+            await update_route(
+                route,
+                data,
+                using_db=conn,
+                user=user,
+                keep_overrides=True,
+                approver=await may_approve(user, library.id),
+            )
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     return JSONResponse(await route_json(route, staff=True))
@@ -386,7 +403,13 @@ async def put_stops(request: Request) -> JSONResponse:
         async with in_transaction("default") as conn:
             await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
             await lock_resources(conn, [(VEHICLE, vehicle.id)])
-            await replace_stops(route, stops, using_db=conn, user=user)
+            await replace_stops(
+                route,
+                stops,
+                using_db=conn,
+                user=user,
+                approver=await may_approve(user, route.library_id),  # type: ignore[attr-defined]
+            )
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     answer = await route_json(route, staff=True)
@@ -609,6 +632,7 @@ async def post_import(request: Request) -> Response:
         depot_id=depot.id if depot is not None else None,
         user_id=user.id,
         base_url=settings.base_url,
+        approver=await may_approve(user, library.id),
     )
     key = idempotency.key_of(request)
     try:
