@@ -122,6 +122,12 @@ def npgettext(context: str, singular: str, plural: str, n: int, **variables: Any
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogues where it is defined (a field's description held
+    in a declaration); the code that shows it translates it then, with :func:`gettext`."""
+    return message
+
+
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     """A string translated when it is read: for module-level texts (labels, choices)."""
     return LazyProxy(gettext, message, enable_cache=False, **variables)

@@ -28,6 +28,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from outreach.errors import Invalid
+from outreach.i18n import gettext as _
+from outreach.i18n import lazy_gettext
 
 MAX_ID = 2**31 - 1
 # Years that a day in a query may name: converting a day near year 1 or 9999 between time
@@ -65,14 +67,14 @@ def text_problem(value: str, *, limit: int | None = None) -> str | None:
     """Why ``value`` cannot be stored as text (too long, a control character, a lone
     surrogate), or None."""
     if limit is not None and len(value) > limit:
-        return f"must be at most {limit} characters"
+        return _("must be at most %(limit)s characters", limit=limit)
     if _CONTROL.search(value):
-        return "must not contain control characters"
+        return _("must not contain control characters")
     if not value.isascii():
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate, from a JSON "\ud800" or a query
-            return "must be valid Unicode text"
+            return _("must be valid Unicode text")
     return None
 
 
@@ -110,12 +112,12 @@ class Text(_Field):
 
     def validate(self, value: Any) -> str:
         if not isinstance(value, str):
-            raise problem("string", "must be a string")
+            raise problem("string", _("must be a string"))
         found = text_problem(value, limit=self.limit)
         if found is not None:
             raise problem("text", found)
         if self.pattern is not None and not re.match(self.pattern, value):
-            raise problem("pattern", f"must be {self.what}")
+            raise problem("pattern", _("must be %(what)s", what=_(self.what)))
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -131,9 +133,11 @@ class Whole(_Field):
 
     def validate(self, value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise problem("int", "must be a whole number")
+            raise problem("int", _("must be a whole number"))
         if not self.low <= value <= self.high:
-            raise problem("between", f"must be between {self.low} and {self.high}")
+            raise problem(
+                "between", _("must be between %(low)s and %(high)s", low=self.low, high=self.high)
+            )
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -148,11 +152,11 @@ class Tally(_Field):
 
     def validate(self, value: Any) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
-            raise problem("int", "must be a whole number")
+            raise problem("int", _("must be a whole number"))
         if value < 0:
-            raise problem("between", "must not be negative")
+            raise problem("between", _("must not be negative"))
         if value > self.high:
-            raise problem("between", f"must be at most {self.high}")
+            raise problem("between", _("must be at most %(high)s", high=self.high))
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -169,11 +173,18 @@ class Number(_Field):
 
     def validate(self, value: Any) -> float:
         if not isinstance(value, int | float) or isinstance(value, bool):
-            raise problem("number", self.message or "must be a number")
+            raise problem("number", _(self.message) if self.message else _("must be a number"))
         number = float(value)
         if not math.isfinite(number) or not self.low <= number <= self.high:
             raise problem(
-                "between", self.message or f"must be between {self.low:g} and {self.high:g}"
+                "between",
+                _(self.message)
+                if self.message
+                else _(
+                    "must be between %(low)s and %(high)s",
+                    low=format(self.low, "g"),
+                    high=format(self.high, "g"),
+                ),
             )
         return number
 
@@ -193,7 +204,14 @@ class Coordinate(_Field):
             number = float(value)
             if self.low <= number <= self.high:
                 return number
-        raise problem("number", f"must be a number between {self.low:g} and {self.high:g}")
+        raise problem(
+            "number",
+            _(
+                "must be a number between %(low)s and %(high)s",
+                low=format(self.low, "g"),
+                high=format(self.high, "g"),
+            ),
+        )
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "number", "minimum": self.low, "maximum": self.high}
@@ -207,7 +225,7 @@ class OneOf(_Field):
 
     def validate(self, value: Any) -> str:
         if not isinstance(value, str) or value not in self.values:
-            raise problem("choice", f"must be one of {', '.join(self.values)}")
+            raise problem("choice", _("must be one of %(values)s", values=", ".join(self.values)))
         return value
 
     def json_schema(self) -> dict[str, Any]:
@@ -228,9 +246,16 @@ class Day(_Field):
                 pass
             else:
                 if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-                    raise problem("between", f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+                    raise problem(
+                        "between",
+                        _(
+                            "must be between %(low)s and %(high)s",
+                            low=EARLIEST_YEAR,
+                            high=LATEST_YEAR,
+                        ),
+                    )
                 return parsed
-        raise problem("date", f"must be a date such as {self.example}")
+        raise problem("date", _("must be a date such as %(example)s", example=self.example))
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date"}
@@ -250,7 +275,10 @@ class Count(_Field):
             if self.low <= number <= self.high:
                 return number
         raise problem(
-            "count", self.message or f"must be a whole number from {self.low} to {self.high}"
+            "count",
+            _(self.message)
+            if self.message
+            else _("must be a whole number from %(low)s to %(high)s", low=self.low, high=self.high),
         )
 
     def json_schema(self) -> dict[str, Any]:
@@ -277,20 +305,21 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# Worded when a problem is read, in the language of the page that asked.
 _MESSAGES = {
-    "missing": "is required",
-    "int_type": "must be a whole number",
-    "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number",
-    "float_type": "must be a number",
-    "float_parsing": "must be a number",
-    "bool_type": "must be true or false",
-    "bool_parsing": "must be true or false",
-    "string_type": "must be a string",
-    "list_type": "must be a list",
-    "dict_type": "must be an object",
-    "model_type": "must be an object",
-    "model_attributes_type": "must be an object",
+    "missing": lazy_gettext("is required"),
+    "int_type": lazy_gettext("must be a whole number"),
+    "int_parsing": lazy_gettext("must be a whole number"),
+    "int_from_float": lazy_gettext("must be a whole number"),
+    "float_type": lazy_gettext("must be a number"),
+    "float_parsing": lazy_gettext("must be a number"),
+    "bool_type": lazy_gettext("must be true or false"),
+    "bool_parsing": lazy_gettext("must be true or false"),
+    "string_type": lazy_gettext("must be a string"),
+    "list_type": lazy_gettext("must be a list"),
+    "dict_type": lazy_gettext("must be an object"),
+    "model_type": lazy_gettext("must be an object"),
+    "model_attributes_type": lazy_gettext("must be an object"),
 }
 
 
@@ -345,17 +374,17 @@ def _message(model: type[BaseModel], error: Any) -> str:
         name = error["loc"][-1]
         if issubclass(holder, Declared):
             if name in holder.read_only:
-                return "is read-only"
+                return _("is read-only")
             return holder.unknown or f"is not a field of {holder.what}"
-        return "is not a field"
+        return _("is not a field")
     if kind == "missing":
         holder = _model_at(model, error["loc"][:-1]) or model
         if issubclass(holder, Declared) and error["loc"][-1] in holder.required:
             return holder.required[error["loc"][-1]]
     if kind in _MESSAGES:
-        return _MESSAGES[kind]
+        return str(_MESSAGES[kind])
     if kind in ("too_long", "too_short") and "max_length" in error.get("ctx", {}):
-        return f"must have at most {error['ctx']['max_length']} items"
+        return _("must have at most %(count)s items", count=error["ctx"]["max_length"])
     if kind == "value_error":
         return str(error["ctx"]["error"])
     return str(error["msg"])
@@ -380,8 +409,8 @@ def _unencodable_keys(
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            if isinstance(key, str) and text_problem(key) == "must be valid Unicode text":
-                found[name_of((*loc, key))] = "must be valid Unicode text"
+            if isinstance(key, str) and text_problem(key) == _("must be valid Unicode text"):
+                found[name_of((*loc, key))] = _("must be valid Unicode text")
             else:
                 kept[key] = _unencodable_keys(item, found, (*loc, key))
         return kept
@@ -393,7 +422,7 @@ def _unencodable_keys(
 def validate(model: type[M], data: object) -> M:
     """``data`` as ``model``, or :class:`Invalid` naming every field at fault."""
     if not isinstance(data, dict):
-        raise Invalid({"body": "must be a JSON object"})
+        raise Invalid({"body": _("must be a JSON object")})
     found: dict[str, str] = {}
     data = _unencodable_keys(data, found)
     try:

@@ -215,5 +215,5 @@ async def test_page_explains_a_bad_period(programme: Programme, client: httpx.As
         headers=programme.headers["director"],
     )
     assert response.status_code == 422
-    assert "the period ends before it starts" in response.text
+    assert "obdobje se konča, preden se začne" in response.text  # the library speaks Slovenian
     assert 'name="to" value="2025-01-01" aria-invalid="true"' in response.text

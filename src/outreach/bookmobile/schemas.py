@@ -25,6 +25,8 @@ from pydantic import (
     model_validator,
 )
 
+from outreach.i18n import N_
+from outreach.i18n import gettext as _
 from outreach.models import Fuel, Visibility
 from outreach.schemas import (
     MAX_ID,
@@ -49,7 +51,7 @@ MAX_TOLERANCE = 180
 MAX_NOTE = 500
 CLOCK_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9](:00)?$"
 ROUTE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
-VEHICLE_SLUG = "1 to 64 lower-case letters, digits and '-'"
+VEHICLE_SLUG = N_("1 to 64 lower-case letters, digits and '-'")
 LibrarySlug = Annotated[str, Text(64, SLUG_PATTERN, "a library slug")]
 
 
@@ -61,7 +63,7 @@ def _filled(value: str) -> str:
     """Text without its surrounding blanks, which must leave something."""
     value = value.strip()
     if not value:
-        raise problem("required", "is required")
+        raise problem("required", _("is required"))
     return value
 
 
@@ -130,7 +132,7 @@ Rule = Annotated[
     Field(description="RFC 5545 RRULE in the library's zone, e.g. FREQ=WEEKLY;BYDAY=TU"),
 ]
 FirstDay = Annotated[dt.date, Day("2026-01-13")]
-Speed = Annotated[float, Number(5, 130, "must be a number between 5 and 130")]
+Speed = Annotated[float, Number(5, 130, N_("must be a number between 5 and 130"))]
 DetourFactor = Annotated[float, Number(1, 5)]
 
 
@@ -235,7 +237,7 @@ class RouteChange(Declared):
 
 SlugText = Annotated[str, Text(64, SLUG_PATTERN, VEHICLE_SLUG)]
 FIGURE = ("fuel", "kg_co2e_per_km", "emission_factor_source")
-SOURCE_REQUIRED = "must name where the figure comes from"
+SOURCE_REQUIRED = N_("must name where the figure comes from")
 
 
 class _Absent:
@@ -247,14 +249,14 @@ _ABSENT = _Absent()
 
 def _source(value: object) -> object:
     if value is _ABSENT or (isinstance(value, str) and not value.strip()):
-        raise problem("required", SOURCE_REQUIRED)
+        raise problem("required", _(SOURCE_REQUIRED))
     return value
 
 
 Fuels = Annotated[str, OneOf(tuple(f.value for f in Fuel))]
-KgPerKm = Annotated[float, Number(0, 10, "must be a number of kg CO2e per km between 0 and 10")]
+KgPerKm = Annotated[float, Number(0, 10, N_("must be a number of kg CO2e per km between 0 and 10"))]
 Source = Annotated[str, Text(500), BeforeValidator(_source), AfterValidator(str.strip)]
-FactorSlug = Annotated[str, Text(64, SLUG_PATTERN, "the slug of an emission factor on file")]
+FactorSlug = Annotated[str, Text(64, SLUG_PATTERN, N_("the slug of an emission factor on file"))]
 
 
 class VehicleFields(Declared):
@@ -314,7 +316,7 @@ class VehicleChange(Declared):
     @classmethod
     def _stays(cls, data: Any) -> Any:
         if isinstance(data, dict) and "library" in data:
-            raise problem_at("library", "a vehicle cannot move to another library")
+            raise problem_at("library", _("a vehicle cannot move to another library"))
         return data
 
 

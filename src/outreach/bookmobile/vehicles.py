@@ -9,11 +9,13 @@ from tortoise.transactions import in_transaction
 
 from outreach.bookmobile.schemas import VehicleFields
 from outreach.errors import Invalid
+from outreach.i18n import N_
+from outreach.i18n import gettext as _
 from outreach.models import AuditEntry, EmissionFactor, Fuel, Library, StaffUser, Vehicle
 from outreach.schemas import validate
 from outreach.versions import bump_data_version
 
-SLUG_TAKEN = "a vehicle of this library already has this slug"
+SLUG_TAKEN = N_("a vehicle of this library already has this slug")
 
 
 async def vehicle_values(body: Mapping[str, Any] | VehicleFields) -> dict[str, Any]:
@@ -30,13 +32,13 @@ async def vehicle_values(body: Mapping[str, Any] | VehicleFields) -> dict[str, A
     if fields.emission_factor is not None:
         factor = await EmissionFactor.get_or_none(slug=fields.emission_factor)
         if factor is None:
-            errors["emission_factor"] = "no emission factor with this slug"
+            errors["emission_factor"] = _("no emission factor with this slug")
         else:
             values["fuel"] = factor.fuel
             values["kg_co2e_per_km"] = factor.kg_co2e_per_km
             values["emission_factor_source"] = factor.source
             if fields.fuel is not None and fields.fuel != factor.fuel.value:
-                errors["fuel"] = f"the emission factor is for {factor.fuel.value}"
+                errors["fuel"] = _("the emission factor is for %(fuel)s", fuel=factor.fuel.value)
     else:
         # VehicleFields requires the three when no factor on file is named.
         assert fields.fuel is not None
@@ -67,7 +69,7 @@ async def save_vehicle(
         if vehicle is not None:
             taken = taken.exclude(id=vehicle.id)
         if await taken.using_db(conn).exists():
-            raise Invalid({"slug": SLUG_TAKEN})
+            raise Invalid({"slug": _(SLUG_TAKEN)})
         if vehicle is None:
             vehicle = await Vehicle.create(library=library, using_db=conn, **values)
             action = "create"

@@ -55,6 +55,8 @@ from tortoise import connections
 from tortoise.expressions import Q
 
 from outreach.errors import Invalid, NotFound
+from outreach.i18n import gettext as _
+from outreach.i18n import ngettext
 from outreach.models import (
     Branch,
     Goal,
@@ -174,15 +176,21 @@ async def resolve_request(
 ) -> CoverageRequest:
     """Look the ids up and check them; :class:`Invalid` (422) or :class:`NotFound` (404)."""
     if (library is None) == (network is None):
-        raise Invalid(
-            {"library": "give either library or network"}, "give either library or network"
-        )
+        either = _("give either library or network")
+        raise Invalid({"library": either}, either)
     if end < start:
-        raise Invalid(
-            {"to": "the period ends before it starts"}, "the period ends before it starts"
-        )
+        backwards = _("the period ends before it starts")
+        raise Invalid({"to": backwards}, backwards)
     if years_between(start, end) > MAX_YEARS:
-        raise Invalid({"to": f"a report covers at most {MAX_YEARS} years"})
+        raise Invalid(
+            {
+                "to": ngettext(
+                    "a report covers at most %(num)s year",
+                    "a report covers at most %(num)s years",
+                    MAX_YEARS,
+                )
+            }
+        )
     if library is not None:
         lib = await Library.get_or_none(_by_key(library))
         if lib is None:

@@ -271,9 +271,11 @@ def absent_time(local: dt.datetime, tz: ZoneInfo) -> str | None:
     shifted = to_local(to_utc(local, tz), tz)
     if shifted == local:
         return None
-    return (
-        f"{local.isoformat()} does not exist in {tz.key} (the clocks go forward);"
-        f" it would be {shifted.strftime('%H:%M')}"
+    return _(
+        "%(time)s does not exist in %(zone)s (the clocks go forward); it would be %(shifted)s",
+        time=local.isoformat(),
+        zone=tz.key,
+        shifted=shifted.strftime("%H:%M"),
     )
 
 

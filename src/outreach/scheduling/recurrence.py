@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rrule, rrulestr
 
+from outreach.i18n import gettext as _
+
 UTC = dt.UTC
 MAX_COUNT = 1000
 # Daily for three years: a rule may produce no more instances than this before the horizon.
@@ -65,15 +67,21 @@ def zone(name: str) -> ZoneInfo:
     something else than they seem (``Etc/GMT+1`` is an hour *behind* UTC).
     """
     if not isinstance(name, str) or not name or len(name) > 64 or name != name.strip():
-        raise RuleError("must be an IANA time zone name such as Europe/Ljubljana")
+        raise RuleError(_("must be an IANA time zone name such as Europe/Ljubljana"))
     try:
         tz = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise RuleError(f"unknown time zone {name!r}") from exc
+        raise RuleError(_("unknown time zone %(name)s", name=repr(name))) from exc
     if name not in canonical_zones():
         same = _canonical_by_data().get(_zone_data(name) or b"")
-        instead = f"use {same}" if same else "use a name such as Europe/Ljubljana"
-        raise RuleError(f"{name!r} is not a canonical IANA time zone name; {instead}")
+        instead = _("use %(zone)s", zone=same) if same else _("use a name such as Europe/Ljubljana")
+        raise RuleError(
+            _(
+                "%(name)s is not a canonical IANA time zone name; %(instead)s",
+                name=repr(name),
+                instead=instead,
+            )
+        )
     return tz
 
 
@@ -161,12 +169,14 @@ def to_local(instant: dt.datetime, tz: ZoneInfo) -> dt.datetime:
 
 def _int(raw: str, name: str, low: int, high: int) -> int:
     if not re.fullmatch(r"[+-]?\d{1,4}", raw):
-        raise RuleError(f"{name} must be a whole number, not {raw!r}")
+        raise RuleError(_("%(name)s must be a whole number, not %(raw)s", name=name, raw=repr(raw)))
     value = int(raw)
     if not low <= value <= high:
-        raise RuleError(f"{name} must be between {low} and {high}")
+        raise RuleError(
+            _("%(name)s must be between %(low)s and %(high)s", name=name, low=low, high=high)
+        )
     if value == 0:
-        raise RuleError(f"{name} must not be 0")
+        raise RuleError(_("%(name)s must not be 0", name=name))
     return value
 
 
@@ -196,31 +206,37 @@ def parse_rule(text: str, *, tz: ZoneInfo, all_day: bool) -> Rule:
     date-time for timed events, a date for all-day ones.
     """
     if not isinstance(text, str):
-        raise RuleError("must be a string such as FREQ=WEEKLY;BYDAY=TU")
+        raise RuleError(_("must be a string such as FREQ=WEEKLY;BYDAY=TU"))
     text = text.strip()
     if text.upper().startswith("RRULE:"):
         text = text[len("RRULE:") :]
     if not text or len(text) > MAX_RULE_LENGTH:
-        raise RuleError(f"must be a rule of 1 to {MAX_RULE_LENGTH} characters")
+        raise RuleError(_("must be a rule of 1 to %(limit)s characters", limit=MAX_RULE_LENGTH))
     parts: dict[str, str] = {}
     for item in text.upper().split(";"):
         name, sep, value = item.partition("=")
         if not sep or not name or not value:
-            raise RuleError(f"{item!r} is not NAME=VALUE")
+            raise RuleError(_("%(item)s is not NAME=VALUE", item=repr(item)))
         if name in parts:
-            raise RuleError(f"{name} is given twice")
+            raise RuleError(_("%(name)s is given twice", name=name))
         if name not in PARTS:
-            raise RuleError(f"{name} is not supported (supported: {', '.join(PARTS)})")
+            raise RuleError(
+                _(
+                    "%(name)s is not supported (supported: %(parts)s)",
+                    name=name,
+                    parts=", ".join(PARTS),
+                )
+            )
         parts[name] = value
     freq = parts.get("FREQ")
     if freq is None:
-        raise RuleError("FREQ is required")
+        raise RuleError(_("FREQ is required"))
     if freq in SUB_DAILY:
-        raise RuleError(f"FREQ={freq} is not allowed: events repeat at most daily")
+        raise RuleError(_("FREQ=%(freq)s is not allowed: events repeat at most daily", freq=freq))
     if freq not in FREQUENCIES:
-        raise RuleError(f"FREQ must be one of {', '.join(FREQUENCIES)}")
+        raise RuleError(_("FREQ must be one of %(values)s", values=", ".join(FREQUENCIES)))
     if "COUNT" in parts and "UNTIL" in parts:
-        raise RuleError("COUNT and UNTIL cannot both be given")
+        raise RuleError(_("COUNT and UNTIL cannot both be given"))
     if "INTERVAL" in parts:
         parts["INTERVAL"] = str(_int(parts["INTERVAL"], "INTERVAL", 1, MAX_INTERVAL))
     if "COUNT" in parts:
@@ -228,7 +244,7 @@ def parse_rule(text: str, *, tz: ZoneInfo, all_day: bool) -> Rule:
     if "UNTIL" in parts:
         parts["UNTIL"] = _normalise_until(parts["UNTIL"], tz=tz, all_day=all_day)
     if "WKST" in parts and parts["WKST"] not in WEEKDAYS:
-        raise RuleError("WKST must be a weekday (MO…SU)")
+        raise RuleError(_("WKST must be a weekday (MO…SU)"))
     _check_by_parts(parts, freq)
     return Rule(parts)
 
@@ -244,14 +260,20 @@ def _time6(raw: str) -> dt.time:
 def _normalise_until(raw: str, *, tz: ZoneInfo, all_day: bool) -> str:
     match = _UNTIL.match(raw)
     if not match:
-        raise RuleError("UNTIL must be a date (20261231) or a UTC date-time (20261231T230000Z)")
+        raise RuleError(_("UNTIL must be a date (20261231) or a UTC date-time (20261231T230000Z)"))
     try:
         day = _date8(match.group(1))
         clock = _time6(match.group(3)) if match.group(2) else None
     except ValueError as exc:
-        raise RuleError(f"UNTIL {raw!r} is not a valid date") from exc
+        raise RuleError(_("UNTIL %(raw)s is not a valid date", raw=repr(raw))) from exc
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-        raise RuleError(f"UNTIL must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+        raise RuleError(
+            _(
+                "UNTIL must be between %(low)s and %(high)s",
+                low=EARLIEST_YEAR,
+                high=LATEST_YEAR,
+            )
+        )
     if all_day:
         if clock is not None and match.group(4):
             day = to_local(dt.datetime.combine(day, clock, tzinfo=UTC), tz).date()
@@ -272,28 +294,30 @@ def _check_by_parts(parts: dict[str, str], freq: str) -> None:
         for item in parts["BYDAY"].split(","):
             match = _BYDAY.match(item)
             if not match:
-                raise RuleError(f"BYDAY {item!r} is not a weekday such as MO, 2TU or -1FR")
+                raise RuleError(
+                    _("BYDAY %(item)s is not a weekday such as MO, 2TU or -1FR", item=repr(item))
+                )
             if match.group(1) is not None:
                 nth_days = True
                 if freq not in ("MONTHLY", "YEARLY"):
-                    raise RuleError("numbered weekdays (2TU) need FREQ=MONTHLY or YEARLY")
+                    raise RuleError(_("numbered weekdays (2TU) need FREQ=MONTHLY or YEARLY"))
                 limit = 5 if freq == "MONTHLY" or "BYMONTH" in parts else 53
-                _int(match.group(1), "the number before a BYDAY weekday", -limit, limit)
+                _int(match.group(1), _("the number before a BYDAY weekday"), -limit, limit)
     months = _ints(parts["BYMONTH"], "BYMONTH", 1, 12) if "BYMONTH" in parts else None
     if "BYMONTHDAY" in parts:
         if freq == "WEEKLY":
-            raise RuleError("BYMONTHDAY cannot be used with FREQ=WEEKLY")
+            raise RuleError(_("BYMONTHDAY cannot be used with FREQ=WEEKLY"))
         if nth_days:
-            raise RuleError("BYMONTHDAY cannot be combined with numbered weekdays")
+            raise RuleError(_("BYMONTHDAY cannot be combined with numbered weekdays"))
         days = _ints(parts["BYMONTHDAY"], "BYMONTHDAY", -31, 31)
         candidate_months = months or list(range(1, 13))
         if not any(abs(d) <= _MONTH_DAYS[m - 1] for m in candidate_months for d in days):
-            raise RuleError("BYMONTHDAY never falls in the months of BYMONTH")
+            raise RuleError(_("BYMONTHDAY never falls in the months of BYMONTH"))
     if "BYSETPOS" in parts:
         # Only "the n-th of these weekdays in the month", which always exists when
         # n is at most four times the number of weekdays (every month has four of each).
         if freq != "MONTHLY" or "BYDAY" not in parts or nth_days or "BYMONTHDAY" in parts:
-            raise RuleError("BYSETPOS is only supported with FREQ=MONTHLY and plain BYDAY")
+            raise RuleError(_("BYSETPOS is only supported with FREQ=MONTHLY and plain BYDAY"))
         limit = 4 * len(parts["BYDAY"].split(","))
         _ints(parts["BYSETPOS"], "BYSETPOS", -limit, limit)
 
@@ -374,13 +398,13 @@ def in_range(value: dt.date) -> bool:
 def parse_local(raw: str) -> dt.datetime:
     """A naive local date-time or date (as midnight) in ISO 8601, or :class:`RuleError`."""
     if not isinstance(raw, str) or len(raw) > 40:
-        raise RuleError("must be an ISO 8601 local date or date-time")
+        raise RuleError(_("must be an ISO 8601 local date or date-time"))
     try:
         if len(raw) == 10:
             return dt.datetime.combine(dt.date.fromisoformat(raw), dt.time())
         value = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise RuleError(f"{raw!r} is not an ISO 8601 date or date-time") from exc
+        raise RuleError(_("%(raw)s is not an ISO 8601 date or date-time", raw=repr(raw))) from exc
     if value.tzinfo is not None:
-        raise RuleError(f"{raw!r} must be a local time without an offset")
+        raise RuleError(_("%(raw)s must be a local time without an offset", raw=repr(raw)))
     return value

@@ -12,6 +12,8 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from outreach.i18n import N_
+from outreach.i18n import gettext as _
 from outreach.models import AgeBand, AttendanceMode, Audience, EventFormat, EventKind, Visibility
 from outreach.scheduling.recurrence import RuleError, zone
 from outreach.schemas import (
@@ -37,15 +39,15 @@ MAX_CAPACITY = 100_000
 MAX_COUNT = 100_000
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$"
 
-Language = Annotated[str, Text(16, LANGUAGE_PATTERN, "a language code such as sl or en")]
-Slug = Annotated[str, Text(64, SLUG_PATTERN, "a slug")]
-Code = Annotated[str, Text(32, CODE_PATTERN, "a code such as A1")]
+Language = Annotated[str, Text(16, LANGUAGE_PATTERN, N_("a language code such as sl or en"))]
+Slug = Annotated[str, Text(64, SLUG_PATTERN, N_("a slug"))]
+Code = Annotated[str, Text(32, CODE_PATTERN, N_("a code such as A1"))]
 Id = Annotated[int, Whole(1, MAX_ID)]
 
 
 def _translated_object(value: object) -> object:
     if not isinstance(value, dict):
-        raise problem("translated", 'must be an object of language → text, e.g. {"sl": "…"}')
+        raise problem("translated", _('must be an object of language → text, e.g. {"sl": "…"}'))
     return {k: v.strip() if isinstance(v, str) else v for k, v in value.items()}
 
 
@@ -55,7 +57,7 @@ def _drop_blanks(value: dict[str, str]) -> dict[str, str]:
 
 def _some_text(value: dict[str, str]) -> dict[str, str]:
     if not value:
-        raise problem("translated", "must have a text in at least one language")
+        raise problem("translated", _("must have a text in at least one language"))
     return value
 
 
@@ -82,7 +84,7 @@ def _known_zone(value: str) -> str:
 
 def _not_cancelled(value: object) -> object:
     if value == "cancelled":
-        raise problem("status", "cancel an event with DELETE")
+        raise problem("status", _("cancel an event with DELETE"))
     return value
 
 
@@ -92,21 +94,21 @@ def _empty_is_none(value: object) -> object:
 
 def _http_url(value: str) -> str:
     if value and not value.startswith(("https://", "http://")):
-        raise problem("url", "must be an http(s) URL")
+        raise problem("url", _("must be an http(s) URL"))
     return value
 
 
 def _unique(items: list[Any]) -> list[Any]:
     if len(set(items)) != len(items):
-        raise problem("unique", "must not repeat an item")
+        raise problem("unique", _("must not repeat an item"))
     return items
 
 
 def _tags_rules(tags: list[TagIn]) -> list[TagIn]:
     if sum(tag.primary for tag in tags) > 1:
-        raise problem("tags", "at most one tag may be primary")
+        raise problem("tags", _("at most one tag may be primary"))
     if len({(t.goal, t.value, t.strategy) for t in tags}) != len(tags):
-        raise problem("tags", "must not repeat a tag")
+        raise problem("tags", _("must not repeat a tag"))
     return tags
 
 
@@ -122,9 +124,9 @@ class PlaceIn(Declared):
     @model_validator(mode="after")
     def _named_and_paired(self) -> PlaceIn:
         if not self.name.strip():
-            raise problem_at("name", "must not be empty")
+            raise problem_at("name", _("must not be empty"))
         if (self.lat is None) != (self.lon is None):
-            raise problem_at("lat" if self.lat is None else "lon", "lat and lon go together")
+            raise problem_at("lat" if self.lat is None else "lon", _("lat and lon go together"))
         return self
 
 
@@ -134,13 +136,13 @@ class TagIn(Declared):
     what: ClassVar[str] = "a tag"
     goal: Code | None = None
     value: Code | None = None
-    strategy: Annotated[str, Text(64, SLUG_PATTERN, "a strategy slug")] | None = None
+    strategy: Annotated[str, Text(64, SLUG_PATTERN, N_("a strategy slug"))] | None = None
     primary: bool = False
 
     @model_validator(mode="after")
     def _one_subject(self) -> TagIn:
         if (self.goal is None) == (self.value is None):
-            raise problem("tag", "must name exactly one of goal or value")
+            raise problem("tag", _("must name exactly one of goal or value"))
         return self
 
 
@@ -183,7 +185,7 @@ class EventFields(Declared):
         Field(description="RFC 5545 RRULE, e.g. FREQ=WEEKLY;COUNT=4"),
     ] = None
     exdates: Annotated[list[Annotated[str, Text(40)]], Field(max_length=MAX_EXDATES)] | None = None
-    branch: Annotated[str, Text(64, SLUG_PATTERN, "a branch slug or null")] | None = None
+    branch: Annotated[str, Text(64, SLUG_PATTERN, N_("a branch slug or null"))] | None = None
     room: Id | None = None
     place: PlaceIn | None = None
     audiences: (
@@ -272,13 +274,13 @@ class CountIn(Declared):
 
 def _one_to_twenty(value: object) -> object:
     if not isinstance(value, list) or not 1 <= len(value) <= 20:
-        raise problem("counts", "must be a list of 1 to 20 counts")
+        raise problem("counts", _("must be a list of 1 to 20 counts"))
     return value
 
 
 def _no_repeated_band(counts: list[CountIn]) -> list[CountIn]:
     if len({(c.age_band, c.mode) for c in counts}) != len(counts):
-        raise problem("unique", "must not repeat an age band and mode")
+        raise problem("unique", _("must not repeat an age band and mode"))
     return counts
 
 

@@ -452,11 +452,17 @@ def _check_revision(payload: Mapping[str, Any], event: Event) -> None:
         return
     revision = payload["revision"]
     if not isinstance(revision, int) or isinstance(revision, bool):
-        raise_problems({"revision": "must be a whole number"})
+        raise_problems({"revision": _("must be a whole number")})
     if revision != event.revision:
         raise errors.Conflict(
-            "stale revision",
-            fields={"revision": f"the event is at revision {event.revision}, not {revision}"},
+            _("stale revision"),
+            fields={
+                "revision": _(
+                    "the event is at revision %(current)s, not %(given)s",
+                    current=event.revision,
+                    given=revision,
+                )
+            },
         )
 
 

@@ -73,6 +73,13 @@ class RememberLanguage:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Each request starts in the source language, and a page's language ends with it:
+        # where requests share one context (an in-process client, a reused task), an API
+        # answer after a Slovenian page would otherwise be worded in Slovenian.
+        with i18n.speaking(i18n.SOURCE_LANGUAGE):
+            await self._remembering(scope, receive, send)
+
+    async def _remembering(self, scope: Scope, receive: Receive, send: Send) -> None:
         chosen = i18n.interface_language(Request(scope).query_params.get("lang"))
         if chosen is None:
             await self.app(scope, receive, send)

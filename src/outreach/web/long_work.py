@@ -11,6 +11,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from outreach.i18n import gettext as _
 from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut, shared_pool
 
 # After a job ran out of time the server is slow: clients should not retry at once.
@@ -31,15 +32,23 @@ def refusal(exc: WorkersBusy | WorkTimedOut) -> tuple[str, str, int]:
     if isinstance(exc, WorkersBusy):
         return (
             "workers_busy",
-            f"the server is busy with other long work (optimisations and imports:"
-            f" {exc.running} running, {exc.waiting} waiting); nothing was done, try again"
-            f" in {exc.retry_after} s",
+            _(
+                "the server is busy with other long work (optimisations and imports:"
+                " %(running)s running, %(waiting)s waiting); nothing was done, try again"
+                " in %(seconds)s s",
+                running=exc.running,
+                waiting=exc.waiting,
+                seconds=exc.retry_after,
+            ),
             exc.retry_after,
         )
     return (
         "time_limit",
-        f"the work took longer than its limit of {exc.seconds:g} s and was stopped;"
-        " nothing was saved",
+        _(
+            "the work took longer than its limit of %(seconds)s s and was stopped;"
+            " nothing was saved",
+            seconds=format(exc.seconds, "g"),
+        ),
         TIMED_OUT_RETRY_AFTER,
     )
 
