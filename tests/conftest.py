@@ -26,11 +26,11 @@ import pytest_asyncio
 from starlette.applications import Starlette
 from tortoise import Tortoise
 from tortoise.backends.base.executor import EXECUTOR_CACHE
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.app import create_app
 from outreach.db import migrate
 from outreach.settings import PROJECT_ROOT, Settings, sqlite_url, tortoise_config
+from tests.databases import empty_database
 
 POSTGRES_ENV = "OUTREACH_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -103,17 +103,17 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
 @pytest_asyncio.fixture
 async def db(backend: str) -> AsyncIterator[str]:
     """An empty migrated database, emptied again after the test."""
-    await truncate_all_models()
+    await empty_database()
     try:
         yield backend
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 async def _load_demo() -> None:
     from outreach.fixtures import load_fixtures
 
-    await truncate_all_models()
+    await empty_database()
     await load_fixtures(PROJECT_ROOT / "fixtures")
 
 
@@ -124,7 +124,7 @@ async def demo(backend: str) -> AsyncIterator[str]:
     try:
         yield backend
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest_asyncio.fixture
@@ -134,7 +134,7 @@ async def demo_rw(backend: str) -> AsyncIterator[str]:
     try:
         yield backend
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ import httpx
 import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.app import create_app
 from outreach.models import (
@@ -44,6 +43,7 @@ from outreach.models import (
 from outreach.models.bookmobile import Fuel, Route
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.settings import Settings
+from tests.databases import empty_database
 from tests.factories import make_branch, make_library
 
 UTC = dt.UTC
@@ -431,11 +431,11 @@ async def build_programme() -> Programme:
 @pytest_asyncio.fixture(scope="module")
 async def programme(backend: str) -> AsyncIterator[Programme]:
     """The programme, built once for a module whose tests only read."""
-    await truncate_all_models()
+    await empty_database()
     try:
         yield await build_programme()
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest_asyncio
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.models import (
     AuditEntry,
@@ -29,6 +28,7 @@ from outreach.models import (
 )
 from outreach.models.bookmobile import Route
 from tests import factories
+from tests.databases import empty_database
 
 WEEKDAY_HOURS = {
     "mon": [["08:00", "20:00"]],
@@ -87,11 +87,11 @@ async def module_world(backend: str) -> AsyncIterator[World]:
     Emptying every table costs about half a second on PostgreSQL; tests here share this
     set-up and ``world`` removes only the events they made.
     """
-    await truncate_all_models()
+    await empty_database()
     try:
         yield await _make_world()
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest_asyncio.fixture

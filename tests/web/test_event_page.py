@@ -18,7 +18,6 @@ import pytest_asyncio
 from babel.dates import format_skeleton
 from icalendar import Calendar
 from starlette.applications import Starlette
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.app import create_app
 from outreach.models import (
@@ -39,6 +38,7 @@ from outreach.models import (
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.settings import Settings
+from tests.databases import empty_database
 from tests.factories import make_branch, make_library
 
 LJUBLJANA = ZoneInfo("Europe/Ljubljana")
@@ -76,7 +76,7 @@ async def _event(library: Library, **fields: Any) -> Event:
 
 @pytest_asyncio.fixture(scope="module")
 async def fx(backend: str) -> AsyncIterator[Fixture]:
-    await truncate_all_models()
+    await empty_database()
     library = await make_library(
         "ljubljana",
         name={"sl": "Mestna knjižnica Ljubljana", "en": "Ljubljana City Library"},
@@ -185,7 +185,7 @@ async def fx(backend: str) -> AsyncIterator[Fixture]:
     try:
         yield Fixture(library, club, spring, internal, draft, first)
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest_asyncio.fixture

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import pytest_asyncio
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.models import (
     Audience,
@@ -30,6 +29,7 @@ from outreach.models import (
     Visibility,
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
+from tests.databases import empty_database
 from tests.factories import make_branch, make_library, make_strategy
 from tests.feeds.conftest import feeds_settings
 
@@ -187,11 +187,11 @@ async def build() -> Catalogue:
 
 @pytest_asyncio.fixture(scope="module")
 async def catalogue(backend: str) -> AsyncIterator[Catalogue]:
-    await truncate_all_models()
+    await empty_database()
     try:
         yield await build()
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @pytest_asyncio.fixture

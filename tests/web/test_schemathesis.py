@@ -28,12 +28,12 @@ from schemathesis import GenerationMode
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 from starlette.applications import Starlette
-from tortoise.contrib.test import truncate_all_models
 
 from outreach.app import create_app
 from outreach.models import RoleName
 from outreach.settings import Settings
 from outreach.web.openapi import build_openapi
+from tests.databases import empty_database
 from tests.factories import make_branch, make_library, make_room, make_strategy, make_token_user
 
 BASE_URL = "https://outreach.example.org"
@@ -73,7 +73,7 @@ class Fuzzed:
 async def fuzzed(backend: str) -> AsyncIterator[Fuzzed]:
     """A library with a branch, a room and a strategy, and an editor and director of it
     with a token."""
-    await truncate_all_models()
+    await empty_database()
     library = await make_library("mb")
     await make_room(await make_branch(library, "rotovz"))
     await make_strategy(library=library, slug="mb-2026")
@@ -83,7 +83,7 @@ async def fuzzed(backend: str) -> AsyncIterator[Fuzzed]:
     try:
         yield Fuzzed(token)
     finally:
-        await truncate_all_models()
+        await empty_database()
 
 
 @functools.cache
