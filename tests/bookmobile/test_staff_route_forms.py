@@ -238,6 +238,9 @@ async def test_an_editor_s_route_waits_for_a_director_where_the_library_asks(
         "Route W is saved and waits for a director&#39;s approval: it is not public until then."
         in shown.text
     )
+    waits = "Not public yet: this route waits for a director's approval."
+    assert waits in shown.text
+    assert f'<a href="/staff/events/{event.id}">See where its approval stands</a>' in shown.text
 
     # The director approves it from the approvals page.
     client.cookies.clear()
@@ -264,6 +267,7 @@ async def test_an_editor_s_route_waits_for_a_director_where_the_library_asks(
     )
     assert signed_in.status_code == 303
     shown = await client.get(f"/staff/bookmobile/routes/{route.id}")
+    assert waits not in shown.text
     stops = await Stop.filter(route_id=route.id).order_by("position")
     rows = [
         {
