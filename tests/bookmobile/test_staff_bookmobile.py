@@ -106,6 +106,14 @@ async def test_routes_page_and_route_actions(bm: Bookmobiles, client: httpx.Asyn
     assert [s.name for s in await Stop.filter(route_id=route_id).order_by("position")] == [
         names[int(i)] for i, _ in order
     ]
+    # Proposed again, in Slovenian: the optimiser's note in the page's language.
+    again = await client.post(
+        f"/staff/bookmobile/routes/{route_id}/optimise?lang=sl",
+        data={"tolerance_minutes": "0", "csrf_token": token},
+    )
+    assert again.status_code == 200
+    assert "sedanji vrstni red je že najkrajši najdeni" in again.text
+    await client.get(f"/staff/bookmobile/routes/{route_id}?lang=en")  # English again
 
     # Cancelling a run; a day without a run is refused on the page.
     bad = await client.post(

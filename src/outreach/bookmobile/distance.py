@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from outreach.i18n import gettext as _
+
 EARTH_RADIUS_KM = 6371.0088
 DEFAULT_DETOUR_FACTOR = 1.3
 DEFAULT_TIMEOUT_SECONDS = 5.0
@@ -103,24 +105,26 @@ class RoutingClient:
             ):
                 response = await client.get(f"{self.base_url}{path}", params=params)
         except (TimeoutError, httpx.TimeoutException) as exc:
-            raise RoutingError(f"timed out after {self.timeout:g} s") from exc
+            raise RoutingError(
+                _("timed out after %(seconds)s s", seconds=format(self.timeout, "g"))
+            ) from exc
         except httpx.HTTPError as exc:
-            raise RoutingError(f"was unreachable ({type(exc).__name__})") from exc
+            raise RoutingError(_("was unreachable (%(error)s)", error=type(exc).__name__)) from exc
         if response.status_code != 200:
-            raise RoutingError(f"answered HTTP {response.status_code}")
+            raise RoutingError(_("answered HTTP %(status)s", status=response.status_code))
         try:
             body = response.json()
         except ValueError as exc:
-            raise RoutingError("answered something that is not JSON") from exc
+            raise RoutingError(_("answered something that is not JSON")) from exc
         if not isinstance(body, dict) or body.get("code") != "Ok":
             code = body.get("code") if isinstance(body, dict) else None
-            raise RoutingError(f"answered code {code!r} instead of 'Ok'")
+            raise RoutingError(_("answered code %(code)s instead of 'Ok'", code=repr(code)))
         return body
 
     async def table_km(self, points: Sequence[Point]) -> list[list[float]]:
         """The driving distance matrix in km (OSRM ``table`` with distances)."""
         if not 2 <= len(points) <= MAX_POINTS:
-            raise RoutingError(f"needs 2 to {MAX_POINTS} points")
+            raise RoutingError(_("needs 2 to %(count)s points", count=MAX_POINTS))
         body = await self._get(
             f"/table/v1/{self.profile}/{self._coordinates(points)}",
             {"annotations": "distance"},
@@ -128,11 +132,11 @@ class RoutingClient:
         raw = body.get("distances")
         n = len(points)
         if not isinstance(raw, list) or len(raw) != n:
-            raise RoutingError("answered a distance table of the wrong shape")
+            raise RoutingError(_("answered a distance table of the wrong shape"))
         matrix: list[list[float]] = []
         for i, row in enumerate(raw):
             if not isinstance(row, list) or len(row) != n:
-                raise RoutingError("answered a distance table of the wrong shape")
+                raise RoutingError(_("answered a distance table of the wrong shape"))
             out: list[float] = []
             for j, metres in enumerate(row):
                 out.append(_checked_km(metres, points[i], points[j]))
@@ -143,15 +147,21 @@ class RoutingClient:
 def _checked_km(metres: object, a: Point, b: Point) -> float:
     """A distance from the service in km, refused when it cannot be a road between a and b."""
     if isinstance(metres, bool) or not isinstance(metres, int | float):
-        raise RoutingError("answered a distance that is not a number")
+        raise RoutingError(_("answered a distance that is not a number"))
     km = float(metres) / 1000
     if not math.isfinite(km) or km < 0:
-        raise RoutingError("answered a negative or infinite distance")
+        raise RoutingError(_("answered a negative or infinite distance"))
     straight = haversine_km(a, b)
     # Roads can be shorter than the rounding of coordinates allows, never shorter than the
     # straight line by more than that; nor absurdly longer.
     if km < straight - 0.5 or km > MAX_PLAUSIBLE_DETOUR * straight + 5:
-        raise RoutingError(f"answered {km:.1f} km where the straight line is {straight:.1f} km")
+        raise RoutingError(
+            _(
+                "answered %(km)s km where the straight line is %(straight)s km",
+                km=format(km, ".1f"),
+                straight=format(straight, ".1f"),
+            )
+        )
     return km
 
 
@@ -175,8 +185,14 @@ async def distances(
         matrix = await client.table_km(points)
     except RoutingError as exc:
         default.notes.append(
-            f"the routing service {exc}; used great-circle distance × detour factor"
-            f" {detour_factor:g} instead"
+            # Translators: %(problem)s is one of the routing service's failures, worded to
+            # follow "the routing service" ("timed out after 5 s", "answered HTTP 502").
+            _(
+                "the routing service %(problem)s; used great-circle distance × detour factor"
+                " %(factor)s instead",
+                problem=exc,
+                factor=format(detour_factor, "g"),
+            )
         )
         return default
     return Distances(matrix, source=f"routing service {client.base_url}")

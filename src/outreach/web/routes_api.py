@@ -69,6 +69,7 @@ from outreach.bookmobile.timetable import (
     update_route,
 )
 from outreach.bookmobile.vehicles import save_vehicle
+from outreach.i18n import gettext as _
 from outreach.idempotent import KeyInUse, KeyReused
 from outreach.models import (
     Event,
@@ -534,8 +535,12 @@ async def optimise_route(
     plan = solution.plan
     if plan is None:
         notes.append(
-            f"no order reaches every stop within {tolerance} minutes of its arrival at"
-            f" {vehicle.average_speed_kmh:g} km/h; try a larger tolerance"
+            _(
+                "no order reaches every stop within %(minutes)s minutes of its arrival at"
+                " %(speed)s km/h; try a larger tolerance",
+                minutes=tolerance,
+                speed=format(vehicle.average_speed_kmh, "g"),
+            )
         )
     elif plan.km < current_km - 1e-6:
         saved_km = current_km - plan.km
@@ -552,7 +557,7 @@ async def optimise_route(
             )
         proposal = {"stops": proposed, "km_per_run": round(plan.km, 2)}
     else:
-        notes.append("the current order is already the shortest found")
+        notes.append(_("the current order is already the shortest found"))
     apply_body = None
     if proposal is not None:
         apply_body = {
