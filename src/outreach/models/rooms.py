@@ -69,6 +69,10 @@ class RoomRequest(Model):
     )
     decided_at: dt.datetime | None = fields.DatetimeField(null=True)
     erased_at: dt.datetime | None = fields.DatetimeField(null=True)
+    # Signed into the requester's own link; NULL once erased, so the link opens nothing.
+    secret = fields.CharField(max_length=32, null=True)
+    # The requester withdrew the request: a withdrawn booking no longer holds the room.
+    withdrawn_at: dt.datetime | None = fields.DatetimeField(null=True)
 
     class Meta:
         table = "room_request"
