@@ -154,6 +154,18 @@ async def test_import_form_saves_all_or_nothing(bm: Bookmobiles, client: httpx.A
     page = (await client.get("/staff/bookmobile")).text
     assert "line 3.geoy: must be between -90 and 90" in page
     assert await Route.all().count() == 0
+    # The same file from the Slovenian page: each line's problem in Slovenian.
+    in_slovenian = await client.post(
+        "/staff/bookmobile/import?lang=sl",
+        data={"library": "mb", "csrf_token": token},
+        files={"file": ("stops.csv", f"{SOMERSET_HEADER}\n{good}\n{bad}\n".encode(), "text/csv")},
+    )
+    assert in_slovenian.status_code == 303
+    page = (await client.get("/staff/bookmobile?lang=sl")).text
+    assert "vrstica 3.geoy: mora biti med -90 in 90" in page
+    assert "must be between" not in page
+    assert await Route.all().count() == 0
+    await client.get("/staff/bookmobile?lang=en")  # English again
     accepted = await client.post(
         "/staff/bookmobile/import",
         data={"library": "mb", "csrf_token": token},

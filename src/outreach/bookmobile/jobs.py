@@ -24,6 +24,7 @@ from tortoise.transactions import in_transaction
 
 from outreach.bookmobile.open_data import ImportResult, import_timetable
 from outreach.bookmobile.optimise import Solution, StopWindow, optimise
+from outreach.i18n import SOURCE_LANGUAGE, speaking
 from outreach.idempotent import Kept, Key, claim, keep
 from outreach.models import Branch, Library, StaffUser, Vehicle
 from outreach.scheduling.conflicts import VEHICLE, lock_resources
@@ -82,6 +83,8 @@ class ImportJob:
     base_url: str = ""
     # Whether the importing user approves in the library (outreach.web.auth.may_approve).
     approver: bool = True
+    # The language of the page that asked: the file's problems are worded in it.
+    language: str = SOURCE_LANGUAGE
 
 
 async def _import_in(conn: BaseDBAsyncClient, job: ImportJob) -> ImportResult:
@@ -141,12 +144,15 @@ async def _within_limit(work: Awaitable[T]) -> T:
         raise WorkTimedOut(IMPORT_TIME_LIMIT) from None
 
 
+# A worker runs every job in one context of its own: the language is set for the job.
 async def _import_within_limit(job: ImportJob) -> ImportResult:
-    return await _within_limit(import_now(job))
+    with speaking(job.language):
+        return await _within_limit(import_now(job))
 
 
 async def _import_once_within_limit(job: ImportJob, key: Key) -> tuple[Kept, bool]:
-    return await _within_limit(import_once(job, key))
+    with speaking(job.language):
+        return await _within_limit(import_once(job, key))
 
 
 def run_import(job: ImportJob) -> ImportResult:

@@ -38,6 +38,7 @@ from outreach.bookmobile.timetable import (
     time_to_minutes,
     update_route,
 )
+from outreach.i18n import gettext as _
 from outreach.languages import translated
 from outreach.models import (
     Branch,
@@ -135,9 +136,11 @@ def _coordinate(raw: str, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise ValueError("must be a number") from None
+        raise ValueError(_("must be a number")) from None
     if not low <= value <= high:  # also refuses nan
-        raise ValueError(f"must be between {low:g} and {high:g}")
+        raise ValueError(
+            _("must be between %(low)s and %(high)s", low=format(low, "g"), high=format(high, "g"))
+        )
     return value
 
 
@@ -150,12 +153,14 @@ def _dates(raw: str) -> list[dt.date]:
 def parse_csv(text: str, library: Library) -> list[ParsedRoute]:
     """Validate a whole file; :class:`TimetableError` keyed ``line N.column`` if any row fails."""
     if len(text) > MAX_BYTES:
-        raise TimetableError({"file": f"must be at most {MAX_BYTES} bytes"})
+        raise TimetableError({"file": _("must be at most %(count)s bytes", count=MAX_BYTES)})
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     missing = [name for name in COLUMNS if name not in header]
     if missing:
-        raise TimetableError({"line 1": f"missing column(s): {', '.join(missing)}"})
+        raise TimetableError(
+            {"line 1": _("missing column(s): %(columns)s", columns=", ".join(missing))}
+        )
     reader.fieldnames = header
     errors: dict[str, str] = {}
     routes: dict[str, ParsedRoute] = {}
@@ -168,16 +173,16 @@ def parse_csv(text: str, library: Library) -> list[ParsedRoute]:
         except StopIteration:
             break
         except csv.Error as exc:
-            errors[f"line {reader.line_num}"] = f"not valid CSV ({exc})"
+            errors[f"line {reader.line_num}"] = _("not valid CSV (%(error)s)", error=exc)
             break
         count += 1
         if count > MAX_ROWS:
-            errors["file"] = f"must have at most {MAX_ROWS} rows"
+            errors["file"] = _("must have at most %(count)s rows", count=MAX_ROWS)
             break
         line = reader.line_num
         _parse_row(row, line, routes, first_row, errors, rules)
     if not errors and not routes:
-        errors["file"] = "has no stops"
+        errors["file"] = _("has no stops")
     for parsed in routes.values():
         for index, name, problem in check_stop_order(parsed.stops):
             column = "departure" if name == "minutes_parked" else "arrival"
@@ -234,9 +239,9 @@ def _parse_row(
     def required(limit: int) -> Any:
         def parse(raw: str) -> str:
             if not raw:
-                raise ValueError("is required")
+                raise ValueError(_("is required"))
             if len(raw) > limit:
-                raise ValueError(f"must be at most {limit} characters")
+                raise ValueError(_("must be at most %(limit)s characters", limit=limit))
             return raw
 
         return parse
@@ -244,24 +249,24 @@ def _parse_row(
     def optional(limit: int) -> Any:
         def parse(raw: str) -> str:
             if len(raw) > limit:
-                raise ValueError(f"must be at most {limit} characters")
+                raise ValueError(_("must be at most %(limit)s characters", limit=limit))
             return raw
 
         return parse
 
     def route_code(raw: str) -> str:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}", raw):
-            raise ValueError("must be 1 to 32 letters, digits, '.', '_' or '-'")
+            raise ValueError(_("must be 1 to 32 letters, digits, '.', '_' or '-'"))
         return raw
 
     def day(raw: str) -> str:
         if raw.capitalize() not in DAYS:
-            raise ValueError("must be a weekday name such as Tuesday")
+            raise ValueError(_("must be a weekday name such as Tuesday"))
         return raw.capitalize()
 
     def kind(raw: str) -> Visibility:
         if raw not in TYPES:
-            raise ValueError("must be Public or Private (Dynamic and Other are not supported)")
+            raise ValueError(_("must be Public or Private (Dynamic and Other are not supported)"))
         return TYPES[raw]
 
     check("mobile", required(200))
@@ -283,18 +288,22 @@ def _parse_row(
     if "arrival" in values and "departure" in values:
         parked = time_to_minutes(values["departure"]) - time_to_minutes(values["arrival"])
         if parked <= 0:
-            errors[f"line {line}.departure"] = "must be after the arrival"
+            errors[f"line {line}.departure"] = _("must be after the arrival")
         values["parked"] = parked
     if "start" in values and "day" in values:
         actual = DAYS[values["start"].weekday()]
         if actual != values["day"]:
-            errors[f"line {line}.start"] = f"is a {actual}, not a {values['day']}"
+            errors[f"line {line}.start"] = _(
+                "is a %(actual)s, not a %(day)s", actual=actual, day=values["day"]
+            )
         elif "frequency" in values and not rules.first_run_matches(
             values["frequency"], values["start"]
         ):
-            errors[f"line {line}.start"] = f"is not a day of the rule {values['frequency']}"
+            errors[f"line {line}.start"] = _(
+                "is not a day of the rule %(rule)s", rule=values["frequency"]
+            )
     if values.get("end") is not None and "start" in values and values["end"] < values["start"]:
-        errors[f"line {line}.end"] = "must not be before the start"
+        errors[f"line {line}.end"] = _("must not be before the start")
     if any(key.startswith(f"line {line}.") for key in errors):
         return
     code = values["route"]
@@ -314,9 +323,11 @@ def _parse_row(
     else:
         for column in (*ROUTE_COLUMNS, "mobile"):
             if raw_row[column] != first_row[code][column]:
-                errors[f"line {line}.{column}"] = (
-                    f"differs from line {parsed.first_line}, the first stop of route {code}"
-                    " (a route has one vehicle and one rule)"
+                errors[f"line {line}.{column}"] = _(
+                    "differs from line %(line)s, the first stop of route %(route)s"
+                    " (a route has one vehicle and one rule)",
+                    line=parsed.first_line,
+                    route=code,
                 )
         if any(key.startswith(f"line {line}.") for key in errors):
             return
@@ -400,7 +411,7 @@ async def import_timetable(
     if depot is None:
         depot = await Branch.filter(library_id=library.id).using_db(using_db).order_by("id").first()
         if depot is None:
-            raise TimetableError({"depot": "the library has no branch to start routes from"})
+            raise TimetableError({"depot": _("the library has no branch to start routes from")})
     result = ImportResult()
     vehicles: dict[str, Vehicle] = {}
     existing = {

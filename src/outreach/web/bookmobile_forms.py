@@ -53,6 +53,7 @@ ROUTE_FIELDS = (
 MAX_ROWS = 60
 # ``stops[2].lat`` (declared models) or ``stops.2.lat`` (older messages).
 _STOP_FIELD = re.compile(r"^stops(?:\[(\d+)\]|\.(\d+))(?:\.(\w+))?$")
+_IMPORT_PLACE = re.compile(r"^line ([0-9]+)(?:\.([a-z_]+))?$")
 _OVERLAP = re.compile(r"^arrives at (\d\d:\d\d), before the visit to (.+) ends at (\d\d:\d\d)$")
 
 Row = dict[str, str]
@@ -410,6 +411,24 @@ def import_columns() -> list[tuple[str, str, str]]:
         "timetable": gettext("A link to the published timetable (optional; not read)."),
     }
     return [(name, meanings[name], EXAMPLE_ROWS[0][name]) for name in meanings]
+
+
+def import_problem(where: str, problem: str) -> str:
+    """A problem of an imported file as the page lists it: its line and column (the file's
+    own column names) or the whole file, in the reader's words."""
+    found = _IMPORT_PLACE.match(where)
+    if found is None:
+        # Translators: the whole timetable file, as the place of a problem ("file: has no stops").
+        place = gettext("file") if where == "file" else where
+        return gettext("%(place)s: %(problem)s", place=place, problem=problem)
+    if found.group(2) is None:
+        return gettext("line %(line)s: %(problem)s", line=found.group(1), problem=problem)
+    return gettext(
+        "line %(line)s.%(column)s: %(problem)s",
+        line=found.group(1),
+        column=found.group(2),
+        problem=problem,
+    )
 
 
 def import_example(columns: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
 
-from outreach import publicity
+from outreach import i18n, publicity
 from outreach.bookmobile.commands import summary
 from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.jobs import ImportJob, import_off_loop
@@ -670,6 +670,7 @@ async def staff_import(request: Request) -> Response:
             user_id=user.id,
             base_url=settings.base_url,
             approver=await auth.may_approve(user, library.id),
+            language=i18n.current(),
         )
         result = await import_off_loop(long_work.workers(request), job)
     except UnicodeDecodeError:
@@ -684,7 +685,7 @@ async def staff_import(request: Request) -> Response:
         return RedirectResponse(back, status_code=303)
     except TimetableError as exc:
         for where, problem in exc.fields.items():
-            staff.flash(request, f"{where}: {problem}", "error")
+            staff.flash(request, forms.import_problem(where, problem), "error")
         staff.flash(request, gettext("The timetable was not imported: nothing was saved."), "error")
         return RedirectResponse(back, status_code=303)
     staff.flash(
