@@ -1,8 +1,9 @@
 """Signed self-service links: whoever holds one may see, change, cancel or erase one
 registration, with no account.
 
-A link carries the registration's id, its random secret and the instant it expires,
-signed with the service's ``SECRET_KEY`` (itsdangerous, HMAC-SHA1 under a salt of its own).
+A link carries the row's id, its random secret and the instant it expires,
+signed with the service's ``SECRET_KEY`` (itsdangerous, HMAC-SHA1 under a salt of its own:
+room requests sign theirs under another salt, so neither kind of link opens the other).
 A link whose signature does not match is forged; one past its expiry has expired; one
 whose secret no longer matches was for a registration since erased (erasure clears the
 secret), so it opens nothing.
@@ -43,20 +44,24 @@ class Link:
     expires: dt.datetime
 
 
-def _serializer(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=SALT)
+def _serializer(secret_key: str, salt: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=salt)
 
 
-def sign(secret_key: str, registration: int, secret: str, expires: dt.datetime) -> str:
-    return str(_serializer(secret_key).dumps([registration, secret, int(expires.timestamp())]))
+def sign(
+    secret_key: str, registration: int, secret: str, expires: dt.datetime, *, salt: str = SALT
+) -> str:
+    return str(
+        _serializer(secret_key, salt).dumps([registration, secret, int(expires.timestamp())])
+    )
 
 
-def read(secret_key: str, token: str, *, now: dt.datetime | None = None) -> Link:
+def read(secret_key: str, token: str, *, now: dt.datetime | None = None, salt: str = SALT) -> Link:
     """The link ``token`` stands for: :class:`LinkInvalid` or :class:`LinkExpired`."""
     if len(token) > 300:
         raise LinkInvalid
     try:
-        value = _serializer(secret_key).loads(token)
+        value = _serializer(secret_key, salt).loads(token)
     except BadSignature:
         raise LinkInvalid from None
     if (

@@ -19,11 +19,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from outreach import errors
@@ -46,6 +48,8 @@ from outreach.models import (
     StaffUser,
     Visibility,
 )
+from outreach.registration import links
+from outreach.registration.config import current
 from outreach.rooms.schemas import DecisionIn, RoomRequestIn
 from outreach.scheduling.conflicts import ROOM, begin_write, lock_resources
 from outreach.scheduling.occurrences import rebuild_occurrences
@@ -60,6 +64,9 @@ NOTICES = ("room_request_received", "room_request_approved", "room_request_decli
 ERASE_BATCH = 500
 # How far ahead a room may be asked for.
 BOOKING_HORIZON = dt.timedelta(days=366)
+# The requester's links are signed under a salt of their own: a registration's link with
+# the same id opens no room request.
+LINK_SALT = "outreach.rooms.link"
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ async def _taken(
         room_id__in=room_ids,
         status=RoomRequestStatus.APPROVED,
         event_id=None,
+        withdrawn_at=None,
         starts_at__lt=end,
         ends_at__gt=start,
     ).using_db(using_db)
@@ -201,6 +209,7 @@ async def submit_request(
             phone=data.phone.strip() or None,
             consented_at=now,
             created_at=now,
+            secret=secrets.token_urlsafe(18),
             using_db=conn,
         )
         await _audit(conn, None, request, room, "room_request.create", {})
@@ -245,6 +254,104 @@ def when_text(library: Library, starts_at: dt.datetime, ends_at: dt.datetime) ->
     return f"{format_date(start.date(), 'full')}, {format_interval(start, end, 'Hm')}"
 
 
+def manage_url(request: RoomRequest, library: Library, erase_days: int) -> str | None:
+    """The requester's own link: it works until the personal data is erased. None for a
+    request made before requests had links (no secret) or already erased."""
+    config = current()
+    if request.secret is None:
+        return None
+    expires = request.ends_at + dt.timedelta(days=erase_days)
+    token = links.sign(config.secret_key, request.id, request.secret, expires, salt=LINK_SALT)
+    return f"{config.base_url}/{library.slug}/rooms/requests/{token}"
+
+
+async def by_link(token: str, *, now: dt.datetime | None = None) -> RoomRequest:
+    """The request a requester's link opens (:class:`links.LinkInvalid` /
+    :class:`links.LinkExpired` otherwise), with its room, branch and library."""
+    link = links.read(current().secret_key, token, now=now, salt=LINK_SALT)
+    request = (
+        await RoomRequest.filter(id=link.registration)
+        .prefetch_related("room", "room__branch", "library")
+        .first()
+    )
+    if request is None or not links.matches(link, request.secret):
+        raise links.LinkInvalid
+    return request
+
+
+def withdrawable(request: RoomRequest) -> bool:
+    """Whether the requester may withdraw it: pending, or an approved internal booking.
+
+    A booking made a public event is in the programme (its page, feeds and possibly
+    registrations): the staff cancel that event, whose cancellation tells everyone
+    concerned, so the requester is asked to write to the library instead.
+    """
+    return (
+        request.withdrawn_at is None
+        and request.event_id is None  # type: ignore[attr-defined]
+        and request.status in (RoomRequestStatus.PENDING, RoomRequestStatus.APPROVED)
+    )
+
+
+async def _withdraw(conn: BaseDBAsyncClient, request: RoomRequest, now: dt.datetime) -> None:
+    room = await Room.get(id=request.room_id, using_db=conn)  # type: ignore[attr-defined]
+    request.withdrawn_at = now
+    await request.save(using_db=conn, update_fields=["withdrawn_at"])
+    await _audit(conn, None, request, room, "room_request.withdraw", {})
+    if request.status == RoomRequestStatus.APPROVED:
+        # The room is free again on the public page.
+        await bump_data_version(using_db=conn)
+
+
+async def _locked(conn: BaseDBAsyncClient, request_id: int) -> RoomRequest:
+    """The request, read again under its room's lock."""
+    room_id = (
+        await RoomRequest.filter(id=request_id).using_db(conn).values_list("room_id", flat=True)
+    )
+    await lock_resources(conn, [(ROOM, int(room_id[0]))])  # type: ignore[call-overload]
+    return await RoomRequest.get(id=request_id, using_db=conn)
+
+
+async def withdraw(request_id: int, *, now: dt.datetime | None = None) -> RoomRequest:
+    """The requester withdraws a pending request or an approved internal booking; a
+    withdrawn booking no longer holds the room."""
+    now = now or dt.datetime.now(dt.UTC)
+    async with in_transaction("default") as conn:
+        request = await _locked(conn, request_id)
+        if not withdrawable(request):
+            raise errors.Conflict(gettext("This request can no longer be withdrawn here."))
+        await _withdraw(conn, request, now)
+    return request
+
+
+async def erase(request_id: int, *, now: dt.datetime | None = None) -> None:
+    """Erase the requester's personal data now (they asked, through their link), and the
+    copies in their notices; room, times and attendees stay. A request still withdrawable
+    is withdrawn first: nobody could be answered about it any more."""
+    now = now or dt.datetime.now(dt.UTC)
+    async with in_transaction("default") as conn:
+        request = await _locked(conn, request_id)
+        if withdrawable(request):
+            await _withdraw(conn, request, now)
+        keys = [notice_key(template, request.id) for template in NOTICES]
+        notices = Notice.filter(dedupe_key__in=keys).using_db(conn)
+        await notices.filter(status=NoticeStatus.PENDING).update(status=NoticeStatus.DROPPED)
+        await notices.update(recipient=None, subject=None, text=None, html=None, attachments=None)
+        await (
+            RoomRequest.filter(id=request.id)
+            .using_db(conn)
+            .update(
+                purpose=None,
+                name=None,
+                organisation=None,
+                email=None,
+                phone=None,
+                secret=None,
+                erased_at=now,
+            )
+        )
+
+
 async def _notify(
     conn: BaseDBAsyncClient,
     request: RoomRequest,
@@ -268,6 +375,7 @@ async def _notify(
             "message": request.message,
             "public": request.visibility == Visibility.PUBLIC,
             "erase_days": erase_days,
+            "manage_url": manage_url(request, library, erase_days),
         }
     await enqueue(
         conn,
@@ -302,6 +410,8 @@ async def decide(
         room = await Room.get(id=room_id, using_db=conn)
         if request.status != RoomRequestStatus.PENDING:
             raise errors.Conflict(gettext("This request has already been answered."))
+        if request.withdrawn_at is not None:
+            raise errors.Conflict(gettext("The requester has withdrawn this request."))
         approve = decision.decision == "approve"
         if approve:
             await _check_free(conn, library, request)
@@ -424,6 +534,7 @@ async def erase_expired(days: int, *, now: dt.datetime | None = None) -> int:
                     organisation=None,
                     email=None,
                     phone=None,
+                    secret=None,
                     erased_at=now,
                 )
             )
@@ -448,10 +559,12 @@ async def keep_erasing(stop: asyncio.Event, days: int, every: float = 3600.0) ->
 
 
 async def requests_of(library_ids: Sequence[int], *, pending: bool) -> list[RoomRequest]:
-    """Requests of the libraries, pending (soonest first) or answered (latest first)."""
+    """Requests of the libraries, pending (soonest first) or answered or withdrawn
+    (latest first)."""
     query = RoomRequest.filter(library_id__in=library_ids).prefetch_related(
         "room", "room__branch", "library", "decided_by", "event"
     )
+    waiting = Q(status=RoomRequestStatus.PENDING, withdrawn_at=None)
     if pending:
-        return await query.filter(status=RoomRequestStatus.PENDING).order_by("starts_at")
-    return await query.exclude(status=RoomRequestStatus.PENDING).order_by("-starts_at").limit(200)
+        return await query.filter(waiting).order_by("starts_at")
+    return await query.filter(~waiting).order_by("-starts_at").limit(200)

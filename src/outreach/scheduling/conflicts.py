@@ -3,8 +3,8 @@
 The check runs in the transaction of the write, after the event's occurrences have
 been rebuilt, and against the materialised ``occurrence`` table: recurring series and
 moved single occurrences alike are rows there, so no series is expanded to check. A room
-is also held by an approved room request that stayed internal (``room_request``, see
-``outreach.rooms``); one made public is an event, held like any other.
+is also held by an approved room request that stayed internal and was not withdrawn
+(``room_request``, see ``outreach.rooms``); one made public is an event, held like any other.
 
 Two simultaneous writes cannot both pass: :func:`lock_resources` serialises writers that
 want the same room, staff member or vehicle (PostgreSQL: transaction-scoped advisory
@@ -104,6 +104,7 @@ def overlap_query(postgres: bool) -> str:
         SELECT NULL, b.starts_at, b.ends_at, {ROOM}, b.room_id, b.id
         FROM occurrence n JOIN room_request b ON b.room_id = n.room_id AND {booked}
         WHERE {mine} AND n.room_id IS NOT NULL AND b.status = '{APPROVED}' AND b.event_id IS NULL
+            AND b.withdrawn_at IS NULL
         UNION ALL
         SELECT o.event_id, o.starts_at, o.ends_at, {VEHICLE}, o.vehicle_id, NULL
         FROM occurrence n JOIN occurrence o ON o.vehicle_id = n.vehicle_id AND {overlap}

@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 from outreach import i18n
 from outreach.i18n import gettext
 from outreach.labels import kind_label
-from outreach.models import EventKind, Library, RoleName, Room, RoomRequest
+from outreach.models import EventKind, Library, RoleName, Room, RoomRequest, RoomRequestStatus
+from outreach.registration import links
 from outreach.rooms import requests as rooms
 from outreach.rooms.schemas import (
     AvailabilityOut,
@@ -35,7 +36,7 @@ from outreach.schemas import validate
 from outreach.settings import Settings
 from outreach.web import auth, staff
 from outreach.web.boundary import declare, read_json, read_query
-from outreach.web.errors import ApiError, Conflict, Invalid, NotFound
+from outreach.web.errors import ApiError, Conflict, Invalid, NotFound, status_of
 from outreach.web.language import negotiate
 from outreach.web.limits import RateLimit
 
@@ -241,6 +242,78 @@ async def _submit(
     except Conflict as exc:
         return 409, exc.fields, exc.error
     return 303, {}, ""
+
+
+async def _held(request: Request, library: Library) -> tuple[RoomRequest | None, str, int]:
+    """The request the link opens, or why none (in the page's language) and its status."""
+    invalid = gettext("This link is not valid. Please use the link from your email, whole.")
+    try:
+        held = await rooms.by_link(request.path_params["token"])
+    except links.LinkExpired:
+        return (
+            None,
+            gettext(
+                "This link has expired: the time of the request is long over, and its data"
+                " has been erased."
+            ),
+            410,
+        )
+    except links.LinkInvalid:
+        return None, invalid, 404
+    if held.library_id != library.id:  # type: ignore[attr-defined]
+        return None, invalid, 404
+    return held, "", 200
+
+
+async def mine_page(request: Request) -> Response:
+    """``/{library}/rooms/requests/{token}``: the requester's own request, to see, withdraw
+    or erase; the link is all it takes (no account), and it opens one request only."""
+    library = await _library(request.path_params["library"])
+    held, problem, status_code = await _held(request, library)
+    negotiate(request, default=held.language if held else library.default_language)
+    if held is None:
+        # Worded again now that the page's language is known.
+        problem = (await _held(request, library))[1]
+    message = ""
+    if held is not None and request.method == "POST":
+        action = str((await request.form()).get("action", ""))
+        try:
+            if action == "withdraw":
+                await rooms.withdraw(held.id)
+                message = gettext("Your request is withdrawn. Thank you for letting us know.")
+            elif action == "erase":
+                await rooms.erase(held.id)
+                held = None
+                message = gettext(
+                    "Your details are erased. Only the room, the time and the number of people"
+                    " remain."
+                )
+            else:
+                status_code = 422
+                message = gettext("Nothing was changed: choose to withdraw or to erase.")
+        except (Conflict, Invalid) as exc:
+            status_code = status_of(exc)
+            message = exc.error
+        if held is not None:
+            held = await rooms.by_link(request.path_params["token"])
+    context: dict[str, Any] = {
+        "library": library,
+        "held": held,
+        "problem": problem,
+        "message": message,
+        "erase_days": _settings(request).room_request_erase_days,
+    }
+    if held is not None:
+        context |= {
+            "when": rooms.when_text(library, held.starts_at, held.ends_at),
+            "withdrawable": rooms.withdrawable(held),
+            "statuses": RoomRequestStatus,
+        }
+    response = request.app.state.templates.TemplateResponse(
+        request, "rooms/mine.html", context, status_code=status_code
+    )
+    assert isinstance(response, HTMLResponse)
+    return response
 
 
 # -- staff ---------------------------------------------------------------------------------
@@ -468,4 +541,5 @@ routes: list[BaseRoute] = [
     Route("/api/room-requests", api_list, methods=["GET"]),
     Route("/api/room-requests/{id:id}/decision", api_decide, methods=["POST"]),
     Route("/{library:slug}/rooms", request_page, methods=["GET", "POST"]),
+    Route("/{library:slug}/rooms/requests/{token}", mine_page, methods=["GET", "POST"]),
 ]
