@@ -124,6 +124,10 @@ async def test_report_coverage_writes_csv_and_refuses_a_backwards_period(db: str
         ["value", "rohkeus"],
         ["theme", "A"],
         ["goal", "A1"],
+        ["outreach", "bookmobile"],
+        ["outreach", "total"],
+        ["library", "kranj"],
+        ["co_organised", "kranj"],
     ]
     code, out, err = await outreach(
         db,

@@ -142,4 +142,8 @@ async def test_the_coverage_csv_cannot_run_over_http_or_from_the_command(
         ("goal", "A1", "'@x", "'-2+3"),
         ("goal", "A2", "'\tTab", "'\rCR"),
         ("goal", "A3", "-12.5", "x"),
+        ("outreach", "bookmobile", "Bibliobus", "Bookmobile"),
+        ("outreach", "total", "Skupaj izven knjižnice", "Outreach in total"),
+        ("library", "mkl", "Knjižnica mkl", "mkl Library"),
+        ("co_organised", "mkl", "Knjižnica mkl", "mkl Library"),
     ]

@@ -8,6 +8,8 @@ import io
 import json
 from typing import Any, ClassVar
 
+from outreach import i18n
+from outreach.i18n import N_
 from outreach.models import AgeBand
 from outreach.reports.coverage import coverage_report
 from outreach.spreadsheet import cell
@@ -171,7 +173,7 @@ class CoverageCsvExporter(CoverageExporter):
             (
                 "outreach",
                 "bookmobile",
-                {"en": "Bookmobile"},
+                _in_every_language(N_("Bookmobile")),
                 {
                     "delivered": footprint["occurrences"],
                     "attendance": footprint["visitors"],
@@ -203,7 +205,7 @@ class CoverageCsvExporter(CoverageExporter):
             (
                 "outreach",
                 "total",
-                {"en": "Outreach in total"},
+                _in_every_language(N_("Outreach in total")),
                 {
                     "distance_km": f"{total['distance_km']:.1f}",
                     "kg_co2e": f"{total['kg_co2e']:.1f}",
@@ -255,6 +257,15 @@ class CoverageCsvExporter(CoverageExporter):
         for row in self.rows():
             writer.writerow([cell(value) for value in row])
         return out.getvalue()
+
+
+def _in_every_language(message: str) -> dict[str, str]:
+    """A row's name of our own wording, in each interface language, for the name columns."""
+    names: dict[str, str] = {}
+    for lang in i18n.INTERFACE_LANGUAGES:
+        with i18n.speaking(lang):
+            names[lang] = i18n.gettext(message)
+    return names
 
 
 EXPORTERS: dict[str, type[CoverageExporter]] = {
