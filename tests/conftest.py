@@ -62,6 +62,17 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With ``pytest -n 2 --dist loadgroup`` (``make test``), a module's tests run in one
+    worker, so its module-scoped data is loaded once; the browser tests share one worker
+    and so one server (tests/browser/conftest.py)."""
+    for item in items:
+        path = item.path.relative_to(PROJECT_ROOT).as_posix()
+        group = "browser" if path.startswith("tests/browser/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest_asyncio.fixture(scope="session", params=BACKENDS)
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """A migrated database of one backend, with Tortoise initialised on it."""

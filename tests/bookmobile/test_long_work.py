@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
+import pytest
 import pytest_asyncio
 from starlette.applications import Starlette
 
@@ -24,6 +25,9 @@ from outreach.workers import WorkerPool
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
 from tests.bookmobile.test_staff_bookmobile import _sign_in, csrf_of
 from tests.bookmobile.timetables import PERIOD, large_timetable
+
+# Timing matters here: run with the machine to itself (see `make test`).
+pytestmark = pytest.mark.alone
 
 # Twelve villages around Maribor, twenty minutes apart: enough for the solver to search.
 VILLAGES = [

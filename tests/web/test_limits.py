@@ -19,6 +19,9 @@ from outreach.settings import load
 from tests.factories import make_library, make_token_user
 from tests.servers import AppServer
 
+# Timing matters here: run with the machine to itself (see `make test`).
+pytestmark = pytest.mark.alone
+
 LIMIT = "0.5"
 TIMED_OUT = {"error": "request timeout", "fields": {"body": "did not arrive within 0.5 seconds"}}
 BODY = json.dumps(

@@ -32,6 +32,9 @@ from outreach.settings import tortoise_config
 from tests.factories import make_library, make_token_user
 from tests.servers import AppServer, PostgresCluster
 
+# Timing matters here: run with the machine to itself (see `make test`).
+pytestmark = pytest.mark.alone
+
 WRITERS = 6
 READERS = 3
 BEFORE = 1.0  # seconds of traffic before the stop

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +22,9 @@ from starlette.routing import Route
 from outreach.settings import PROJECT_ROOT
 from outreach.web.serving import AccessLog
 from tests.servers import free_port
+
+# Timing matters here: run with the machine to itself (see `make test`).
+pytestmark = pytest.mark.alone
 
 LINE = re.compile(r"^(\S+) - (\S+) (\S+) (\d{3}) (\d+) (\d+\.\d{6})$")
 
