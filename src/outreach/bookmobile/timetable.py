@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from dateutil.rrule import rrulestr
 from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from outreach.bookmobile.distance import haversine_km
 from outreach.bookmobile.schemas import RouteFields, StopIn, StopsIn
@@ -41,7 +42,8 @@ from outreach.models import (
     Visibility,
 )
 from outreach.progress import Progress, silent
-from outreach.scheduling import approval, review
+from outreach.scheduling import approval, review, service
+from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.occurrences import (
     Materialised,
     OccurrenceRow,
@@ -637,6 +639,21 @@ async def _insert_stops(
         ):
             saved[stop.route_id].append(stop)  # type: ignore[attr-defined]
     return saved
+
+
+async def change_route(
+    route: Route, data: RouteInput, *, user: StaffUser | None, approver: bool
+) -> Route:
+    """An editor's change of a route (API or staff form): in one transaction, its event row
+    locked first and then the vehicles it leaves and takes (the order every scheduling
+    writer keeps), its overrides kept."""
+    old_vehicle: int = route.vehicle_id  # type: ignore[attr-defined]
+    async with in_transaction("default") as conn:
+        await service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
+        await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
+        return await update_route(
+            route, data, using_db=conn, user=user, keep_overrides=True, approver=approver
+        )
 
 
 async def update_route(

@@ -29,12 +29,12 @@ from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
     cancel_run,
+    change_route,
     create_route,
     parse_date,
     parse_route,
     parse_stops,
     replace_stops,
-    update_route,
 )
 from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
@@ -490,21 +490,11 @@ async def staff_edit_route(request: Request) -> Response:
     entered = _route_entered(await request.form())
     context["form"] = entered
     payload = forms.stops_payload(forms.rows_from_stops(stops))
-    old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
     try:
         data = await parse_route(library, forms.route_payload(entered, payload.stops))
-        async with in_transaction("default") as conn:
-            # The event row first, then resources: the order every scheduling writer keeps.
-            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
-            await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
-            await update_route(
-                route,
-                data,
-                using_db=conn,
-                user=user,
-                keep_overrides=True,
-                approver=await auth.may_approve(user, library.id),
-            )
+        await change_route(
+            route, data, user=user, approver=await auth.may_approve(user, library.id)
+        )
     except (TimetableError, Invalid) as exc:
         return _route_form_refused(request, context, exc, payload, library)
     staff.flash(request, gettext("Route %(code)s is saved.", code=route.code))

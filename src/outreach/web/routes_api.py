@@ -56,6 +56,7 @@ from outreach.bookmobile.timetable import (
     TimetableError,
     VehicleBusy,
     cancel_run,
+    change_route,
     checked_stops,
     create_route,
     driving_warnings,
@@ -66,7 +67,6 @@ from outreach.bookmobile.timetable import (
     resolve_depot,
     stored_fields,
     time_to_minutes,
-    update_route,
 )
 from outreach.bookmobile.vehicles import save_vehicle
 from outreach.i18n import gettext as _
@@ -363,21 +363,9 @@ async def patch_route(request: Request) -> JSONResponse:
     change = await read_json(request, RouteChange, max_body=MAX_BODY)
     library = await Library.get(id=route.library_id)  # type: ignore[attr-defined]
     merged = {**await stored_fields(route), **change.model_dump(mode="json", exclude_unset=True)}
-    old_vehicle = route.vehicle_id  # type: ignore[attr-defined]
     try:
         data = await parse_route(library, merged)
-        async with in_transaction("default") as conn:
-            # The event row first, then resources: the order every scheduling writer keeps.
-            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
-            await lock_resources(conn, [(VEHICLE, old_vehicle), (VEHICLE, data.vehicle.id)])
-            await update_route(
-                route,
-                data,
-                using_db=conn,
-                user=user,
-                keep_overrides=True,
-                approver=await may_approve(user, library.id),
-            )
+        await change_route(route, data, user=user, approver=await may_approve(user, library.id))
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     return JSONResponse(await route_json(route, staff=True))
