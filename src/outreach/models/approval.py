@@ -24,15 +24,18 @@ class ApprovalDecision(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     RETURNED = "returned"
-    # A later submission of the same event replaced it before anyone decided.
+    # Nobody decided it: its editor withdrew it, a later submission of the same draft
+    # replaced it, or the event (or the occurrence it changes) was cancelled.
     WITHDRAWN = "withdrawn"
 
 
 class ApprovalRequest(Model):
     """One submission and its decision: who asked, when, what, and what the director said.
 
-    A change to a published event is kept here (``changes``, the PATCH body) and written
-    to the event only when approved, so the public keeps seeing the approved version.
+    A change to a published event is kept here (``changes``, the PATCH body of what
+    differs; ``occurrences``, the changes of single occurrences) and written to the event
+    only when approved, so the public keeps seeing the approved version. An event has at
+    most one pending change: later changes amend it (``outreach.scheduling.approval``).
     """
 
     id = fields.IntField(primary_key=True)
@@ -51,6 +54,13 @@ class ApprovalRequest(Model):
         "models.StaffUser", related_name="submissions", null=True, on_delete=fields.SET_NULL
     )
     submitted_at: dt.datetime = fields.DatetimeField()
+    # Held changes of single occurrences, by original start in UTC (a change only).
+    occurrences: dict[str, Any] | None = fields.JSONField(null=True)
+    # What the held change replaces, as it was when first held (a change only).
+    base: dict[str, Any] | None = fields.JSONField(null=True)
+    # The staff who submitted or amended it, by id, in order.
+    editors: list[int] | None = fields.JSONField(null=True)
+    amended_at: dt.datetime | None = fields.DatetimeField(null=True)
     decision = fields.CharEnumField(
         ApprovalDecision, max_length=16, default=ApprovalDecision.PENDING
     )
