@@ -234,10 +234,19 @@ def series(draw: st.DrawFn) -> Spec:
             )
             moved, length = _real(moved, t.zone), draw(durations)
             taken = {(_utc(x, t.zone), _utc(x, t.zone) + duration) for x in starts}
-            if (_utc(moved, t.zone), _utc(moved, t.zone) + length) in taken:
+
+            def instants(start: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+                # As the API takes the move: two local wall-clock times, the end after
+                # ``length`` on the wall clock (a move across the change lasts an hour
+                # more or less than ``length``).
+                return _utc(start, t.zone), _utc(_real(start + length, t.zone), t.zone)
+
+            if instants(moved) in taken:
                 # Onto another instance's very instants: two occurrences that a comparison
-                # of sets of (uid, start, end) would count as one.
+                # of sets of (uid, start, end) would count as one, and that the readers
+                # report as one instance read twice.
                 moved = _real(moved + dt.timedelta(minutes=15), t.zone)
+            assert instants(moved) not in taken
             change = Change(index, "move", moved, _real(moved + length, t.zone))
         else:
             change = Change(index, "room" if action == "room" else "cancel")
@@ -342,6 +351,28 @@ REPORTED = {
             "FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20270430T050000Z",
             Change(3, "move", wall("2027-03-27T22:15"), wall("2027-03-28T01:00")),
         )
+    ],
+    # Daily 00:45–03:30 in Ljubljana, so the spring-forward day's instance ends after
+    # the change (pinned with an override): that instance moved to a longer slot on its
+    # own day, or the next day's instance moved onto the change's day across the gap, a
+    # quarter of an hour after the pinned one. (The generator once moved it onto the pinned
+    # instance's very instants, 00:45–04:30, which a set of instants counts once: a defect
+    # of this test, not of the feed.)
+    "daily-moved-on-the-change": [
+        Spec(
+            "Europe/Ljubljana",
+            wall("2028-03-24T00:45"),
+            wall("2028-03-24T03:30"),
+            "FREQ=DAILY;UNTIL=20280329T034500Z",
+            Change(2, "move", wall("2028-03-26T00:45"), wall("2028-03-26T05:30")),
+        ),
+        Spec(
+            "Europe/Ljubljana",
+            wall("2028-03-25T00:45"),
+            wall("2028-03-25T03:30"),
+            "FREQ=DAILY;UNTIL=20280328T224500Z",
+            Change(2, "move", wall("2028-03-26T01:00"), wall("2028-03-26T04:45")),
+        ),
     ],
     "multi-day-weekly": [
         Spec(
@@ -504,6 +535,7 @@ def report(made: dict[str, Spec], failures: dict[str, list[str]], problems: list
 @example(programme=REPORTED["gap-and-after"])
 @example(programme=REPORTED["multi-day-weekly"])
 @example(programme=REPORTED["last-friday"])
+@example(programme=REPORTED["daily-moved-on-the-change"])
 async def test_readers_agree_with_the_api_across_the_changes(
     setup: Setup, programme: list[Spec]
 ) -> None:
