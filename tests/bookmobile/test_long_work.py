@@ -148,7 +148,7 @@ async def test_a_file_that_would_write_too_many_visits_is_refused_before_any_wri
         "error": "the timetable was not imported",
         "fields": {
             "file": (
-                f"would materialise {visits:,} stop visits (every run of its routes, from their"
+                f"would create {visits:,} stop visits (every run of its routes, from their"
                 f" first dates on), more than the {MAX_VISITS:,} one import may write; import"
                 " the routes in several files, or give later start or earlier end dates"
             )

@@ -154,8 +154,9 @@ async def test_one_vehicle_cannot_be_on_two_routes_at_once(
         "error": "conflict",
         "fields": {
             "vehicle": (
-                "the vehicle is on route Z from 2026-01-06 08:00 to 11:30 UTC,"
-                " when route V needs it"
+                # In Maribor's own time (08:00 UTC is 09:00 there).
+                "the vehicle is on route Z on Tuesday, January 6, 2026,"
+                " 09:00\u2009–\u200912:30, when route V needs it"
             )
         },
         "conflicts": [
@@ -228,7 +229,7 @@ async def test_replacing_stops_keeps_ids_and_rebuilds_visits(
         headers=bm.auth(),
     )
     assert foreign.status_code == 422
-    assert foreign.json()["fields"] == {"stops": "stop 99999 is not a stop of this route"}
+    assert foreign.json()["fields"] == {"stops[0].id": "is not a stop of this route"}
 
 
 async def test_cancelling_a_run_cancels_every_visit_of_that_day(
@@ -250,7 +251,7 @@ async def test_cancelling_a_run_cancels_every_visit_of_that_day(
         f"/api/routes/{body['id']}/runs/2026-01-21/cancel", headers=bm.auth()
     )
     assert no_run.status_code == 422
-    assert no_run.json()["fields"] == {"date": "route Z has no run on 2026-01-21"}
+    assert no_run.json()["fields"] == {"date": "route Z has no run on Wednesday, January 21, 2026"}
 
 
 async def test_private_stops_are_for_staff_only(bm: Bookmobiles, client: httpx.AsyncClient) -> None:
@@ -462,8 +463,8 @@ async def test_an_import_that_books_one_vehicle_twice_is_a_409(
     )
     assert response.status_code == 409, response.text
     assert response.json()["fields"] == {
-        "vehicle": "the vehicle is on route X from 2026-01-06 09:00 to 09:30 UTC,"
-        " when route Y needs it"
+        "vehicle": "the vehicle is on route X on Tuesday, January 6, 2026,"
+        " 10:00\u2009–\u200910:30, when route Y needs it"
     }
     assert [(c["route"], c["start"]) for c in response.json()["conflicts"]] == [
         ("X", "2026-01-06T09:00:00Z")

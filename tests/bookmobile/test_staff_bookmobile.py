@@ -172,7 +172,10 @@ async def test_import_form_saves_all_or_nothing(bm: Bookmobiles, client: httpx.A
         files={"file": ("stops.csv", f"{SOMERSET_HEADER}\n{good}\n".encode(), "text/csv")},
     )
     assert accepted.status_code == 303
-    assert "Imported: 1 stop(s); created S" in (await client.get("/staff/bookmobile")).text
+    assert (
+        "The timetable is imported. 1 stop read. Routes created: S."
+        in (await client.get("/staff/bookmobile")).text
+    )
     assert [r.code for r in await Route.all()] == ["S"]
 
 

@@ -21,7 +21,9 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from outreach import i18n
 from outreach.bookmobile.timetable import (
+    Found,
     RouteInput,
     StopInput,
     TimetableError,
@@ -162,7 +164,7 @@ def parse_csv(text: str, library: Library) -> list[ParsedRoute]:
             {"line 1": _("missing column(s): %(columns)s", columns=", ".join(missing))}
         )
     reader.fieldnames = header
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Found] = {}
     routes: dict[str, ParsedRoute] = {}
     first_row: dict[str, dict[str, str]] = {}
     rules = _Rules(library)
@@ -225,7 +227,7 @@ def _parse_row(
     line: int,
     routes: dict[str, ParsedRoute],
     first_row: dict[str, dict[str, str]],
-    errors: dict[str, str],
+    errors: dict[str, str | Found],
     rules: _Rules,
 ) -> None:
     values: dict[str, Any] = {}
@@ -368,7 +370,13 @@ async def _vehicle_for(
     )
     if factor is None:
         raise TimetableError(
-            {"mobile": f"no vehicle {mobile!r} in this library and no diesel emission factor"}
+            {
+                "mobile": _(
+                    "no vehicle “%(name)s” in this library, and no diesel emission factor on"
+                    " file to create it with",
+                    name=mobile,
+                )
+            }
         )
     vehicle = await Vehicle.create(
         library=library,
@@ -442,7 +450,7 @@ async def import_timetable(
         )
         result.stops += len(parsed.stops)
         result.warnings += [
-            f"route {parsed.code}: {w}"
+            _("route %(code)s: %(warning)s", code=parsed.code, warning=w)
             for w in driving_warnings(
                 parsed.stops, speed_kmh=vehicle.average_speed_kmh, detour_factor=data.detour_factor
             )
@@ -505,11 +513,12 @@ def _check_visits(library: Library, changes: Sequence[RouteInput], horizon: dt.d
     if total > MAX_VISITS:
         raise TimetableError(
             {
-                "file": (
-                    f"would materialise {total:,} stop visits (every run of its routes, from"
-                    f" their first dates on), more than the {MAX_VISITS:,} one import may"
-                    " write; import the routes in several files, or give later start or"
-                    " earlier end dates"
+                "file": _(
+                    "would create %(total)s stop visits (every run of its routes, from their"
+                    " first dates on), more than the %(most)s one import may write; import"
+                    " the routes in several files, or give later start or earlier end dates",
+                    total=i18n.format_number(total),
+                    most=i18n.format_number(MAX_VISITS),
                 )
             }
         )

@@ -14,6 +14,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from dateutil.rrule import rrulestr
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from outreach import i18n
 from outreach.bookmobile.distance import haversine_km
 from outreach.bookmobile.schemas import RouteFields, StopIn, StopsIn
 from outreach.db import instant
@@ -61,20 +63,66 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
 M = TypeVar("M", bound=BaseModel)
 
 
-class TimetableError(Exception):
-    """Input that cannot be saved, with the fields at fault (``{"stops[2].lat": "..."}``)."""
+class Problem(StrEnum):
+    """What is wrong with a timetable beyond a field's own value, as a form recognises it:
+    a form matches these codes, never a message's words (which are in the reader's
+    language)."""
 
-    def __init__(self, fields: dict[str, str]) -> None:
+    # A stop is reached before the visit to the stop before it ends.
+    OVERLAP = "overlap"
+    # A visit runs past midnight.
+    PAST_MIDNIGHT = "past_midnight"
+    # The first run's day is not a day of the route's rule.
+    OFF_RULE = "off_rule"
+    # The last day lies before the first run.
+    ENDS_BEFORE_START = "ends_before_start"
+    # Another route of the library has the code.
+    CODE_TAKEN = "code_taken"
+    # A stop given by id is not a stop of the route.
+    FOREIGN_STOP = "foreign_stop"
+    # A stop is given twice.
+    STOP_TWICE = "stop_twice"
+    # The route has no run on the day to cancel.
+    NO_RUN = "no_run"
+    # The vehicle is on another route then.
+    VEHICLE_BUSY = "vehicle_busy"
+    # Only a director may make the change.
+    APPROVAL_NEEDED = "approval_needed"
+
+
+@dataclass(frozen=True)
+class Found:
+    """One problem: its code, its words in the reader's language, and the values a form
+    that words it its own way needs (a stop's name, times as ``HH:MM``)."""
+
+    code: Problem
+    message: str
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TimetableError(Exception):
+    """Input that cannot be saved, with the fields at fault (``{"stops[2].lat": "..."}``):
+    ``fields`` holds each one's words, ``found`` the problems that carry a code."""
+
+    def __init__(self, problems: Mapping[str, str | Found]) -> None:
+        fields = {name: str(problem) for name, problem in problems.items()}
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.fields = fields
+        self.problems: dict[str, str | Found] = dict(problems)
+        self.found = {name: p for name, p in problems.items() if isinstance(p, Found)}
 
 
 class VehicleBusy(TimetableError):
     """A double booking: the vehicle is on another route then (a conflict, like a room or
     a staff member booked twice, not invalid input). ``conflicts`` says where it is."""
 
-    def __init__(self, fields: dict[str, str], conflicts: list[dict[str, Any]]) -> None:
-        super().__init__(fields)
+    def __init__(
+        self, problems: Mapping[str, str | Found], conflicts: list[dict[str, Any]]
+    ) -> None:
+        super().__init__(problems)
         self.conflicts = conflicts
 
 
@@ -90,9 +138,12 @@ def check_change_allowed(library: Library, event: Event, *, approver: bool) -> N
     if not approver and approval.holds_changes(library, event.status):
         raise ApprovalNeeded(
             {
-                "approval": _(
-                    "In this library a director makes or approves every change to a"
-                    " published route: ask a director to make this change."
+                "approval": Found(
+                    Problem.APPROVAL_NEEDED,
+                    _(
+                        "In this library a director makes or approves every change to a"
+                        " published route: ask a director to make this change."
+                    ),
                 )
             }
         )
@@ -149,42 +200,51 @@ def minutes_to_time(minutes: int) -> dt.time:
 def parse_time(raw: object) -> dt.time:
     """``HH:MM`` (or ``HH:MM:00``) as a time, else ValueError with a message."""
     if not isinstance(raw, str) or not (match := _TIME.match(raw.strip())):
-        raise ValueError("must be a time of day such as 09:45")
+        raise ValueError(_("must be a time of day such as %(example)s", example="09:45"))
     return dt.time(int(match.group(1)), int(match.group(2)))
 
 
 def parse_date(raw: object) -> dt.date:
+    wrong = _("must be a date such as %(example)s", example="2026-01-13")
     if not isinstance(raw, str) or len(raw.strip()) != 10:
-        raise ValueError("must be a date such as 2026-01-13")
+        raise ValueError(wrong)
     try:
         return dt.date.fromisoformat(raw.strip())
     except ValueError:
-        raise ValueError("must be a date such as 2026-01-13") from None
+        raise ValueError(wrong) from None
 
 
-def check_stop_order(stops: Sequence[StopInput]) -> list[tuple[int, str, str]]:
+def check_stop_order(stops: Sequence[StopInput]) -> list[tuple[int, str, Found]]:
     """(stop index, field, problem) for visits that overlap the next one or run past
     midnight."""
-    problems: list[tuple[int, str, str]] = []
+    problems: list[tuple[int, str, Found]] = []
     for i, stop in enumerate(stops):
         end = time_to_minutes(stop.arrival) + stop.minutes_parked
         if end > 24 * 60:
-            problems.append((i, "minutes_parked", "the visit must end by midnight"))
+            problems.append(
+                (
+                    i,
+                    "minutes_parked",
+                    Found(Problem.PAST_MIDNIGHT, _("the visit must end by midnight")),
+                )
+            )
         if i + 1 < len(stops):
             nxt = stops[i + 1]
             if end > time_to_minutes(nxt.arrival):
-                problems.append(
-                    (
-                        i + 1,
-                        "arrival",
-                        f"arrives at {nxt.arrival:%H:%M}, before the visit to {stop.name}"
-                        f" ends at {minutes_to_time(end):%H:%M}",
-                    )
+                values = {
+                    "arrival": f"{nxt.arrival:%H:%M}",
+                    "stop": stop.name,
+                    "end": f"{minutes_to_time(end):%H:%M}",
+                }
+                message = _(
+                    "arrives at %(arrival)s, before the visit to %(stop)s ends at %(end)s",
+                    **values,
                 )
+                problems.append((i + 1, "arrival", Found(Problem.OVERLAP, message, values)))
     return problems
 
 
-def _order_errors(stops: Sequence[StopInput]) -> dict[str, str]:
+def _order_errors(stops: Sequence[StopInput]) -> dict[str, str | Found]:
     return {f"stops[{i}].{name}": problem for i, name, problem in check_stop_order(stops)}
 
 
@@ -202,8 +262,18 @@ def driving_warnings(
         available = time_to_minutes(b.arrival) - time_to_minutes(a.arrival) - a.minutes_parked
         if needed > available + 0.5:
             warnings.append(
-                f"{a.name} → {b.name}: {km:.1f} km need about {math.ceil(needed)} min at"
-                f" {speed_kmh:g} km/h, the timetable leaves {available} min"
+                _(
+                    "%(from)s → %(to)s: %(km)s km need about %(needed)s min at %(speed)s km/h,"
+                    " the timetable leaves %(available)s min",
+                    **{
+                        "from": a.name,
+                        "to": b.name,
+                        "km": i18n.format_decimal(km, "0.0"),
+                        "needed": i18n.format_number(math.ceil(needed)),
+                        "speed": i18n.format_decimal(speed_kmh, "0.##"),
+                        "available": i18n.format_number(available),
+                    },
+                )
             )
     return warnings
 
@@ -211,7 +281,7 @@ def driving_warnings(
 async def resolve_vehicle(library: Library, raw: object, using_db: Any = None) -> Vehicle:
     """The vehicle named by id or slug, refused if it belongs to another library."""
     if isinstance(raw, bool) or raw is None or raw == "":
-        raise ValueError("is required (a vehicle id or slug)")
+        raise ValueError(_("is required (a vehicle id or slug)"))
     if isinstance(raw, int):
         vehicle = (
             await Vehicle.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
@@ -223,18 +293,18 @@ async def resolve_vehicle(library: Library, raw: object, using_db: Any = None) -
             else None
         )
     else:
-        raise ValueError("must be a vehicle id or slug")
+        raise ValueError(_("must be a vehicle id or slug"))
     if vehicle is None:
-        raise ValueError("no such vehicle")
+        raise ValueError(_("no such vehicle"))
     if vehicle.library_id != library.id:  # type: ignore[attr-defined]
-        raise ValueError("belongs to another library")
+        raise ValueError(_("belongs to another library"))
     return vehicle
 
 
 async def resolve_depot(library: Library, raw: object, using_db: Any = None) -> Branch:
     """The depot branch named by id or slug, refused if it belongs to another library."""
     if isinstance(raw, bool) or raw is None or raw == "":
-        raise ValueError("is required (a branch id or slug)")
+        raise ValueError(_("is required (a branch id or slug)"))
     if isinstance(raw, int):
         branch = await Branch.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
     elif isinstance(raw, str):
@@ -244,18 +314,20 @@ async def resolve_depot(library: Library, raw: object, using_db: Any = None) -> 
             else None
         )
     else:
-        raise ValueError("must be a branch id or slug")
+        raise ValueError(_("must be a branch id or slug"))
     if branch is None:
-        raise ValueError("no such branch")
+        raise ValueError(_("no such branch"))
     if branch.library_id != library.id:  # type: ignore[attr-defined]
-        raise ValueError("belongs to another library")
+        raise ValueError(_("belongs to another library"))
     return branch
 
 
 def check_rule(library: Library, rrule: object) -> str:
     """The normalised rule text, or ValueError."""
     if not isinstance(rrule, str):
-        raise ValueError("must be a rule such as FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")
+        raise ValueError(
+            _("must be a rule such as %(example)s", example="FREQ=WEEKLY;INTERVAL=2;BYDAY=TU")
+        )
     try:
         return parse_rule(rrule, tz=zone(library.timezone), all_day=False).text
     except RuleError as exc:
@@ -270,7 +342,7 @@ async def parse_route(
     here what needs the database or the library's zone (the vehicle and depot, the rule,
     visits that overlap, a first run on a day of the rule)."""
     fields = raw if isinstance(raw, RouteFields) else _validated(RouteFields, raw)
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Found] = {}
     values: dict[str, Any] = {}
     try:
         values["rrule"] = check_rule(library, fields.rrule)
@@ -284,11 +356,15 @@ async def parse_route(
     stops = [stop_input(stop) for stop in fields.stops]
     errors.update(_order_errors(stops))
     if fields.valid_until is not None and fields.valid_until < fields.valid_from:
-        errors["valid_until"] = "must not be before valid_from"
+        errors["valid_until"] = Found(Problem.ENDS_BEFORE_START, _("must not be before valid_from"))
     if "rrule" in values and not first_run_matches(values["rrule"], fields.valid_from):
-        errors["valid_from"] = (
-            f"is a {fields.valid_from:%A}, not a day of the rule {values['rrule']}:"
-            " the first run must be one"
+        errors["valid_from"] = Found(
+            Problem.OFF_RULE,
+            _(
+                "is a %(weekday)s, not a day of the rule %(rule)s: the first run must be one",
+                weekday=i18n.format_date(fields.valid_from, "EEEE"),
+                rule=values["rrule"],
+            ),
         )
     if errors:
         raise TimetableError(errors)
@@ -368,7 +444,7 @@ def first_run_matches(rrule: str, day: dt.date) -> bool:
     return first == start
 
 
-def parse_stops(raw: object, errors: dict[str, str]) -> list[StopInput]:
+def parse_stops(raw: object, errors: dict[str, str | Found]) -> list[StopInput]:
     """Stops in route order from a JSON list (validated as :class:`StopsIn`); problems
     go to ``errors``, named as the API names them (``stops[2].lat``)."""
     try:
@@ -408,11 +484,22 @@ async def _save_stops(
     """Make the route's stops these, in this order, keeping the ids of stops given by id."""
     existing = {s.id: s for s in await Stop.filter(route_id=route.id).using_db(using_db)}
     wanted = {stop.id for stop in stops if stop.id is not None}
-    unknown = sorted(wanted - existing.keys())
-    if unknown:
-        raise TimetableError({"stops": f"stop {unknown[0]} is not a stop of this route"})
-    if len(wanted) != len([stop for stop in stops if stop.id is not None]):
-        raise TimetableError({"stops": "a stop is given twice"})
+    problems: dict[str, str | Found] = {}
+    given: set[int] = set()
+    for index, stop in enumerate(stops):
+        if stop.id is None:
+            continue
+        if stop.id not in existing:
+            problems[f"stops[{index}].id"] = Found(
+                Problem.FOREIGN_STOP, _("is not a stop of this route")
+            )
+        elif stop.id in given:
+            problems[f"stops[{index}].id"] = Found(
+                Problem.STOP_TWICE, _("is the same stop as an earlier one: a stop is given twice")
+            )
+        given.add(stop.id)
+    if problems:
+        raise TimetableError(problems)
     gone = [stop_id for stop_id in existing if stop_id not in wanted]
     if gone:
         await Stop.filter(id__in=gone).using_db(using_db).delete()
@@ -540,8 +627,7 @@ async def create_routes(
     codes = [data.code for data in datas]
     taken = await Route.filter(library_id=library.id, code__in=codes).using_db(using_db)
     if taken:
-        code = min(str(route.code) for route in taken)
-        raise TimetableError({"code": f"route {code} already exists in this library"})
+        raise TimetableError({"code": _code_taken(min(str(route.code) for route in taken))})
     tz = zone(library.timezone)
     now = dt.datetime.now(dt.UTC)
     horizon = horizon_end or default_horizon_end()
@@ -606,6 +692,14 @@ async def create_routes(
         if held:
             await review.submit_in(using_db, event, user=user, base_url=base_url)
     return [route for _, _, route in created]
+
+
+def _code_taken(code: str) -> Found:
+    return Found(
+        Problem.CODE_TAKEN,
+        _("route %(code)s already exists in this library", code=code),
+        {"code": code},
+    )
 
 
 async def _insert_stops(
@@ -699,7 +793,7 @@ async def update_route(
         data.code != route.code
         and await Route.filter(library_id=library.id, code=data.code).using_db(using_db).exists()
     ):
-        raise TimetableError({"code": f"route {data.code} already exists in this library"})
+        raise TimetableError({"code": _code_taken(data.code)})
     route.code = data.code
     route.name = data.name
     route.vehicle = data.vehicle
@@ -807,23 +901,41 @@ async def _clash(
     route: Route | None,
     using_db: BaseDBAsyncClient,
 ) -> None:
-    codes = {
-        r.event_id: r.code  # type: ignore[attr-defined]
+    routes = {
+        r.event_id: r  # type: ignore[attr-defined]
         for r in await Route.filter(event_id__in=[a[2], b[2]]).using_db(using_db)
     }
     if route is not None and route.event_id == a[2]:  # type: ignore[attr-defined]
         a, b = b, a
+    busy, needing = routes.get(a[2]), routes.get(b[2])
+    codes = {a[2]: busy.code if busy else "?", b[2]: needing.code if needing else "?"}
+    # The times in words are the library's own, as every time a person reads.
+    owner = (
+        await Library.get(id=busy.library_id, using_db=using_db)  # type: ignore[attr-defined]
+        if busy is not None
+        else None
+    )
+    tz = zone(owner.timezone if owner is not None else "UTC")
+    start, end = a[0].astimezone(tz), a[1].astimezone(tz)
     raise VehicleBusy(
         {
-            "vehicle": (
-                f"the vehicle is on route {codes.get(a[2], '?')} from {a[0]:%Y-%m-%d %H:%M}"
-                f" to {a[1]:%H:%M} UTC, when route {codes.get(b[2], '?')} needs it"
+            "vehicle": Found(
+                Problem.VEHICLE_BUSY,
+                _(
+                    "the vehicle is on route %(route)s on %(day)s, %(hours)s, when route"
+                    " %(other)s needs it",
+                    route=codes[a[2]],
+                    day=i18n.format_date(start.date(), "full"),
+                    hours=i18n.format_interval(start, end, "Hm"),
+                    other=codes[b[2]],
+                ),
+                {"route": codes[a[2]], "other": codes[b[2]]},
             )
         },
         [
             {
                 "event": a[2],
-                "route": codes.get(a[2]),
+                "route": busy.code if busy else None,
                 "start": a[0].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "end": a[1].astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
                 "resource": "vehicle",
@@ -934,7 +1046,18 @@ async def cancel_run(
         .count()
     )
     if not planned:
-        raise TimetableError({"date": f"route {route.code} has no run on {day.isoformat()}"})
+        raise TimetableError(
+            {
+                "date": Found(
+                    Problem.NO_RUN,
+                    _(
+                        "route %(code)s has no run on %(day)s",
+                        code=route.code,
+                        day=i18n.format_date(day, "full"),
+                    ),
+                )
+            }
+        )
     now = dt.datetime.now(dt.UTC)
     for start in starts:
         override = await OccurrenceOverride.get_or_none(

@@ -21,7 +21,9 @@ from typing import Any
 from babel.dates import get_day_names
 
 from outreach import i18n
-from outreach.i18n import gettext
+from outreach.bookmobile.open_data import ImportResult
+from outreach.bookmobile.timetable import Found, Problem
+from outreach.i18n import gettext, ngettext
 from outreach.models import Stop, Visibility
 from outreach.scheduling.recurrence import zone
 
@@ -54,7 +56,6 @@ MAX_ROWS = 60
 # ``stops[2].lat`` (declared models) or ``stops.2.lat`` (older messages).
 _STOP_FIELD = re.compile(r"^stops(?:\[(\d+)\]|\.(\d+))(?:\.(\w+))?$")
 _IMPORT_PLACE = re.compile(r"^line ([0-9]+)(?:\.([a-z_]+))?$")
-_OVERLAP = re.compile(r"^arrives at (\d\d:\d\d), before the visit to (.+) ends at (\d\d:\d\d)$")
 
 Row = dict[str, str]
 
@@ -228,15 +229,15 @@ def route_payload(form: Mapping[str, str], stops: list[dict[str, Any]]) -> dict[
     return body
 
 
-def _stop_hint(name: str, problem: str) -> str:
-    if name == "arrival" and (found := _OVERLAP.match(problem)):
+def _stop_hint(name: str, problem: str | Found) -> str:
+    code = problem.code if isinstance(problem, Found) else None
+    if code is Problem.OVERLAP:
+        assert isinstance(problem, Found)
         return gettext(
             "Arrives at %(arrival)s, before the visit to %(stop)s ends at %(end)s.",
-            arrival=found.group(1),
-            stop=found.group(2),
-            end=found.group(3),
+            **problem.values,
         )
-    if name == "minutes_parked" and "midnight" in problem:
+    if code is Problem.PAST_MIDNIGHT:
         return gettext("The visit must end by midnight.")
     hints = {
         "name": gettext("Give the stop a name (at most 200 characters)."),
@@ -248,9 +249,8 @@ def _stop_hint(name: str, problem: str) -> str:
         "arrival": gettext("Give a time of day such as 09:45."),
         "minutes_parked": gettext("Give the minutes parked, a whole number from 1 to 720."),
         "visibility": gettext("Choose public or private."),
-        "id": gettext("This stop is no longer on the route: reload the page."),
     }
-    return hints.get(name, problem)
+    return hints.get(name, str(problem))
 
 
 def route_hints() -> dict[str, str]:
@@ -279,42 +279,44 @@ class Problems:
         return bool(self.route or self.rows or self.general)
 
 
-def place_problems(errors: Mapping[str, str], payload: StopsPayload) -> Problems:
-    """The API's field-named problems as the form shows them, in the current language."""
+def place_problems(errors: Mapping[str, str | Found], payload: StopsPayload) -> Problems:
+    """The API's field-named problems as the form shows them, in the current language:
+    a problem is recognised by its field and its code (:class:`Problem`), never its words."""
     placed = Problems()
     hints = route_hints()
     for name, problem in errors.items():
+        code = problem.code if isinstance(problem, Found) else None
         found = _STOP_FIELD.match(name)
         if found is not None:
             index = int(found.group(1) or found.group(2))
             column = found.group(3)
-            if column is not None and index < len(payload.rows):
+            # A row shows no id: a problem with one is said above the rows.
+            if column not in (None, "id") and index < len(payload.rows):
                 row = payload.rows[index]
                 placed.rows.setdefault(row, {})[column] = _stop_hint(column, problem)
                 continue
-        if name == "stops":
-            if "at most" in problem:
-                placed.general.append(
-                    gettext("A route has at most %(count)s stops.", count=MAX_ROWS)
-                )
-            elif "twice" in problem:
-                placed.general.append(gettext("A stop is in the list twice."))
-            elif "not a stop of this route" in problem:
-                placed.general.append(gettext("A stop is no longer on the route: reload the page."))
-            else:
-                placed.general.append(gettext("Give the route at least one stop."))
+        if code is Problem.STOP_TWICE:
+            placed.general.append(gettext("A stop is in the list twice."))
+        elif code is Problem.FOREIGN_STOP or (found is not None and found.group(3) == "id"):
+            placed.general.append(gettext("A stop is no longer on the route: reload the page."))
+        elif name == "stops":
+            placed.general.append(
+                gettext("A route has at most %(count)s stops.", count=MAX_ROWS)
+                if len(payload.stops) > MAX_ROWS
+                else gettext("Give the route at least one stop.")
+            )
         elif name == "valid_from":
             placed.route[name] = (
                 gettext("The first run must fall on a day of the rule.")
-                if "not a day of the rule" in problem
+                if code is Problem.OFF_RULE
                 else gettext("Give a date such as 2027-01-12.")
             )
-        elif "already exists" in problem:
+        elif code is Problem.CODE_TAKEN:
             placed.route["code"] = gettext("Another route of this library has this code.")
         elif name in hints:
             placed.route[name] = hints[name]
         else:
-            placed.general.append(problem)
+            placed.general.append(str(problem))
     return placed
 
 
@@ -429,6 +431,29 @@ def import_problem(where: str, problem: str) -> str:
         column=found.group(2),
         problem=problem,
     )
+
+
+def import_summary(result: ImportResult) -> list[str]:
+    """What an import did, a sentence each, in the reader's words (the routes by code, the
+    vehicles by name, as the file gives them)."""
+    said = [ngettext("%(num)s stop read.", "%(num)s stops read.", result.stops)]
+    if result.created:
+        said.append(gettext("Routes created: %(routes)s.", routes=i18n.format_list(result.created)))
+    if result.updated:
+        said.append(gettext("Routes updated: %(routes)s.", routes=i18n.format_list(result.updated)))
+    if result.unchanged:
+        said.append(
+            gettext("Routes unchanged: %(routes)s.", routes=i18n.format_list(result.unchanged))
+        )
+    if result.vehicles_created:
+        said.append(
+            gettext(
+                "New vehicles, with a diesel emission factor until you correct it: %(names)s.",
+                names=i18n.format_list(result.vehicles_created),
+            )
+        )
+    said += [gettext("Warning: %(warning)s.", warning=w) for w in result.warnings]
+    return said
 
 
 def import_example(columns: Sequence[str]) -> str:

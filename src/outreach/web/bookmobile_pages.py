@@ -20,12 +20,12 @@ from starlette.routing import Route as Endpoint
 from tortoise.transactions import in_transaction
 
 from outreach import i18n, publicity
-from outreach.bookmobile.commands import summary
 from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.jobs import ImportJob, import_off_loop
 from outreach.bookmobile.open_data import COLUMNS, MAX_ROWS, MAX_VISITS
 from outreach.bookmobile.timetable import (
     ApprovalNeeded,
+    Found,
     TimetableError,
     VehicleBusy,
     cancel_run,
@@ -330,7 +330,7 @@ async def staff_stops(request: Request) -> Response:
         context.update(rows=edited.rows, note=edited.note)
         return staff.render(request, "bookmobile/staff_route.html", context)
     payload = forms.stops_payload(rows)
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Found] = {}
     stops = parse_stops(payload.stops, errors)
     status_code = 422
     if not errors:
@@ -349,7 +349,7 @@ async def staff_stops(request: Request) -> Response:
             errors = {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)}
             status_code = 409
         except TimetableError as exc:
-            errors = exc.fields
+            errors = exc.problems
             status_code = _refusal_status(exc)
     if not errors:
         staff.flash(
@@ -368,7 +368,7 @@ async def staff_stops(request: Request) -> Response:
         general=problems.general + list(problems.route.values()),
     )
     if "vehicle" in errors:
-        context["general"].append(errors["vehicle"])
+        context["general"].append(str(errors["vehicle"]))
     return staff.render(request, "bookmobile/staff_route.html", context, status_code=status_code)
 
 
@@ -458,7 +458,9 @@ def _route_form_refused(
         problems = forms.Problems(general=list(exc.fields.values()))
         status_code = 409
     else:
-        problems = forms.place_problems(exc.fields, payload)
+        problems = forms.place_problems(
+            exc.problems if isinstance(exc, TimetableError) else exc.fields, payload
+        )
         status_code = 422
     context["problems"] = problems
     return staff.render(
@@ -573,7 +575,7 @@ async def staff_apply(request: Request) -> Response:
                 "visibility": stop.visibility.value,
             }
         )
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Found] = {}
     stops = parse_stops(raw, errors)
     if errors:
         return await _route_page_with_errors(
@@ -652,7 +654,9 @@ async def staff_import(request: Request) -> Response:
     try:
         text = raw.decode("utf-8")
         if len(raw) > MAX_BODY:
-            raise TimetableError({"file": f"must be at most {MAX_BODY} bytes"})
+            raise TimetableError(
+                {"file": gettext("must be at most %(count)s bytes", count=format_number(MAX_BODY))}
+            )
         job = ImportJob(
             database_url=settings.database_url,
             library_id=library.id,
@@ -680,7 +684,10 @@ async def staff_import(request: Request) -> Response:
         return RedirectResponse(back, status_code=303)
     staff.flash(
         request,
-        gettext("Imported: %(summary)s", summary=summary(result).replace("\n", "; ")),
+        gettext(
+            "The timetable is imported. %(summary)s",
+            summary=" ".join(forms.import_summary(result)),
+        ),
     )
     return RedirectResponse(back, status_code=303)
 
