@@ -574,6 +574,24 @@ async def create_route(
     return route
 
 
+async def add_route(
+    library: Library,
+    data: RouteInput,
+    *,
+    user: StaffUser | None,
+    approver: bool,
+    base_url: str,
+) -> Route:
+    """An editor's new route (API or staff form): in one transaction, its vehicle locked
+    (as every scheduling writer locks its resources) before :func:`create_route` checks
+    that vehicle is free, so two routes written at once cannot both take it."""
+    async with in_transaction("default") as conn:
+        await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
+        return await create_route(
+            library, data, using_db=conn, user=user, approver=approver, base_url=base_url
+        )
+
+
 def planned_visits(
     library: Library,
     rrule: str,
@@ -943,6 +961,18 @@ async def _clash(
             }
         ],
     )
+
+
+async def change_stops(
+    route: Route, stops: Sequence[StopInput], *, user: StaffUser | None, approver: bool
+) -> list[Stop]:
+    """An editor's new stops of a route (API, staff stops form, an applied proposal): in one
+    transaction, its event row locked first and then its vehicle (the order every
+    scheduling writer keeps), then :func:`replace_stops`."""
+    async with in_transaction("default") as conn:
+        await service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
+        await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
+        return await replace_stops(route, stops, using_db=conn, user=user, approver=approver)
 
 
 async def replace_stops(

@@ -28,13 +28,13 @@ from outreach.bookmobile.timetable import (
     Found,
     TimetableError,
     VehicleBusy,
+    add_route,
     cancel_run,
     change_route,
-    create_route,
+    change_stops,
     parse_date,
     parse_route,
     parse_stops,
-    replace_stops,
 )
 from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
@@ -60,8 +60,6 @@ from outreach.models import (
     Vehicle,
 )
 from outreach.scheduling import approval
-from outreach.scheduling import service as scheduling_service
-from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.settings import Settings
 from outreach.versions import current_data_version
@@ -335,16 +333,9 @@ async def staff_stops(request: Request) -> Response:
     status_code = 422
     if not errors:
         try:
-            async with in_transaction("default") as conn:
-                await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
-                await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
-                await replace_stops(
-                    route,
-                    stops,
-                    using_db=conn,
-                    user=user,
-                    approver=await auth.may_approve(user, library.id),
-                )
+            await change_stops(
+                route, stops, user=user, approver=await auth.may_approve(user, library.id)
+            )
         except VehicleBusy as exc:
             errors = {"vehicle": forms.vehicle_busy(exc.conflicts, library.timezone)}
             status_code = 409
@@ -418,16 +409,13 @@ async def staff_new_route(request: Request) -> Response:
     approver = await auth.may_approve(user, library.id)
     try:
         data = await parse_route(library, forms.route_payload(entered, payload.stops))
-        async with in_transaction("default") as conn:
-            await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
-            route = await create_route(
-                library,
-                data,
-                using_db=conn,
-                user=user,
-                approver=approver,
-                base_url=request.app.state.settings.base_url,
-            )
+        route = await add_route(
+            library,
+            data,
+            user=user,
+            approver=approver,
+            base_url=request.app.state.settings.base_url,
+        )
     except (TimetableError, Invalid) as exc:
         return _route_form_refused(request, context, exc, payload, library)
     if not approver and approval.asks_approval(library):
@@ -585,15 +573,9 @@ async def staff_apply(request: Request) -> Response:
             {"stops": gettext("The proposal no longer fits the route: propose again.")},
         )
     try:
-        async with in_transaction("default") as conn:
-            await lock_resources(conn, [(VEHICLE, route.vehicle_id)])  # type: ignore[attr-defined]
-            await replace_stops(
-                route,
-                stops,
-                using_db=conn,
-                user=user,
-                approver=await auth.may_approve(user, library.id),
-            )
+        await change_stops(
+            route, stops, user=user, approver=await auth.may_approve(user, library.id)
+        )
     except VehicleBusy as exc:
         return await _route_page_with_errors(
             request,

@@ -55,15 +55,15 @@ from outreach.bookmobile.timetable import (
     ApprovalNeeded,
     TimetableError,
     VehicleBusy,
+    add_route,
     cancel_run,
     change_route,
+    change_stops,
     checked_stops,
-    create_route,
     driving_warnings,
     minutes_to_time,
     parse_date,
     parse_route,
-    replace_stops,
     resolve_depot,
     stored_fields,
     time_to_minutes,
@@ -83,7 +83,6 @@ from outreach.models import (
     Visibility,
 )
 from outreach.scheduling import service as scheduling_service
-from outreach.scheduling.conflicts import VEHICLE, lock_resources
 from outreach.scheduling.recurrence import to_local, zone
 from outreach.web import idempotency, long_work
 from outreach.web.auth import authenticate, has_library_role, may_approve, require_library_role
@@ -333,16 +332,13 @@ async def post_route(request: Request) -> JSONResponse:
     user = await require_library_role(request, library.id, EDITORS)
     try:
         data = await parse_route(library, new)
-        async with in_transaction("default") as conn:
-            await lock_resources(conn, [(VEHICLE, data.vehicle.id)])
-            route = await create_route(
-                library,
-                data,
-                using_db=conn,
-                user=user,
-                approver=await may_approve(user, library.id),
-                base_url=request.app.state.settings.base_url,
-            )
+        route = await add_route(
+            library,
+            data,
+            user=user,
+            approver=await may_approve(user, library.id),
+            base_url=request.app.state.settings.base_url,
+        )
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     answer = await route_json(route, staff=True)
@@ -389,16 +385,12 @@ async def put_stops(request: Request) -> JSONResponse:
     vehicle = await Vehicle.get(id=route.vehicle_id)  # type: ignore[attr-defined]
     try:
         stops = checked_stops(declared.stops)
-        async with in_transaction("default") as conn:
-            await scheduling_service.lock_event(conn, route.event_id)  # type: ignore[attr-defined]
-            await lock_resources(conn, [(VEHICLE, vehicle.id)])
-            await replace_stops(
-                route,
-                stops,
-                using_db=conn,
-                user=user,
-                approver=await may_approve(user, route.library_id),  # type: ignore[attr-defined]
-            )
+        await change_stops(
+            route,
+            stops,
+            user=user,
+            approver=await may_approve(user, route.library_id),  # type: ignore[attr-defined]
+        )
     except TimetableError as exc:
         raise _timetable_error(exc) from None
     answer = await route_json(route, staff=True)
