@@ -138,7 +138,7 @@ async def test_anonymous_is_asked_to_sign_in(
             422,
             {
                 "error": "invalid input",
-                "fields": {"strategy": "this strategy does not belong to library far"},
+                "fields": {"strategy": "“Strategy” is not a strategy of the library far Library"},
             },
         ),
         ("library=nowhere&" + YEAR, 404, {"error": "library not found"}),

@@ -54,9 +54,11 @@ from zoneinfo import ZoneInfo
 from tortoise import connections
 from tortoise.expressions import Q
 
+from outreach import i18n
 from outreach.errors import Invalid, NotFound
 from outreach.i18n import gettext as _
 from outreach.i18n import ngettext
+from outreach.languages import translated
 from outreach.models import (
     Branch,
     Goal,
@@ -198,7 +200,7 @@ async def resolve_request(
         scope = Scope(libraries=[lib], library=lib)
         owner_libraries = {lib.id}
         owner_networks = {lib.network_id} - {None}  # type: ignore[attr-defined]
-        owner_name = f"library {lib.slug}"
+        owner_name = translated(lib.name, i18n.current(), lib.default_language)
     else:
         assert network is not None
         net = await Network.get_or_none(_by_key(network))
@@ -206,7 +208,7 @@ async def resolve_request(
             raise NotFound("network")
         scope = Scope(libraries=await Library.filter(network_id=net.id).order_by("id"), network=net)
         owner_libraries, owner_networks = set(), {net.id}
-        owner_name = f"network {net.slug}"
+        owner_name = translated(net.name, i18n.current())
     period = Period(start, end, scope.zone)
     if strategy is not None:
         chosen = await Strategy.get_or_none(_by_key(strategy))
@@ -216,12 +218,31 @@ async def resolve_request(
             chosen.library_id in owner_libraries  # type: ignore[attr-defined]
             or chosen.network_id in owner_networks  # type: ignore[attr-defined]
         ):
-            raise Invalid({"strategy": f"this strategy does not belong to {owner_name}"})
+            strategy_name = translated(chosen.name, i18n.current(), chosen.source_language)
+            problem = (
+                _(
+                    "“%(strategy)s” is not a strategy of the library %(owner)s",
+                    strategy=strategy_name,
+                    owner=owner_name,
+                )
+                if scope.library is not None
+                else _(
+                    "“%(strategy)s” is not a strategy of the network %(owner)s",
+                    strategy=strategy_name,
+                    owner=owner_name,
+                )
+            )
+            raise Invalid({"strategy": problem})
     else:
         owners = Q(library_id__in=owner_libraries or [0]) | Q(network_id__in=owner_networks or [0])
         candidates = await Strategy.filter(owners).order_by("-period_start", "id")
         if not candidates:
-            raise Invalid({"strategy": f"{owner_name} has no strategy"})
+            problem = (
+                _("the library %(owner)s has no strategy", owner=owner_name)
+                if scope.library is not None
+                else _("the network %(owner)s has no strategy", owner=owner_name)
+            )
+            raise Invalid({"strategy": problem})
         overlapping = [s for s in candidates if s.period_start <= end and s.period_end >= start]
         chosen = (overlapping or candidates)[0]
     return CoverageRequest(scope=scope, strategy=chosen, period=period)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from outreach.i18n import N_
 from outreach.i18n import gettext as _
 from outreach.models import Role, RoleName, StaffUser, Strategy
 from outreach.reports.coverage import CoverageRequest, build_coverage, resolve_request
@@ -23,7 +24,7 @@ from outreach.schemas import CODE_PATTERN, Answer, Day, Declared, Text, validate
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, staff
 from outreach.web.boundary import declare, read_query
-from outreach.web.errors import ApiError, Invalid
+from outreach.web.errors import ApiError, Invalid, NotFound
 
 READ_ROLES = (RoleName.DIRECTOR,)
 
@@ -32,7 +33,7 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Name = Annotated[str, Text(64, CODE_PATTERN, "a slug")]
+Name = Annotated[str, Text(64, CODE_PATTERN, N_("a slug"))]
 
 
 class CoverageQuery(Declared):
@@ -306,8 +307,14 @@ async def coverage_page(request: Request) -> Response:
         wanted = await checked_request(validate(CoverageQuery, known), user)
     except Invalid as exc:
         context["errors"] = exc.fields
-        context["error"] = exc.error
+        context["error"] = _("The report cannot be shown: correct what is named below.")
         return staff.render(request, "staff/reports_coverage.html", context, status_code=422)
+    except NotFound as exc:
+        context["error"] = _missing(exc.what)
+        return staff.render(request, "staff/reports_coverage.html", context, status_code=404)
+    except ApiError as exc:
+        context["error"] = _("You may not read the reports of this library or network.")
+        return staff.render(request, "staff/reports_coverage.html", context, status_code=exc.status)
     report = await build_coverage(wanted)
     strategies: list[Strategy] = (
         await strategies_for_library(wanted.scope.library)
@@ -322,6 +329,17 @@ async def coverage_page(request: Request) -> Response:
         **page_context(report),
     )
     return staff.render(request, "staff/reports_coverage.html", context)
+
+
+def _missing(what: str) -> str:
+    """What the report page says when what its query names does not exist."""
+    match what:
+        case "library":
+            return _("There is no such library.")
+        case "network":
+            return _("There is no such network.")
+        case _:
+            return _("There is no such strategy.")
 
 
 routes: list[BaseRoute] = [
