@@ -3,14 +3,18 @@
 Each step is one transaction that writes the approval request, the event's approval state
 and an audit entry (who, when, what, the comment). Approving a draft publishes it through
 the same update as any other write (checks, conflicts, revision, data version); approving
-a held change writes that change, refused with 409 if the event changed since it was
-submitted. Permissions are the caller's: these functions trust the user they are given
-(an editor of the library to submit, an approver to decide).
+a held change writes that change. Permissions are the caller's: these functions trust
+the user they are given (an editor of the library to submit, an approver to decide).
 
-The people concerned are told by e-mail through the outbox, in the same transaction: the
-library's directors and admins of a submission, the editor who submitted of the decision,
-each in their own language (their preference, else the library's). ``base_url`` is where
-the staff pages are, for the links in those notices.
+A held change (one per event, amended by later changes: see
+:mod:`outreach.scheduling.approval`) is approved only if nothing it replaces changed since
+it was held, and is written with its occurrences' changes in the same transaction, the
+conflicts checked again (the room may have been booked meanwhile). Its editor may
+withdraw it (or a draft's submission) before anyone decides.
+
+The people concerned are told by e-mail through the outbox, in the same transaction
+(:mod:`outreach.scheduling.approval_notices`): the library's directors and admins of a
+submission, the editors who made it of the decision, each in their own language.
 """
 
 from __future__ import annotations
@@ -22,8 +26,6 @@ from tortoise.transactions import in_transaction
 
 from outreach.errors import Conflict, Invalid, NotFound
 from outreach.i18n import gettext as _
-from outreach.languages import translated
-from outreach.mail.outbox import enqueue
 from outreach.models import (
     ApprovalDecision,
     ApprovalKind,
@@ -32,12 +34,10 @@ from outreach.models import (
     AuditEntry,
     Event,
     EventStatus,
-    Library,
-    RoleName,
     StaffUser,
 )
-from outreach.scheduling import approval, service
-from outreach.scheduling.payload import parse_fields
+from outreach.scheduling import approval, approval_notices, service
+from outreach.scheduling.serialise import data_json, event_data
 
 MAX_COMMENT = 2000
 
@@ -67,83 +67,6 @@ async def _audit(
         entity="event",
         entity_id=event.id,
         changes={"approval_request": request.id, "kind": request.kind.value, "comment": comment},
-    )
-
-
-def _language(person: StaffUser, library: Library) -> str:
-    return person.language or library.default_language
-
-
-async def _tell_approvers(
-    conn: BaseDBAsyncClient,
-    event: Event,
-    request: ApprovalRequest,
-    user: StaffUser | None,
-    base_url: str,
-) -> None:
-    library = event.library
-    approvers = (
-        await StaffUser.filter(
-            is_active=True,
-            roles__library_id=library.id,
-            roles__role__in=[RoleName.DIRECTOR, RoleName.ADMIN],
-        )
-        .distinct()
-        .using_db(conn)
-    )
-    for person in approvers:
-        if user is not None and person.id == user.id:
-            continue
-        lang = _language(person, library)
-        await enqueue(
-            conn,
-            person.email,
-            "approval_requested",
-            lang,
-            {
-                "name": person.name,
-                "editor": user.name if user is not None else "",
-                "title": translated(event.title, lang, library.default_language),
-                "library": translated(library.name, lang, library.default_language),
-                "note": request.note,
-                "approvals_url": f"{base_url}/staff/approvals",
-            },
-            f"approval_requested:{request.id}:{person.id}",
-            library_id=library.id,
-        )
-
-
-async def _tell_submitter(
-    conn: BaseDBAsyncClient,
-    event: Event,
-    request: ApprovalRequest,
-    user: StaffUser | None,
-    base_url: str,
-) -> None:
-    submitter_id = request.submitted_by_id  # type: ignore[attr-defined]
-    if submitter_id is None or (user is not None and submitter_id == user.id):
-        return
-    person = await StaffUser.filter(id=submitter_id, is_active=True).using_db(conn).first()
-    if person is None:
-        return
-    library = event.library
-    lang = _language(person, library)
-    await enqueue(
-        conn,
-        person.email,
-        "approval_decided",
-        lang,
-        {
-            "name": person.name,
-            "director": user.name if user is not None else "",
-            "approved": request.decision == ApprovalDecision.APPROVED,
-            "title": translated(event.title, lang, library.default_language),
-            "library": translated(library.name, lang, library.default_language),
-            "comment": request.comment,
-            "event_url": f"{base_url}/staff/events/{event.id}",
-        },
-        f"approval_decided:{request.id}",
-        library_id=library.id,
     )
 
 
@@ -187,7 +110,7 @@ async def submit_in(
     event.approval = ApprovalState.SUBMITTED
     await event.save(using_db=conn, update_fields=["approval"])
     await _audit(conn, user, event, "submit", request, note)
-    await _tell_approvers(conn, event, request, user, base_url)
+    await approval_notices.tell_approvers(conn, event, request, user, base_url)
     return request
 
 
@@ -216,6 +139,21 @@ async def library_of(request_id: int) -> int:
     return request.library_id  # type: ignore[attr-defined,no-any-return]
 
 
+async def editors_of(request_id: int) -> set[int]:
+    """The staff who made an approval request (submitted or amended it)."""
+    request = (
+        await ApprovalRequest.filter(id=request_id).first()
+        if 1 <= request_id <= service.MAX_ID
+        else None
+    )
+    if request is None:
+        raise NotFound("approval request")
+    ids = set(request.editors or [])
+    if request.submitted_by_id is not None:  # type: ignore[attr-defined]
+        ids.add(request.submitted_by_id)  # type: ignore[attr-defined]
+    return ids
+
+
 async def approve(
     request_id: int, *, user: StaffUser | None, comment: str = "", base_url: str = ""
 ) -> tuple[ApprovalRequest, service.EventResult]:
@@ -229,19 +167,24 @@ async def approve(
                     "not a draft", fields={"status": _("the event is no longer a draft")}
                 )
             fields = {"status": EventStatus.PUBLISHED.value}
+            worded: dict[str, list[approval_notices.Line]] = {}
+            warnings = await service.apply_update(conn, event, fields, user=user)
         else:
-            if event.revision != request.revision:
+            stale = await approval.stale_parts(conn, request, data_json(event_data(event)))
+            if stale:
                 raise Conflict(
                     "stale change",
                     fields={
-                        "revision": _(
-                            "the event was changed after this was submitted:"
-                            " return it so that the editor submits it again"
+                        "revision": await approval_notices.stale_words(
+                            conn, event, stale, for_editor=False
                         )
                     },
                 )
-            fields = parse_fields(request.changes, partial=True)
-        warnings = await service.apply_update(conn, event, fields, user=user)
+            worded = await approval_notices.lines_for_editors(conn, request, event)
+            warnings = await service.apply_held(
+                conn, event, request.changes, request.occurrences or {}, user=user
+            )
+            event = await service.load_event(event.id, conn)
         event.approval = ApprovalState.APPROVED
         await event.save(using_db=conn, update_fields=["approval"])
         request.decision = ApprovalDecision.APPROVED
@@ -250,7 +193,7 @@ async def approve(
         request.comment = comment
         await request.save(using_db=conn)
         await _audit(conn, user, event, "approve", request, comment)
-        await _tell_submitter(conn, event, request, user, base_url)
+        await approval_notices.tell_editors(conn, event, request, user, base_url, worded)
     return request, service.EventResult(await service.load_event(event.id), warnings)
 
 
@@ -270,5 +213,19 @@ async def return_to_editor(
         request.comment = comment
         await request.save(using_db=conn)
         await _audit(conn, user, event, "return", request, comment)
-        await _tell_submitter(conn, event, request, user, base_url)
+        worded = await approval_notices.lines_for_editors(conn, request, event)
+        await approval_notices.tell_editors(conn, event, request, user, base_url, worded)
+    return request
+
+
+async def withdraw(request_id: int, *, user: StaffUser) -> ApprovalRequest:
+    """An editor takes back their own request before anyone decided it: nothing of it is
+    published (a draft's submission leaves the draft unsubmitted). The caller checks that
+    ``user`` is one of :func:`editors_of` the request."""
+    async with in_transaction("default") as conn:
+        request, event = await _pending(conn, request_id)
+        if request.kind == ApprovalKind.PUBLISH:
+            event.approval = ApprovalState.NOT_NEEDED
+            await event.save(using_db=conn, update_fields=["approval"])
+        await approval.withdraw(conn, request, user)
     return request

@@ -44,7 +44,7 @@ from outreach.models import (
 )
 from outreach.models.bookmobile import Route
 from outreach.registration import housekeeping as registrations
-from outreach.scheduling import approval
+from outreach.scheduling import approval, approval_notices
 from outreach.scheduling.conflicts import (
     ROOM,
     STAFF,
@@ -92,6 +92,9 @@ class EventResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     # The approval request a change waits in instead of being written.
     pending: ApprovalRequest | None = None
+    # A held change that, merged into the pending one, left nothing to approve: the
+    # event as published is what was asked for (the pending request is withdrawn).
+    unchanged: bool = False
 
 
 @dataclass(frozen=True)
@@ -467,14 +470,20 @@ def _check_revision(payload: Mapping[str, Any], event: Event) -> None:
 
 
 async def update_event(
-    event_id: int, payload: object, *, user: StaffUser | None, approver: bool = True
+    event_id: int,
+    payload: object,
+    *,
+    user: StaffUser | None,
+    approver: bool = True,
+    base_url: str = "",
 ) -> EventResult:
     """Change some fields of an event (PATCH semantics); ``revision``, if given, must match.
 
     ``approver`` as for :func:`create_event`. Where the library has directors approve
     every change, a change by someone else to a published event is not written: it waits
-    in an approval request (``EventResult.pending``) and the public keeps the approved
-    version.
+    in the event's approval request (``EventResult.pending``, amended if one waits; see
+    :mod:`outreach.scheduling.approval`) and the public keeps the approved version.
+    ``base_url``: where the staff pages are, for the links in the directors' notices.
     """
     _check_id(event_id)
     if not isinstance(payload, dict):
@@ -490,17 +499,125 @@ async def update_event(
         if "status" in fields:
             approval.check_publishing(event.library, fields["status"], approver=approver)
         if not approver and approval.change_needs_approval(event):
-            # Checked now as far as it can be without writing (conflicts wait for the
-            # approval, when the change is written).
-            after = dataclasses.replace(event_data(event), **fields)
-            resolve_times(
-                after, library_timezone=event.library.timezone, horizon_end=default_horizon_end()
-            )
-            await _resolve(conn, event.library, after)
-            pending = await approval.hold_change(conn, event, body, user=user)
-            return EventResult(event, pending=pending)
+            return await _hold_event_change(conn, event, body, user=user, base_url=base_url)
         warnings = await apply_update(conn, event, fields, user=user)
     return EventResult(await load_event(event_id), warnings)
+
+
+class _TrialDone(Exception):
+    """Rolls a trial write back (see :func:`_try_held`)."""
+
+
+async def _try_held(
+    conn: BaseDBAsyncClient,
+    event_id: int,
+    changes: dict[str, Any],
+    occurrences: dict[str, dict[str, Any]],
+) -> None:
+    """Write a held change as its approval would, check it (conflicts included), and roll
+    it back: a savepoint of the caller's transaction."""
+    try:
+        async with in_transaction("default"):
+            trial = await load_event(event_id, conn)
+            await apply_held(conn, trial, changes, occurrences, user=None)
+            raise _TrialDone
+    except _TrialDone:
+        pass
+
+
+async def _hold_event_change(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    body: dict[str, Any],
+    *,
+    user: StaffUser | None,
+    base_url: str,
+) -> EventResult:
+    """Merge a change of the event's fields into its held change and keep that for a
+    director; the fields that equal the published ones drop out of it."""
+    pending = await approval.pending_change(conn, event.id)
+    merged = {**(pending.changes if pending is not None else {}), **body}
+    fields = parse_fields(merged, partial=True)
+    current = event_data(event)
+    now_json = data_json(current)
+    after_json = data_json(dataclasses.replace(current, **fields))
+    changes = {
+        name: merged[name]
+        for name in fields
+        if not approval.same_value(name, now_json[name], after_json[name])
+    }
+    occurrences = dict(pending.occurrences or {}) if pending is not None else {}
+    return await _hold(conn, event, pending, changes, occurrences, now_json, user, base_url)
+
+
+async def _hold(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    pending: ApprovalRequest | None,
+    changes: dict[str, Any],
+    occurrences: dict[str, dict[str, Any]],
+    now_json: dict[str, Any],
+    user: StaffUser | None,
+    base_url: str,
+) -> EventResult:
+    if pending is not None:
+        stale = await approval.stale_parts(conn, pending, now_json)
+        if stale:
+            raise errors.Conflict(
+                "stale change",
+                fields={"revision": await approval_notices.stale_words(conn, event, stale)},
+            )
+    if changes or occurrences:
+        await _try_held(conn, event.id, changes, occurrences)
+    request = await approval.save_held(
+        conn,
+        event,
+        pending,
+        changes=changes,
+        occurrences=occurrences,
+        event_now=now_json,
+        user=user,
+    )
+    if request is None:
+        return EventResult(event, unchanged=True)
+    if pending is None:
+        await approval_notices.tell_approvers(conn, event, request, user, base_url)
+    return EventResult(event, pending=request)
+
+
+async def apply_held(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    changes: dict[str, Any],
+    occurrences: dict[str, dict[str, Any]],
+    *,
+    user: StaffUser | None,
+) -> list[dict[str, Any]]:
+    """Write a held change to a locked, loaded event in the caller's transaction: its
+    fields, then each occurrence's change in the order of their original starts."""
+    warnings: list[dict[str, Any]] = []
+    if changes:
+        warnings = await apply_update(conn, event, parse_fields(changes, partial=True), user=user)
+    for key in sorted(occurrences):
+        event = await load_event(event.id, conn)
+        original_start = dt.datetime.fromisoformat(key)
+        values = _parse_occurrence_change(occurrences[key], zone(event.timezone))
+        try:
+            warnings = await _write_occurrence(conn, event, original_start, values, user=user)
+        except NotFound as exc:
+            if exc.what != "occurrence":
+                raise
+            when = to_local(original_start, zone(event.timezone))
+            raise errors.Conflict(
+                "occurrence gone",
+                fields={
+                    "occurrences": _(
+                        "the occurrence of %(when)s is no longer in the series",
+                        when=approval_notices.when_words(when),
+                    )
+                },
+            ) from None
+    return warnings
 
 
 async def apply_update(
@@ -610,97 +727,187 @@ def _parse_occurrence_change(payload: object, tz: Any) -> dict[str, Any]:
 
 
 async def change_occurrence(
-    event_id: int, original_start: dt.datetime, payload: object, *, user: StaffUser | None
+    event_id: int,
+    original_start: dt.datetime,
+    payload: object,
+    *,
+    user: StaffUser | None,
+    approver: bool = True,
+    base_url: str = "",
 ) -> EventResult:
-    """Move, re-room, retitle or cancel one occurrence by its original start (UTC)."""
+    """Move, re-room, retitle or cancel one occurrence by its original start (UTC).
+
+    ``approver`` as for :func:`update_event`: where the library has directors approve
+    every change, a non-approver's change of an occurrence of a published event waits in
+    the event's held change (``EventResult.pending``), except a cancellation, which is
+    written at once and drops what was held for that occurrence.
+    """
     _check_id(event_id)
     original_start = original_start.astimezone(dt.UTC)
     async with in_transaction("default") as conn:
         await lock_event(conn, event_id)
         event = await load_event(event_id, conn)
-        tz = zone(event.timezone)
-        changes = _parse_occurrence_change(payload, tz)
-        occurrence = (
-            await Occurrence.filter(event_id=event_id, original_start=original_start)
-            .using_db(conn)
-            .first()
-        )
-        if occurrence is None:
-            raise NotFound("occurrence")
-        library = event.library
-        room = None
-        if changes.get("room") is not None:
-            room = (
-                await Room.filter(id=changes["room"], branch__library_id=library.id)
-                .using_db(conn)
-                .first()
-            )
-            if room is None:
-                raise_problems({"room": f"{library.slug} has no room {changes['room']}"})
-        override = (
-            await OccurrenceOverride.filter(event_id=event_id, original_start=original_start)
-            .using_db(conn)
-            .first()
-        )
-        now = dt.datetime.now(dt.UTC)
-        if override is None:
-            override = OccurrenceOverride(
-                event=event, original_start=original_start, updated_at=now, revision=0
-            )
-        before = {
-            "start": utc_iso(override.starts_at) if override.starts_at else None,
-            "end": utc_iso(override.ends_at) if override.ends_at else None,
-            "room": override.room_id,  # type: ignore[attr-defined]
-            "title": override.title,
-            "cancelled": override.cancelled,
-            "note": override.note,
-        }
-        if "start" in changes:
-            override.starts_at, override.ends_at = changes["start"], changes["end"]
-        if "room" in changes:
-            override.room = room
-        if "title" in changes:
-            override.title = changes["title"]
-        if "cancelled" in changes:
-            override.cancelled = changes["cancelled"]
-        if "note" in changes:
-            override.note = changes["note"]
-        override.revision += 1
-        override.updated_at = now
-        staff = list(event.staff)
-        resources = {(STAFF, u.id) for u in staff}
-        if room is not None:
-            resources.add((ROOM, room.id))
-        elif event.room_id is not None:  # type: ignore[attr-defined]
-            resources.add((ROOM, event.room_id))  # type: ignore[attr-defined]
-        await lock_resources(conn, resources)
-        await override.save(using_db=conn)
-        event.revision += 1
-        event.updated_at = now
-        await event.save(using_db=conn, update_fields=["revision", "updated_at"])
-        registered = await registrations.snapshot(conn, event.id)
-        await rebuild_occurrences(event, using_db=conn)
-        await _check_conflicts(conn, event.id)
-        await registrations.schedule_changed(conn, event, registered)
-        warnings = await opening_hours_warnings(conn, event, library)
-        after = {
-            "start": utc_iso(override.starts_at) if override.starts_at else None,
-            "end": utc_iso(override.ends_at) if override.ends_at else None,
-            "room": room.id if room is not None else override.room_id,  # type: ignore[attr-defined]
-            "title": override.title,
-            "cancelled": override.cancelled,
-            "note": override.note,
-        }
-        diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        await _audit(
-            conn,
-            user,
-            event,
-            "change_occurrence",
-            {"original_start": utc_iso(original_start), **diff},
-        )
-        await bump_data_version(using_db=conn)
+        changes = _parse_occurrence_change(payload, zone(event.timezone))
+        cancelling = changes.get("cancelled") is True
+        if not approver and approval.change_needs_approval(event):
+            if not cancelling:
+                return await _hold_occurrence_change(
+                    conn, event, original_start, changes, user=user, base_url=base_url
+                )
+            if set(changes) - {"cancelled", "note"}:
+                raise_problems(
+                    {
+                        "cancelled": _(
+                            "cancel the occurrence on its own: a move, a room or a title"
+                            " waits for a director here"
+                        )
+                    }
+                )
+        warnings = await _write_occurrence(conn, event, original_start, changes, user=user)
+        if cancelling:
+            await approval.drop_occurrence(conn, event, original_start, user)
     return EventResult(await load_event(event_id), warnings)
+
+
+async def _occurrence_and_override(
+    conn: BaseDBAsyncClient, event_id: int, original_start: dt.datetime
+) -> tuple[Occurrence, OccurrenceOverride | None]:
+    occurrence = (
+        await Occurrence.filter(event_id=event_id, original_start=original_start)
+        .using_db(conn)
+        .first()
+    )
+    if occurrence is None:
+        raise NotFound("occurrence")
+    override = (
+        await OccurrenceOverride.filter(event_id=event_id, original_start=original_start)
+        .using_db(conn)
+        .first()
+    )
+    return occurrence, override
+
+
+async def _occurrence_room(
+    conn: BaseDBAsyncClient, library: Library, changes: dict[str, Any]
+) -> Room | None:
+    if changes.get("room") is None:
+        return None
+    room = (
+        await Room.filter(id=changes["room"], branch__library_id=library.id).using_db(conn).first()
+    )
+    if room is None:
+        problem = _("%(library)s has no room %(room)s", library=library.slug, room=changes["room"])
+        raise_problems({"room": problem})
+    return room
+
+
+async def _hold_occurrence_change(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    original_start: dt.datetime,
+    changes: dict[str, Any],
+    *,
+    user: StaffUser | None,
+    base_url: str,
+) -> EventResult:
+    """Merge a change of one occurrence into the event's held change and keep that for
+    a director; what equals the occurrence as published drops out of it."""
+    occurrence, override = await _occurrence_and_override(conn, event.id, original_start)
+    await _occurrence_room(conn, event.library, changes)
+    pending = await approval.pending_change(conn, event.id)
+    occurrences = dict(pending.occurrences or {}) if pending is not None else {}
+    key = utc_iso(original_start)
+    merged = {**occurrences.get(key, {}), **approval.occurrence_change_json(changes)}
+    reduced = approval.reduce_occurrence_change(
+        merged, approval.occurrence_state(occurrence, override)
+    )
+    if reduced:
+        occurrences[key] = reduced
+    else:
+        occurrences.pop(key, None)
+    held = dict(pending.changes) if pending is not None else {}
+    now_json = data_json(event_data(event))
+    return await _hold(conn, event, pending, held, occurrences, now_json, user, base_url)
+
+
+async def _write_occurrence(
+    conn: BaseDBAsyncClient,
+    event: Event,
+    original_start: dt.datetime,
+    changes: dict[str, Any],
+    *,
+    user: StaffUser | None,
+) -> list[dict[str, Any]]:
+    """Write a checked occurrence change to a locked, loaded event in the caller's
+    transaction; return the opening-hours warnings."""
+    event_id = event.id
+    await _occurrence_and_override(conn, event_id, original_start)
+    library = event.library
+    room = await _occurrence_room(conn, library, changes)
+    override = (
+        await OccurrenceOverride.filter(event_id=event_id, original_start=original_start)
+        .using_db(conn)
+        .first()
+    )
+    now = dt.datetime.now(dt.UTC)
+    if override is None:
+        override = OccurrenceOverride(
+            event=event, original_start=original_start, updated_at=now, revision=0
+        )
+    before = {
+        "start": utc_iso(override.starts_at) if override.starts_at else None,
+        "end": utc_iso(override.ends_at) if override.ends_at else None,
+        "room": override.room_id,  # type: ignore[attr-defined]
+        "title": override.title,
+        "cancelled": override.cancelled,
+        "note": override.note,
+    }
+    if "start" in changes:
+        override.starts_at, override.ends_at = changes["start"], changes["end"]
+    if "room" in changes:
+        override.room = room
+    if "title" in changes:
+        override.title = changes["title"]
+    if "cancelled" in changes:
+        override.cancelled = changes["cancelled"]
+    if "note" in changes:
+        override.note = changes["note"]
+    override.revision += 1
+    override.updated_at = now
+    staff = list(event.staff)
+    resources = {(STAFF, u.id) for u in staff}
+    if room is not None:
+        resources.add((ROOM, room.id))
+    elif event.room_id is not None:  # type: ignore[attr-defined]
+        resources.add((ROOM, event.room_id))  # type: ignore[attr-defined]
+    await lock_resources(conn, resources)
+    await override.save(using_db=conn)
+    event.revision += 1
+    event.updated_at = now
+    await event.save(using_db=conn, update_fields=["revision", "updated_at"])
+    registered = await registrations.snapshot(conn, event.id)
+    await rebuild_occurrences(event, using_db=conn)
+    await _check_conflicts(conn, event.id)
+    await registrations.schedule_changed(conn, event, registered)
+    warnings = await opening_hours_warnings(conn, event, library)
+    after = {
+        "start": utc_iso(override.starts_at) if override.starts_at else None,
+        "end": utc_iso(override.ends_at) if override.ends_at else None,
+        "room": room.id if room is not None else override.room_id,  # type: ignore[attr-defined]
+        "title": override.title,
+        "cancelled": override.cancelled,
+        "note": override.note,
+    }
+    diff = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    await _audit(
+        conn,
+        user,
+        event,
+        "change_occurrence",
+        {"original_start": utc_iso(original_start), **diff},
+    )
+    await bump_data_version(using_db=conn)
+    return warnings
 
 
 async def record_attendance(

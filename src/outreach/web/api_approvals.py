@@ -45,10 +45,15 @@ class ApprovalOut(Answer):
     library: str
     kind: str
     changes: dict[str, Any]
+    # Held changes of single occurrences, by original start in UTC.
+    occurrences: dict[str, dict[str, Any]]
     revision: int
     note: str
     submitted_by: int | None
     submitted_at: str
+    # Who submitted or amended it, and when it was last amended.
+    editors: list[int]
+    amended_at: str | None
     decision: str
     decided_by: int | None
     decided_at: str | None
@@ -66,10 +71,13 @@ def approval_json(request: ApprovalRequest, library: str) -> dict[str, Any]:
         "library": library,
         "kind": request.kind.value,
         "changes": request.changes,
+        "occurrences": request.occurrences or {},
         "revision": request.revision,
         "note": request.note,
         "submitted_by": request.submitted_by_id,  # type: ignore[attr-defined]
         "submitted_at": utc_iso(request.submitted_at),
+        "editors": list(request.editors or []),
+        "amended_at": utc_iso(request.amended_at) if request.amended_at else None,
         "decision": request.decision.value,
         "decided_by": request.decided_by_id,  # type: ignore[attr-defined]
         "decided_at": utc_iso(request.decided_at) if request.decided_at else None,
@@ -126,6 +134,19 @@ async def return_to_editor(request: Request) -> JSONResponse:
     return JSONResponse(approval_json(decided, await _slug(decided.library_id)))  # type: ignore[attr-defined]
 
 
+@declare(answer=ApprovalOut)
+async def withdraw(request: Request) -> JSONResponse:
+    """The editor who made a request takes it back before anyone decided it."""
+    user = await require_user(request)
+    request_id: int = request.path_params["request_id"]
+    library_id = await review.library_of(request_id)
+    await require_library_role(request, library_id, tuple(RoleName))
+    if user.id not in await review.editors_of(request_id):
+        raise ApiError(403, "forbidden: only an editor who made it withdraws it")
+    withdrawn = await review.withdraw(request_id, user=user)
+    return JSONResponse(approval_json(withdrawn, await _slug(withdrawn.library_id)))  # type: ignore[attr-defined]
+
+
 @declare(query=ApprovalFilters, answer=ApprovalList)
 async def list_approvals(request: Request) -> JSONResponse:
     """A library's submissions, newest first; for its staff."""
@@ -146,4 +167,5 @@ routes: list[BaseRoute] = [
     Route("/api/approvals", list_approvals, methods=["GET"]),
     Route("/api/approvals/{request_id:id}/approve", approve, methods=["POST"]),
     Route("/api/approvals/{request_id:id}/return", return_to_editor, methods=["POST"]),
+    Route("/api/approvals/{request_id:id}/withdraw", withdraw, methods=["POST"]),
 ]

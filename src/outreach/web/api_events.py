@@ -47,6 +47,7 @@ from outreach.schemas import CODE_PATTERN, Count, Declared, OneOf, Text, shown, 
 from outreach.web.auth import authenticate, may_approve, require_library_role, require_user
 from outreach.web.boundary import declare, read_json_value, read_query
 from outreach.web.errors import Invalid, NotFound
+from outreach.web.links import origin
 
 WRITE_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
 READ_ROLES = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
@@ -255,7 +256,9 @@ async def update_event(request: Request) -> JSONResponse:
     body = await read_json_value(request)
     validate(EventChange, body)
     approver = await may_approve(user, event.library_id)  # type: ignore[attr-defined]
-    result = await service.update_event(event.id, body, user=user, approver=approver)
+    result = await service.update_event(
+        event.id, body, user=user, approver=approver, base_url=origin(request)
+    )
     return JSONResponse(_with_warnings(result))
 
 
@@ -268,12 +271,17 @@ async def cancel_event(request: Request) -> JSONResponse:
 
 @declare(body=OccurrenceChange, answer=EventWritten)
 async def change_occurrence(request: Request) -> JSONResponse:
-    """PATCH /api/events/{id}/occurrences/{original start in UTC}."""
+    """PATCH /api/events/{id}/occurrences/{original start in UTC}; where every change
+    waits for a director, an editor's change (not a cancellation) is held
+    (``pending_approval``) and the occurrence stays as it is."""
     event, user = await _writable_event(request)
     raw = request.path_params["original_start"]
     original_start = _instant(raw, "original_start")
     body = await read_json_value(request)
-    result = await service.change_occurrence(event.id, original_start, body, user=user)
+    approver = await may_approve(user, event.library_id)  # type: ignore[attr-defined]
+    result = await service.change_occurrence(
+        event.id, original_start, body, user=user, approver=approver, base_url=origin(request)
+    )
     return JSONResponse(_with_warnings(result))
 
 

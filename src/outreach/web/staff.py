@@ -9,6 +9,7 @@ fields they name. The form's translation to and from the API payload is in
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
@@ -58,12 +59,14 @@ from outreach.models import (
     Theme,
     Visibility,
 )
-from outreach.scheduling import approval, service
+from outreach.scheduling import approval, approval_notices, service
+from outreach.scheduling.payload import EventData, parse_fields
 from outreach.scheduling.serialise import event_data, utc_iso
 from outreach.security import DUMMY_PASSWORD_HASH, verify_password
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, csrf, language
 from outreach.web.errors import DomainError, NotFound, status_of
+from outreach.web.links import origin
 from outreach.web.staff_forms import (
     WEEKDAYS,
     FormState,
@@ -815,7 +818,9 @@ async def edit_event(request: Request) -> Response:
     request.state.approver = await auth.may_approve(user, event.library.id)
     context = await form_context(event.library)
     if request.method == "GET":
-        return _form_page(request, context, form_from_event(event), event=event)
+        return _form_page(
+            request, context, form_from_event(event, await _held_version(event)), event=event
+        )
     state = form_state(await request.form())
     payload = payload_from_form(state, context.languages)
     revision = first(state, "revision")
@@ -825,7 +830,11 @@ async def edit_event(request: Request) -> Response:
         payload["revision"] = number_or_raw(revision, int)
     try:
         result = await service.update_event(
-            event.id, payload, user=user, approver=request.state.approver
+            event.id,
+            payload,
+            user=user,
+            approver=request.state.approver,
+            base_url=origin(request),
         )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
@@ -834,9 +843,20 @@ async def edit_event(request: Request) -> Response:
     if result.pending is not None:
         flash(request, _("Your change waits for a director's approval; the event is unchanged."))
         return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+    if result.unchanged:
+        flash(request, _("The event is as published: no change waits for approval."))
+        return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
     flash(request, _("The event was saved."))
     _flash_warnings(request, result.warnings)
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
+
+
+async def _held_version(event: Event) -> EventData | None:
+    """The event as its held change would publish it, for its editors to go on from."""
+    pending = await approval.pending_change(None, event.id)
+    if pending is None or not pending.changes:
+        return None
+    return dataclasses.replace(event_data(event), **parse_fields(pending.changes, partial=True))
 
 
 def _flash_warnings(request: Request, warnings: list[dict[str, Any]]) -> None:
@@ -903,6 +923,13 @@ async def _detail_page(
         .order_by("-submitted_at", "-id")
         .first()
     )
+    held = await approval.pending_change(None, event.id)
+    held_lines = await approval_notices.describe(None, held, event) if held is not None else []
+    held_starts = set((held.occurrences or {}) if held is not None else {})
+    may_withdraw = held is not None and user.id in {
+        *(held.editors or []),
+        held.submitted_by_id,  # type: ignore[attr-defined]
+    }
     base = Occurrence.filter(event_id=event.id).prefetch_related("room", "stop")
     coming = await base.filter(starts_at__gt=now).order_by("starts_at").limit(COMING_SHOWN)
     past = await base.filter(starts_at__lte=now).order_by("-starts_at").limit(PAST_SHOWN)
@@ -934,6 +961,7 @@ async def _detail_page(
             "recorded": recorded,
             "total": sum(recorded.values()),
             "refused": refused if refused is not None and refused.key == key else None,
+            "held": utc_iso(occurrence.original_start) in held_starts,
         }
 
     rooms = await Room.filter(branch__library_id=event.library.id).order_by("name")
@@ -966,6 +994,9 @@ async def _detail_page(
             and event.status == EventStatus.DRAFT
             and event.approval != ApprovalState.SUBMITTED,
             "submission": submission,
+            "held": held,
+            "held_lines": held_lines,
+            "may_withdraw": may_withdraw,
             "starts": local_time(event.starts_at, event.timezone),
             "ends": local_time(event.ends_at, event.timezone),
             # An all-day event ends at the midnight after its last day.
@@ -1029,7 +1060,14 @@ async def change_occurrence(request: Request) -> Response:
         flash(request, _("Nothing to change."), "warning")
         return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
     try:
-        result = await service.change_occurrence(event.id, original_start, payload, user=user)
+        result = await service.change_occurrence(
+            event.id,
+            original_start,
+            payload,
+            user=user,
+            approver=await auth.may_approve(user, event.library.id),
+            base_url=origin(request),
+        )
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
@@ -1038,7 +1076,21 @@ async def change_occurrence(request: Request) -> Response:
     when = local_time(original_start, event.timezone)
     assert when is not None
     shown = moment(when)
-    if action == "cancel":
+    if result.pending is not None:
+        flash(
+            request,
+            _(
+                "Your change of the occurrence of %(when)s waits for a director's approval;"
+                " the occurrence is unchanged.",
+                when=shown,
+            ),
+        )
+    elif result.unchanged:
+        flash(
+            request,
+            _("The occurrence of %(when)s is as published: no change of it waits.", when=shown),
+        )
+    elif action == "cancel":
         flash(request, _("The occurrence of %(when)s was cancelled.", when=shown))
     elif action == "restore":
         flash(request, _("The occurrence of %(when)s was restored.", when=shown))

@@ -19,7 +19,7 @@ from starlette.datastructures import FormData
 from outreach import i18n
 from outreach.i18n import gettext as _
 from outreach.models import Event, EventStatus
-from outreach.scheduling.payload import TagInput
+from outreach.scheduling.payload import EventData, TagInput
 from outreach.scheduling.serialise import event_data
 from outreach.web import csrf
 
@@ -181,9 +181,10 @@ def _tag_key(tag: TagInput) -> str:
     return f"{tag.kind}:{tag.strategy}:{tag.code}"
 
 
-def form_from_event(event: Event) -> FormState:
-    """The form fields showing an existing event."""
-    data = event_data(event)
+def form_from_event(event: Event, data: EventData | None = None) -> FormState:
+    """The form fields showing an existing event (``data``: a version of it, such as the
+    one its held change would publish)."""
+    data = data if data is not None else event_data(event)
     tz = ZoneInfo(event.timezone)
     state: FormState = {
         "kind": [data.kind],

@@ -24,14 +24,24 @@ from outreach.models import (
     Library,
     Role,
     RoleName,
+    Room,
     StaffFeed,
     StaffUser,
 )
-from outreach.scheduling import review, service
+from outreach.scheduling import approval, approval_notices, review, service
+from outreach.scheduling.serialise import data_json, event_data
 from outreach.web import auth
 from outreach.web.errors import DomainError, status_of
 from outreach.web.links import absolute_url, origin
-from outreach.web.staff import error_page, flash, local_time, page, render
+from outreach.web.staff import (
+    conflict_rows,
+    error_page,
+    flash,
+    local_time,
+    page,
+    render,
+    resource_names,
+)
 from outreach.web.staff_forms import first, form_state
 
 RECENT_SHOWN = 20
@@ -47,9 +57,17 @@ async def _approver_libraries(user: StaffUser) -> list[Library]:
     return await Library.filter(id__in=ids or [0]).order_by("slug")
 
 
-def _row(request: ApprovalRequest) -> dict[str, Any]:
+async def _row(request: ApprovalRequest) -> dict[str, Any]:
     event = request.event
     library = request.library
+    lines: list[approval_notices.Line] = []
+    stale = ""
+    if request.kind == ApprovalKind.CHANGE and request.decision == ApprovalDecision.PENDING:
+        loaded = await service.load_event(event.id)
+        lines = await approval_notices.describe(None, request, loaded)
+        parts = await approval.stale_parts(None, request, data_json(event_data(loaded)))
+        if parts:
+            stale = await approval_notices.stale_words(None, loaded, parts, for_editor=False)
     return {
         "request": request,
         "title": tr(event.title, library.default_language),
@@ -59,7 +77,9 @@ def _row(request: ApprovalRequest) -> dict[str, Any]:
         "by": request.submitted_by.name if request.submitted_by else "",
         "decider": request.decided_by.name if request.decided_by else "",
         "change": request.kind == ApprovalKind.CHANGE,
-        "fields": sorted(request.changes),
+        "lines": lines,
+        "stale": stale,
+        "amended": local_time(request.amended_at, library.timezone),
     }
 
 
@@ -89,7 +109,10 @@ async def approvals(request: Request) -> Response:
     return render(
         request,
         "staff/approvals.html",
-        {"pending": [_row(r) for r in pending], "decided": [_row(r) for r in decided]},
+        {
+            "pending": [await _row(r) for r in pending],
+            "decided": [await _row(r) for r in decided],
+        },
     )
 
 
@@ -104,8 +127,13 @@ async def _decide(request: Request, *, approving: bool) -> Response:
     comment = first(form_state(await request.form()), "comment")
     try:
         if approving:
-            await review.approve(request_id, user=user, comment=comment, base_url=origin(request))
-            flash(request, _("Approved: the event is published as submitted."))
+            decided, _result = await review.approve(
+                request_id, user=user, comment=comment, base_url=origin(request)
+            )
+            if decided.kind == ApprovalKind.CHANGE:
+                flash(request, _("Approved: the change is published."))
+            else:
+                flash(request, _("Approved: the event is published as submitted."))
         else:
             await review.return_to_editor(
                 request_id, user=user, comment=comment, base_url=origin(request)
@@ -114,9 +142,46 @@ async def _decide(request: Request, *, approving: bool) -> Response:
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
-        problems = "; ".join(exc.fields.values()) or exc.error
-        flash(request, _("Nothing was decided: %(problem)s", problem=problems), "error")
+        flash(
+            request,
+            _("Nothing was decided: %(problem)s", problem=await _problems(exc, library_id)),
+            "error",
+        )
     return RedirectResponse("/staff/approvals", status_code=303)
+
+
+async def _problems(exc: DomainError, library_id: int) -> str:
+    """A refusal in words: a double booking names the room or person and the local times."""
+    raw = exc.extra.get("conflicts")
+    if isinstance(raw, list):
+        library = await Library.get(id=library_id)
+        rooms = await Room.filter(branch__library_id=library_id)
+        staff = await StaffUser.filter(roles__library_id=library_id).distinct()
+        rows = conflict_rows(raw, library, resource_names(rooms, staff))
+        return " ".join(row["message"] for row in rows)
+    return "; ".join(exc.fields.values()) or exc.error
+
+
+async def withdraw(request: Request) -> Response:
+    """An editor takes back their own request (from the dashboard or the event's page)."""
+    user: StaffUser = request.state.user
+    request_id = int(request.path_params["request_id"])
+    if user.id not in await review.editors_of(request_id):
+        return error_page(
+            request, 403, _("Not allowed"), _("Only an editor who made a request withdraws it.")
+        )
+    state = form_state(await request.form())
+    try:
+        withdrawn = await review.withdraw(request_id, user=user)
+        flash(request, _("Withdrawn: nothing of it is published."))
+        target = f"/staff/events/{withdrawn.event_id}"  # type: ignore[attr-defined]
+    except DomainError as exc:
+        if status_of(exc) in (401, 403, 404):
+            raise
+        flash(request, "; ".join(exc.fields.values()) or exc.error, "error")
+        target = "/staff/"
+    back = first(state, "next")
+    return RedirectResponse(back if back == "/staff/" else target, status_code=303)
 
 
 async def approve(request: Request) -> Response:
@@ -227,6 +292,7 @@ routes: list[BaseRoute] = [
     Route("/staff/approvals", page(approvals), methods=["GET"]),
     Route("/staff/approvals/{request_id:id}/approve", page(approve), methods=["POST"]),
     Route("/staff/approvals/{request_id:id}/return", page(return_to_editor), methods=["POST"]),
+    Route("/staff/approvals/{request_id:id}/withdraw", page(withdraw), methods=["POST"]),
     Route("/staff/events/{event_id:id}/submit", page(submit), methods=["POST"]),
     Route("/staff/feed", page(feed_page), methods=["GET", "POST"]),
     Route("/staff/calendar/{secret:str}.ics", calendar, methods=["GET"]),

@@ -1,0 +1,381 @@
+"""Held changes over real HTTP, where a library's directors approve every change: an
+editor's change of one occurrence waits like a change of the event, later changes amend
+the one held change, cancelling is never held, a stale or double-booking change is
+refused at approval in words, and the editor may withdraw it. Notices go to the people
+concerned in their language."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from zoneinfo import ZoneInfo
+
+import httpx
+from icalendar import Calendar
+
+from outreach.models import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequest,
+    AuditEntry,
+    Event,
+    EventKind,
+    EventStatus,
+    Library,
+    Notice,
+    Occurrence,
+    RoleName,
+    Room,
+    StaffUser,
+    Visibility,
+)
+from outreach.scheduling.occurrences import rebuild_occurrences
+from outreach.scheduling.serialise import utc_iso
+from outreach.security import hash_password
+from tests.factories import make_branch, make_library, make_room, make_token, make_user
+
+TZ = ZoneInfo("Europe/Ljubljana")
+PASSWORD = "correct horse battery staple"
+PASSWORD_HASH = hash_password(PASSWORD)
+_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# A moment in UTC as the API writes it: never on a page a person reads.
+UTC_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z")
+
+
+class Kranj:
+    """A library whose directors approve every change, its rooms, staff and a series."""
+
+    library: Library
+    hall: Room
+    studio: Room
+    editor: StaffUser
+    director: StaffUser
+    series: Event
+    # The series' second and third Wednesdays, at 17:00 local time.
+    second: dt.datetime
+    third: dt.datetime
+
+
+async def _person(email: str, role: RoleName, library: Library, language: str | None) -> StaffUser:
+    user = await make_user(email, password=None, roles=[(role, library)])
+    user.password_hash = PASSWORD_HASH
+    user.language = language
+    await user.save(update_fields=["password_hash", "language"])
+    return user
+
+
+async def _kranj() -> Kranj:
+    k = Kranj()
+    library = await make_library("kranj")
+    await Library.filter(id=library.id).update(approval=ApprovalPolicy.ALL_CHANGES)
+    k.library = await Library.get(id=library.id)
+    branch = await make_branch(k.library, "center")
+    k.hall = await make_room(branch, "dvorana")
+    k.studio = await make_room(branch, "studio")
+    # The editor reads English, the director the library's Slovenian.
+    k.editor = await _person("urednica@kranj.si", RoleName.EDITOR, k.library, "en")
+    k.director = await _person("direktor@kranj.si", RoleName.DIRECTOR, k.library, None)
+    today = dt.datetime.now(TZ).date()
+    wednesday = today + dt.timedelta(days=(2 - today.weekday()) % 7 + 7)
+    first = dt.datetime.combine(wednesday, dt.time(17), tzinfo=TZ)
+    k.second = (first + dt.timedelta(days=7)).astimezone(dt.UTC)
+    k.third = (first + dt.timedelta(days=14)).astimezone(dt.UTC)
+    k.series = await Event.create(
+        library=k.library,
+        kind=EventKind.READING,
+        title={"sl": "Bralni klub", "en": "Reading club"},
+        starts_at=first.astimezone(dt.UTC),
+        ends_at=(first + dt.timedelta(hours=1)).astimezone(dt.UTC),
+        timezone="Europe/Ljubljana",
+        rrule="FREQ=WEEKLY;COUNT=6",
+        branch=branch,
+        room=k.hall,
+        updated_at=first,
+        visibility=Visibility.PUBLIC,
+        status=EventStatus.PUBLISHED,
+        approval="approved",
+    )
+    await rebuild_occurrences(k.series)
+    return k
+
+
+async def _bearer(user: StaffUser) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await make_token(user)}"}
+
+
+async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
+    page = await client.get("/staff/login")
+    token = _TOKEN.search(page.text)
+    assert token is not None
+    response = await client.post(
+        "/staff/login", data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
+    )
+    assert response.status_code == 303
+    found = _TOKEN.search((await client.get("/staff/")).text)
+    assert found is not None
+    return found.group(1)
+
+
+def _local(instant: dt.datetime, hours: int = 0) -> str:
+    return (instant.astimezone(TZ) + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+async def _starts(event: Event) -> list[tuple[str, int | None]]:
+    rows = await Occurrence.filter(event_id=event.id).order_by("original_start")
+    return [(utc_iso(o.starts_at), o.room_id) for o in rows]  # type: ignore[attr-defined]
+
+
+async def _feed_starts(client: httpx.AsyncClient) -> set[str]:
+    feed = Calendar.from_ical((await client.get("/feeds/kranj.ics")).content)
+    starts = set()
+    for component in feed.walk("VEVENT"):
+        if "RECURRENCE-ID" in component:
+            starts.add(component.decoded("DTSTART").astimezone(dt.UTC).isoformat())
+    return starts
+
+
+async def test_a_moved_occurrence_waits_for_the_director_and_is_written_on_approval(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    director = await _bearer(k.director)
+    before = await _starts(k.series)
+    feed_before = await _feed_starts(client)
+    path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
+
+    held = await client.patch(
+        path,
+        json={"start": _local(k.second, 1), "end": _local(k.second, 2), "room": k.studio.id},
+        headers=editor,
+    )
+    assert held.status_code == 200
+    request_id = held.json()["pending_approval"]
+    # The public sees the occurrence as it was: the table, the feed and the event's revision.
+    assert await _starts(k.series) == before
+    assert await _feed_starts(client) == feed_before
+    assert held.json()["revision"] == 1
+    # A second change amends the one held change rather than queueing another.
+    retitled = await client.patch(
+        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.third)}",
+        json={"title": {"sl": "Bralni klub: gost"}},
+        headers=editor,
+    )
+    assert retitled.json()["pending_approval"] == request_id
+    listed = (await client.get("/api/approvals?library=kranj", headers=director)).json()
+    assert [(a["id"], a["kind"], a["decision"]) for a in listed["approvals"]] == [
+        (request_id, "change", "pending")
+    ]
+    assert listed["approvals"][0]["occurrences"] == {
+        utc_iso(k.second): {
+            "start": utc_iso(k.second + dt.timedelta(hours=1)),
+            "end": utc_iso(k.second + dt.timedelta(hours=2)),
+            "room": k.studio.id,
+        },
+        utc_iso(k.third): {"title": {"sl": "Bralni klub: gost"}},
+    }
+
+    # The director's page says what changes, in Slovenian, local times and room names.
+    csrf = await _sign_in(client, "direktor@kranj.si")
+    queue = (await client.get("/staff/approvals")).text
+    day = k.second.astimezone(TZ)
+    assert f"{day.day}. " in queue
+    assert "17:00–18:00" in queue
+    assert "18:00–19:00" in queue
+    assert "Dvorana" in queue
+    assert "Studio" in queue
+    assert "Bralni klub: gost" in queue
+    assert not UTC_INSTANT.search(queue)
+    assert f"room {k.studio.id}" not in queue
+
+    # The studio is booked meanwhile: approving is refused, in words, and nothing written.
+    admin = await _bearer(
+        await make_user("admin@kranj.si", password=None, roles=[(RoleName.ADMIN, k.library)])
+    )
+    blocker = await client.post(
+        "/api/events",
+        json={
+            "library": "kranj",
+            "kind": "lecture",
+            "title": {"sl": "Predavanje"},
+            "start": _local(k.second, 1),
+            "end": _local(k.second, 2),
+            "room": k.studio.id,
+            "status": "published",
+        },
+        headers=admin,
+    )
+    assert blocker.status_code == 201
+    refused = await client.post(
+        f"/staff/approvals/{request_id}/approve", data={"comment": "", "csrf_token": csrf}
+    )
+    assert refused.status_code == 303
+    shown = (await client.get("/staff/approvals")).text
+    assert "Nič ni bilo odločeno: Prostor Studio je zaseden 18:00–19:00" in shown
+    assert "za »Predavanje«." in shown
+    assert await _starts(k.series) == before
+    assert (await ApprovalRequest.get(id=request_id)).decision == ApprovalDecision.PENDING
+
+    await client.delete(f"/api/events/{blocker.json()['id']}", headers=admin)
+    approved = await client.post(
+        f"/staff/approvals/{request_id}/approve", data={"comment": "", "csrf_token": csrf}
+    )
+    assert approved.status_code == 303
+    assert "Odobreno: sprememba je objavljena." in (await client.get("/staff/approvals")).text
+    after = await _starts(k.series)
+    assert after[1] == (utc_iso(k.second + dt.timedelta(hours=1)), k.studio.id)
+    assert (after[0], after[2:]) == (before[0], before[2:])
+    assert (k.second + dt.timedelta(hours=1)).isoformat() in await _feed_starts(client)
+
+    # Notices: the director was asked in Slovenian, the editor told in English.
+    notices = [
+        (n.recipient, n.template, n.language, n.subject)
+        for n in await Notice.filter(template__startswith="approval").order_by("id")
+    ]
+    assert notices == [
+        (
+            "direktor@kranj.si",
+            "approval_requested",
+            "sl",
+            "Prosim za odobritev spremembe: Bralni klub",
+        ),
+        ("urednica@kranj.si", "approval_decided", "en", "Approved: Reading club"),
+    ]
+    asked = await Notice.get(template="approval_requested")
+    assert "Dvorana → Studio" in (asked.text or "")
+    assert "17:00–18:00 → " in (asked.text or "")
+    told = await Notice.get(template="approval_decided")
+    assert "approved the change to “Reading club”: the public sees it now." in (told.text or "")
+    assert "Dvorana → Studio" in (told.text or "")
+    trail = [
+        e.action
+        for e in await AuditEntry.filter(entity="event", entity_id=str(k.series.id)).order_by("id")
+    ]
+    assert trail == [
+        "submit_change",
+        "amend_change",
+        "change_occurrence",
+        "change_occurrence",
+        "approve",
+    ]
+
+
+async def test_cancelling_one_occurrence_is_written_at_once_and_drops_its_held_change(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
+    held = await client.patch(
+        path, json={"start": _local(k.second, 1), "end": _local(k.second, 2)}, headers=editor
+    )
+    request_id = held.json()["pending_approval"]
+    mixed = await client.patch(path, json={"cancelled": True, "room": k.studio.id}, headers=editor)
+    assert mixed.status_code == 422
+    assert mixed.json()["fields"]["cancelled"].startswith("cancel the occurrence on its own")
+    cancelled = await client.patch(
+        path, json={"cancelled": True, "note": "Bolezen."}, headers=editor
+    )
+    assert (cancelled.status_code, "pending_approval" in cancelled.json()) == (200, False)
+    row = await Occurrence.get(event_id=k.series.id, original_start=k.second)
+    assert (row.cancelled, row.starts_at) == (True, k.second)
+    # The held move of it is moot: nothing else was held, so the request is withdrawn.
+    assert (await ApprovalRequest.get(id=request_id)).decision == ApprovalDecision.WITHDRAWN
+    # Restoring it shows it to the public again: that waits.
+    restored = await client.patch(path, json={"cancelled": False}, headers=editor)
+    assert restored.json()["pending_approval"] != request_id
+    assert (await Occurrence.get(event_id=k.series.id, original_start=k.second)).cancelled
+
+
+async def test_a_stale_held_change_is_refused_and_its_editor_withdraws_it(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    director = await _bearer(k.director)
+    other = await _bearer(
+        await make_user("drugi@kranj.si", password=None, roles=[(RoleName.EDITOR, k.library)])
+    )
+    path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
+    held = await client.patch(path, json={"room": k.studio.id}, headers=editor)
+    request_id = held.json()["pending_approval"]
+    title = await client.patch(
+        f"/api/events/{k.series.id}", json={"title": {"sl": "Bralni klub za vse"}}, headers=editor
+    )
+    assert title.json()["pending_approval"] == request_id
+    # An admin (who approves) moves the same occurrence: written at once, the held change
+    # stale.
+    admin = await _bearer(
+        await make_user("admin@kranj.si", password=None, roles=[(RoleName.ADMIN, k.library)])
+    )
+    moved = await client.patch(
+        path, json={"start": _local(k.second, 2), "end": _local(k.second, 3)}, headers=admin
+    )
+    assert (moved.status_code, "pending_approval" in moved.json()) == (200, False)
+    stale = await client.post(f"/api/approvals/{request_id}/approve", json={}, headers=director)
+    assert stale.status_code == 409
+    assert stale.json()["fields"]["revision"].startswith(
+        "the event was changed after this was submitted (Occurrence of "
+    )
+    assert (await Event.get(id=k.series.id)).title == {"sl": "Bralni klub", "en": "Reading club"}
+    amend = await client.patch(path, json={"room": k.hall.id}, headers=editor)
+    assert amend.status_code == 409
+    assert "withdraw your held change and make it again" in amend.json()["fields"]["revision"]
+    # Only an editor who made it withdraws it.
+    assert (
+        await client.post(f"/api/approvals/{request_id}/withdraw", json={}, headers=other)
+    ).status_code == 403
+    withdrawn = await client.post(f"/api/approvals/{request_id}/withdraw", json={}, headers=editor)
+    assert (withdrawn.status_code, withdrawn.json()["decision"]) == (200, "withdrawn")
+    again = await client.post(f"/api/approvals/{request_id}/approve", json={}, headers=director)
+    assert (again.status_code, again.json()["fields"]) == (
+        409,
+        {"decision": "someone decided it already"},
+    )
+    # Starting again from the new version is a new held change.
+    fresh = await client.patch(path, json={"room": k.studio.id}, headers=editor)
+    assert fresh.json()["pending_approval"] not in (None, request_id)
+
+
+async def test_amending_keeps_only_what_differs_and_a_return_tells_the_editor(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    director = await _bearer(k.director)
+    first = await client.patch(
+        f"/api/events/{k.series.id}", json={"title": {"sl": "Bralni klub+"}}, headers=editor
+    )
+    request_id = first.json()["pending_approval"]
+    await client.patch(f"/api/events/{k.series.id}", json={"capacity": 12}, headers=editor)
+    # The title set back to what is published drops out of the held change.
+    await client.patch(
+        f"/api/events/{k.series.id}",
+        json={"title": {"sl": "Bralni klub", "en": "Reading club"}},
+        headers=editor,
+    )
+    request = await ApprovalRequest.get(id=request_id)
+    assert (request.changes, request.editors) == ({"capacity": 12}, [k.editor.id])
+    # The edit form shows the editor the version their held change would publish.
+    await _sign_in(client, "urednica@kranj.si")
+    form = (await client.get(f"/staff/events/{k.series.id}/edit")).text
+    assert re.search(r'name="capacity"[^>]*value="12"', form)
+    page = (await client.get(f"/staff/events/{k.series.id}")).text
+    assert "A change waits for a director" in page
+    assert "Capacity" in page
+    client.cookies.clear()
+
+    returned = await client.post(
+        f"/api/approvals/{request_id}/return", json={"comment": "Ne zdaj."}, headers=director
+    )
+    assert (returned.status_code, returned.json()["decision"]) == (200, "returned")
+    assert (await Event.get(id=k.series.id)).capacity is None
+    told = await Notice.get(template="approval_decided")
+    assert (told.recipient, told.language, told.subject) == (
+        "urednica@kranj.si",
+        "en",
+        "Returned: Reading club",
+    )
+    assert "the public still sees the event as it was" in (told.text or "")
+    assert "Capacity: — → 12" in (told.text or "")
+    assert "Ne zdaj." in (told.text or "")
