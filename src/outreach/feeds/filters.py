@@ -154,6 +154,15 @@ class UnknownFilter(NotFound):
         self.name = name
 
 
+class FilterTooLong(Invalid):
+    """A filter's text longer than ``longest`` characters (a page says so in its words)."""
+
+    def __init__(self, name: str, longest: int) -> None:
+        super().__init__({name: "is too long"})
+        self.name = name
+        self.longest = longest
+
+
 def _single(params: Mapping[str, Sequence[str]], name: str, *, longest: int = 64) -> str | None:
     values = params.get(name) or []
     if not values:
@@ -164,7 +173,7 @@ def _single(params: Mapping[str, Sequence[str]], name: str, *, longest: int = 64
     if not text:
         raise Invalid({name: "must not be empty"})
     if len(text) > longest:
-        raise Invalid({name: "is too long"})
+        raise FilterTooLong(name, longest)
     return text
 
 

@@ -61,6 +61,36 @@ ACTIVE = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 MAX_ID = 2**31 - 1
 
 
+def status_words(status: RegistrationStatus) -> str:
+    """What a registration's status is, in words (a refusal says why it stands in the way)."""
+    match status:
+        case RegistrationStatus.CONFIRMED:
+            return _("is confirmed")
+        case RegistrationStatus.WAITLISTED:
+            return _("is on the waiting list")
+        case RegistrationStatus.CANCELLED:
+            return _("is cancelled")
+        case RegistrationStatus.ATTENDED:
+            return _("is checked in: the party came")
+        case RegistrationStatus.NO_SHOW:
+            return _("is marked as not come")
+
+
+def _not_active(registration: Registration) -> errors.Conflict:
+    return errors.Conflict(
+        _("the registration is not active"),
+        fields={"status": status_words(RegistrationStatus(registration.status))},
+    )
+
+
+def _too_many(most: int) -> str:
+    return ngettext(
+        "at most %(num)s person may register at once",
+        "at most %(num)s people may register together",
+        most,
+    )
+
+
 class Closed(errors.Conflict):
     """Registration is not open (yet, or any more) for this occurrence."""
 
@@ -102,7 +132,13 @@ def parse_start(raw: str | None, field: str = "original_start") -> dt.datetime |
     except ValueError:
         value = None
     if value is None or value.tzinfo is None or not 1900 <= value.year <= 2200:
-        raise errors.Invalid({field: "must be a UTC date-time such as 2026-12-01T09:00:00Z"})
+        raise errors.Invalid(
+            {
+                field: _(
+                    "must be a UTC date-time such as %(example)s", example="2026-12-01T09:00:00Z"
+                )
+            }
+        )
     return value.astimezone(dt.UTC)
 
 
@@ -344,43 +380,47 @@ async def register(
             dates = await Occurrence.filter(event_id=event_id, stop_id=None).using_db(conn).limit(2)
             if len(dates) != 1:
                 raise errors.Invalid(
-                    {"original_start": "is required: say which date to register for"}
+                    {"original_start": _("is required: say which date to register for")}
                 )
             original_start = dates[0].original_start
         if scope == RegistrationScope.SERIES and original_start is not None:
             raise errors.Invalid(
-                {"original_start": "must be left out: this event registers for the whole series"}
+                {"original_start": _("must be left out: this event registers for the whole series")}
             )
         seats = await places(conn, event, policy, original_start, now)
         if not seats.known:
-            raise errors.Invalid({"original_start": "is not a date of this event"})
+            raise errors.Invalid({"original_start": _("is not a date of this event")})
         if not seats.open and not (by_staff and event.status != EventStatus.CANCELLED):
             raise Closed(
-                seats.reason or _("Registration has closed."), fields={"registration": "closed"}
+                seats.reason or _("Registration has closed."),
+                fields={"registration": _("is closed")},
             )
         party = data.party_size
         if not by_staff and party > policy.max_party:
-            raise errors.Invalid(
-                {"party_size": f"at most {policy.max_party} people may register together"}
-            )
+            raise errors.Invalid({"party_size": _too_many(policy.max_party)})
         if policy.asks_age_bands and not data.age_bands and not by_staff:
-            raise errors.Invalid({"age_bands": "is required for this event"})
+            raise errors.Invalid({"age_bands": _("is required for this event")})
         left = seats.left
         if seats.capacity is not None and party > seats.capacity:
             raise errors.Invalid(
-                {"party_size": f"is larger than the {seats.capacity} places of this event"}
+                {
+                    "party_size": _(
+                        "is larger than the %(places)s places of this event",
+                        places=seats.capacity,
+                    )
+                }
             )
         if left is None or party <= left:
             status = RegistrationStatus.CONFIRMED
         elif left > 0:
             raise Full(
                 ngettext("Only %(num)s place is left.", "Only %(num)s places are left.", left),
-                fields={"party_size": f"only {left} of the places are left"},
+                fields={"party_size": _("only %(left)s of the places are left", left=left)},
             )
         elif policy.waitlist:
             status = RegistrationStatus.WAITLISTED
         else:
-            raise Full(_("No places are left."), fields={"party_size": "no places are left"})
+            raise Full(_("No places are left."), fields={"party_size": _("no places are left")})
         email = data.email
         if not by_staff and email is not None:
             existing = (
@@ -506,9 +546,7 @@ async def cancel(registration_id: int, *, now: dt.datetime | None = None) -> Reg
         policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
         registration = await _registration(conn, registration_id)
         if registration.status not in ACTIVE:
-            raise errors.Conflict(
-                "the registration is not active", fields={"status": f"is {registration.status}"}
-            )
+            raise _not_active(registration)
         event = await _event(conn, registration.event_id)  # type: ignore[attr-defined]
         held = registration.status == RegistrationStatus.CONFIRMED
         registration.status = RegistrationStatus.CANCELLED
@@ -533,20 +571,18 @@ async def change(
         policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
         registration = await _registration(conn, registration_id)
         if registration.status not in ACTIVE:
-            raise errors.Conflict(
-                "the registration is not active", fields={"status": f"is {registration.status}"}
-            )
+            raise _not_active(registration)
         event = await _event(conn, registration.event_id)  # type: ignore[attr-defined]
         if data.name is not None:
             registration.name = data.name
         party = data.party_size if data.party_size is not None else registration.party_size
         bands = data.age_bands if data.age_bands is not None else registration.age_bands
         if bands and sum(bands.values()) != party:
-            raise errors.Invalid({"age_bands": f"must add up to the party size ({party})"})
-        if party > policy.max_party:
             raise errors.Invalid(
-                {"party_size": f"at most {policy.max_party} people may register together"}
+                {"age_bands": _("must add up to the party size (%(party)s)", party=party)}
             )
+        if party > policy.max_party:
+            raise errors.Invalid({"party_size": _too_many(policy.max_party)})
         grows = party - registration.party_size
         if grows > 0 and registration.status == RegistrationStatus.CONFIRMED:
             seats = await places(conn, event, policy, registration.original_start, now)
@@ -555,7 +591,11 @@ async def change(
                     ngettext(
                         "Only %(num)s place is left.", "Only %(num)s places are left.", seats.left
                     ),
-                    fields={"party_size": f"only {seats.left} more of the places are left"},
+                    fields={
+                        "party_size": _(
+                            "only %(left)s more of the places are left", left=seats.left
+                        )
+                    },
                 )
         registration.party_size = party
         registration.age_bands = dict(bands or {})
@@ -660,7 +700,7 @@ async def check_in(
         registration = await _registration(conn, registration_id)
         if registration.original_start is None:
             raise errors.Invalid(
-                {"registration": "a series registration is counted by the attendance form"}
+                {"registration": _("a series registration is counted by the attendance form")}
             )
         allowed = (
             RegistrationStatus.CONFIRMED,
@@ -669,8 +709,8 @@ async def check_in(
         )
         if registration.status not in allowed:
             raise errors.Conflict(
-                "only a confirmed party can be checked in",
-                fields={"status": f"is {registration.status}"},
+                _("only a confirmed party can be checked in"),
+                fields={"status": status_words(RegistrationStatus(registration.status))},
             )
         occurrence = await _occurrence(
             conn,
@@ -679,13 +719,14 @@ async def check_in(
         )
         if occurrence is None or occurrence.cancelled:
             raise errors.Conflict(
-                "the occurrence is cancelled", fields={"registration": "nobody can attend"}
+                _("the occurrence is cancelled"), fields={"registration": _("nobody can attend")}
             )
         event = await _event(conn, registration.event_id)  # type: ignore[attr-defined]
         tz = zone(event.timezone)
         if now.astimezone(tz).date() < occurrence.starts_at.astimezone(tz).date():
             raise errors.Conflict(
-                "check-in opens on the day", fields={"status": "the occurrence is not today yet"}
+                _("check-in opens on the day"),
+                fields={"status": _("the occurrence is not today yet")},
             )
         before = RegistrationStatus(registration.status)
         if before == wanted:
@@ -709,7 +750,7 @@ async def set_policy(
     opens_at = parse_start(data.opens_at, "opens_at")
     closes_at = parse_start(data.closes_at, "closes_at")
     if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        raise errors.Invalid({"closes_at": "must be after opens_at"})
+        raise errors.Invalid({"closes_at": _("must be after opens_at")})
     async with in_transaction("default") as conn:
         await begin_write(conn)
         event = await _event(conn, event_id)

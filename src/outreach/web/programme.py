@@ -34,9 +34,9 @@ from outreach.errors import Invalid
 from outreach.feeds import programme as browse
 from outreach.feeds.filters import (
     FILTER_NAMES,
-    MAX_QUERY,
     Choices,
     FeedFilter,
+    FilterTooLong,
     Scope,
     UnknownFilter,
     choices,
@@ -117,13 +117,11 @@ def _filter_problems(error: Invalid | UnknownFilter, raw: dict[str, str]) -> dic
         "value": _("Choose a value from the list."),
         "q": _("Type a word, or the beginning of one, in letters or digits."),
     }
-    problems = {}
-    for name, problem in error.fields.items():
-        if name == "q" and "too long" in problem:
-            problems[name] = _("Type at most %(n)s characters.", n=i18n.format_number(MAX_QUERY))
-        else:
-            problems[name] = messages.get(name, _("Choose from the list."))
-    return problems
+    if isinstance(error, FilterTooLong) and error.name == "q":
+        return {
+            error.name: _("Type at most %(n)s characters.", n=i18n.format_number(error.longest))
+        }
+    return {name: messages.get(name, _("Choose from the list.")) for name in error.fields}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise.connection import get_connection
 
-from outreach import errors
+from outreach import errors, i18n
 from outreach.i18n import _
 from outreach.models import (
     Event,
@@ -46,7 +46,7 @@ from outreach.settings import Settings
 from outreach.web.auth import require_library_role
 from outreach.web.boundary import declare, read_json, read_query
 from outreach.web.errors import ApiError
-from outreach.web.language import negotiate
+from outreach.web.language import requested
 from outreach.web.limits import RateLimit
 
 STAFF_ROLES = (RoleName.EDITOR, RoleName.ADMIN)
@@ -144,7 +144,12 @@ async def register(request: Request) -> Response:
     data = await read_json(request, RegistrationIn)
     event, _policy = await _policy_event(request.path_params["event_id"])
     library: Library = event.library
-    lang = negotiate(request, default=library.default_language)
+    # The patron's language, for their notices; the answer keeps the API's English words.
+    lang = (
+        requested(request)
+        or i18n.interface_language(library.default_language)
+        or i18n.SOURCE_LANGUAGE
+    )
     await service.register(event.id, data, language=data.language or lang)
     return _json({"message": received_message()}, status_code=202)
 

@@ -23,6 +23,7 @@ from outreach.models import (
     Registration,
     RegistrationPolicy,
     RegistrationScope,
+    RegistrationStatus,
 )
 from outreach.registration import service
 from outreach.registration.schemas import PolicyIn, StaffRegistrationIn
@@ -124,7 +125,12 @@ async def registrations_action(request: Request) -> Response:
             outcome = await service.register(
                 event.id, data, language=event.library.default_language, by_staff=True
             )
-            flash(request, _("Registered: %(status)s.", status=str(outcome.status)))
+            flash(
+                request,
+                _("Registered on the waiting list.")
+                if outcome.status == RegistrationStatus.WAITLISTED
+                else _("Registered: the party has its place."),
+            )
         elif action in ("attended", "no_show", "confirmed"):
             registration = await _registration_of(event, form.get("registration"))
             await service.check_in(registration.id, action)
@@ -149,17 +155,37 @@ async def registrations_action(request: Request) -> Response:
             raw = form.get("capacity", "").strip()
             value = _form_int(raw, 0) if raw else None
             if isinstance(value, str):
-                raise errors.Invalid({"capacity": "must be a whole number"})
+                raise errors.Invalid({"capacity": _("must be a whole number")})
             await service.set_capacity(event.id, start, value)
             flash(request, _("The places of this date are saved."))
         else:
-            raise errors.Invalid({"action": "is not one of this page's forms"})
+            raise errors.Invalid({"action": _("is not one of this page's forms")})
     except errors.DomainError as exc:
         if isinstance(exc, errors.NotFound):
             raise
-        problems = "; ".join(f"{name}: {text}" for name, text in exc.fields.items())
-        flash(request, f"{exc.error}. {problems}".strip(), "error")
+        flash(request, _("Nothing was changed: %(problem)s", problem=_refusal(exc)), "error")
     return back
+
+
+def _refusal(exc: errors.DomainError) -> str:
+    """A refusal in the page's words: each field by its label on the page, or the reason."""
+    labels = {
+        "name": _("Name or pseudonym"),
+        "party_size": _("People"),
+        "email": _("Email address"),
+        "original_start": _("Date"),
+        "status": _("Status"),
+        "capacity": _("Places of this date"),
+        "max_party": _("Largest party"),
+        "closes_before_minutes": _("Registration closes this many minutes before the start"),
+    }
+    said = [
+        _("%(field)s: %(problem)s", field=labels[name], problem=text) if name in labels else text
+        for name, text in exc.fields.items()
+    ]
+    if isinstance(exc, errors.Conflict) or not said:
+        said.insert(0, exc.error)
+    return "; ".join(said)
 
 
 async def _registration_of(event: Event, raw: str | None) -> Registration:

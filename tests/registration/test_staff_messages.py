@@ -1,0 +1,49 @@
+"""The registration staff page's answers in the library's language: what a phone
+registration got (never a status code such as ``waitlisted``) and why a form was refused,
+each field by its label on the page. The API keeps its English words."""
+
+from __future__ import annotations
+
+import html
+
+import httpx
+
+from outreach.models import Registration, RoleName
+from tests import factories
+from tests.registration.conftest import STARTS, Workshop
+from tests.registration.test_staff_pages import PASSWORD, csrf_of
+
+
+async def test_phone_registrations_and_refusals_are_said_in_slovenian(
+    workshop: Workshop, client: httpx.AsyncClient
+) -> None:
+    await factories.make_user("urednica@mkl.si", roles=[(RoleName.EDITOR, workshop.library)])
+    login = await client.get("/staff/login")
+    await client.post(
+        "/staff/login",
+        data={"email": "urednica@mkl.si", "password": PASSWORD, "csrf_token": csrf_of(login.text)},
+    )
+    page_url = f"/staff/events/{workshop.event.id}/registrations"
+    start = STARTS[1].isoformat()
+    page = await client.get(page_url, params={"original_start": start})
+    token = csrf_of(page.text)
+    phone = {"csrf_token": token, "action": "phone", "original_start": start, "name": "Novak"}
+
+    too_many = await client.post(page_url, data={**phone, "party_size": "25"})
+    assert too_many.status_code == 303
+    shown = html.unescape((await client.get(too_many.headers["location"])).text)
+    assert "Nič ni bilo spremenjeno: Osebe: je več, kot je mest tega dogodka (20)" in shown
+    assert await Registration.all().count() == 0
+
+    placed = await client.post(page_url, data={**phone, "party_size": "2"})
+    shown = html.unescape((await client.get(placed.headers["location"])).text)
+    assert "Prijavljeno: skupina ima svoje mesto." in shown
+    assert "confirmed" not in shown
+
+    registration = await Registration.get()
+    cancel = {"csrf_token": token, "action": "cancel", "registration": str(registration.id)}
+    await client.post(page_url, data={**cancel, "original_start": start})
+    again = await client.post(page_url, data={**cancel, "original_start": start})
+    shown = html.unescape((await client.get(again.headers["location"])).text)
+    assert "Nič ni bilo spremenjeno: prijava ni dejavna; Stanje: je preklicana" in shown
+    assert "is cancelled" not in shown
