@@ -158,6 +158,11 @@ class StopIn(Declared):
     )
 
 
+# A stop's fields as they are written (the staff form's columns, the optimiser's body for
+# ``PUT /api/routes/{id}/stops``): StopIn's, its ``id`` first.
+STOP_FIELDS: tuple[str, ...] = ("id", *(name for name in StopIn.model_fields if name != "id"))
+
+
 def _stop_list(value: object) -> object:
     if not isinstance(value, list) or not value:
         raise problem("stops", "must be a list of at least one stop")

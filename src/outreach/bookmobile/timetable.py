@@ -417,21 +417,23 @@ async def stored_fields(route: Route) -> dict[str, Any]:
         "valid_from": route.valid_from.isoformat(),
         "valid_until": route.valid_until.isoformat() if route.valid_until else None,
         "detour_factor": route.detour_factor,
-        "stops": [
-            {
-                "id": stop.id,
-                "name": stop.name,
-                "community": stop.community,
-                "address": stop.address,
-                "postcode": stop.postcode,
-                "lat": stop.lat,
-                "lon": stop.lon,
-                "arrival": f"{stop.arrival:%H:%M}",
-                "minutes_parked": stop.minutes_parked,
-                "visibility": stop.visibility.value,
-            }
-            for stop in stops
-        ],
+        "stops": [stop_fields(stop) for stop in stops],
+    }
+
+
+def stop_fields(stop: Stop) -> dict[str, Any]:
+    """A saved stop as :class:`StopIn` input, its id kept: a change is laid over it."""
+    return {
+        "id": stop.id,
+        "name": stop.name,
+        "community": stop.community,
+        "address": stop.address,
+        "postcode": stop.postcode,
+        "lat": stop.lat,
+        "lon": stop.lon,
+        "arrival": f"{stop.arrival:%H:%M}",
+        "minutes_parked": stop.minutes_parked,
+        "visibility": stop.visibility.value,
     }
 
 

@@ -22,24 +22,13 @@ from babel.dates import get_day_names
 
 from outreach import i18n
 from outreach.bookmobile.open_data import ImportResult
+from outreach.bookmobile.schemas import STOP_FIELDS
 from outreach.bookmobile.timetable import Found, Problem
 from outreach.i18n import gettext, ngettext
 from outreach.models import Stop, Visibility
 from outreach.scheduling.recurrence import zone
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-STOP_FIELDS = (
-    "id",
-    "name",
-    "community",
-    "address",
-    "postcode",
-    "lat",
-    "lon",
-    "arrival",
-    "minutes_parked",
-    "visibility",
-)
 ROUTE_FIELDS = (
     "code",
     "name",

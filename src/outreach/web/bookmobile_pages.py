@@ -35,6 +35,7 @@ from outreach.bookmobile.timetable import (
     parse_date,
     parse_route,
     parse_stops,
+    stop_fields,
 )
 from outreach.bookmobile.vehicles import save_vehicle
 from outreach.feeds import ical
@@ -546,23 +547,10 @@ async def staff_apply(request: Request) -> Response:
             library,
             {"stops": gettext("The route's stops changed since the proposal: propose again.")},
         )
-    raw = []
-    for stop_id, arrival in zip(ids, arrivals, strict=True):
-        stop = existing[int(stop_id)]
-        raw.append(
-            {
-                "id": stop.id,
-                "name": stop.name,
-                "community": stop.community,
-                "address": stop.address,
-                "postcode": stop.postcode,
-                "lat": stop.lat,
-                "lon": stop.lon,
-                "arrival": arrival,
-                "minutes_parked": stop.minutes_parked,
-                "visibility": stop.visibility.value,
-            }
-        )
+    raw = [
+        {**stop_fields(existing[int(stop_id)]), "arrival": arrival}
+        for stop_id, arrival in zip(ids, arrivals, strict=True)
+    ]
     errors: dict[str, str | Found] = {}
     stops = parse_stops(raw, errors)
     if errors:

@@ -28,6 +28,7 @@ from outreach.bookmobile.optimise import StopWindow, route_km
 from outreach.bookmobile.public_page import Visit
 from outreach.bookmobile.schemas import (
     MAX_TOLERANCE,
+    STOP_FIELDS,
     CancelledRun,
     CancelRunIn,
     EmissionsOut,
@@ -540,26 +541,7 @@ async def optimise_route(
         notes.append(_("the current order is already the shortest found"))
     apply_body = None
     if proposal is not None:
-        apply_body = {
-            "stops": [
-                {
-                    k: s[k]
-                    for k in (
-                        "id",
-                        "name",
-                        "community",
-                        "address",
-                        "postcode",
-                        "lat",
-                        "lon",
-                        "arrival",
-                        "minutes_parked",
-                        "visibility",
-                    )
-                }
-                for s in proposal["stops"]
-            ]
-        }
+        apply_body = {"stops": [{k: s[k] for k in STOP_FIELDS} for s in proposal["stops"]]}
     return {
         "route": route.id,
         "tolerance_minutes": tolerance,
