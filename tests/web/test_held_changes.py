@@ -29,9 +29,11 @@ from outreach.models import (
     StaffUser,
     Visibility,
 )
+from outreach.scheduling import service
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.serialise import utc_iso
 from outreach.security import hash_password
+from outreach.web.staff_forms import form_from_event
 from tests.factories import make_branch, make_library, make_room, make_token, make_user
 
 TZ = ZoneInfo("Europe/Ljubljana")
@@ -379,3 +381,25 @@ async def test_amending_keeps_only_what_differs_and_a_return_tells_the_editor(
     assert "the public still sees the event as it was" in (told.text or "")
     assert "Capacity: — → 12" in (told.text or "")
     assert "Ne zdaj." in (told.text or "")
+
+
+async def test_the_event_form_holds_only_what_the_editor_changed(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    csrf = await _sign_in(client, "urednica@kranj.si")
+    series = await service.load_event(k.series.id)
+    form = {**form_from_event(series), "title_sl": ["Bralni klub ob sredah"], "csrf_token": [csrf]}
+    saved = await client.post(f"/staff/events/{k.series.id}/edit", data=form)
+    assert saved.status_code == 303
+    request = await ApprovalRequest.get(event_id=k.series.id)
+    assert request.changes == {"title": {"sl": "Bralni klub ob sredah", "en": "Reading club"}}
+    page = (await client.get(f"/staff/events/{k.series.id}")).text
+    assert "Your change waits for a director&#39;s approval; the event is unchanged." in page
+    assert "Reading club → " not in page
+    assert "Bralni klub ob sredah" in page
+    # Saving the form again as it stands (the held version) changes nothing.
+    again = {**form_from_event(series), "title_sl": ["Bralni klub ob sredah"], "csrf_token": [csrf]}
+    await client.post(f"/staff/events/{k.series.id}/edit", data=again)
+    assert await ApprovalRequest.filter(event_id=k.series.id).count() == 1
+    assert (await ApprovalRequest.get(event_id=k.series.id)).amended_at is not None

@@ -103,6 +103,25 @@ def _event_when(event: Event, starts_at: dt.datetime, ends_at: dt.datetime, tz: 
     return when_words(start, end)
 
 
+def _title_lines(old: dict[str, str], new: dict[str, str]) -> list[Line]:
+    """A title change, language by language: the reader's first, then the others that
+    change."""
+    lang = i18n.current()
+    changed = sorted(
+        (code for code in {*old, *new} if old.get(code) != new.get(code)),
+        key=lambda code: (code != lang, code),
+    )
+    return [
+        Line(
+            # Translators: a field of a text in several languages, e.g. "Naslov (angleščina)".
+            _("%(field)s (%(language)s)", field=_("Title"), language=i18n.language_name(code)),
+            old.get(code) or "—",
+            new.get(code) or "—",
+        )
+        for code in changed
+    ]
+
+
 def _rule_words(rrule: str | None, starts_at: dt.datetime, tz: Any, all_day: bool) -> str:
     if not rrule:
         return _("once")
@@ -127,7 +146,6 @@ async def _event_lines(
     conn: BaseDBAsyncClient | None, event: Event, changes: dict[str, Any]
 ) -> list[Line]:
     library = event.library
-    lang = i18n.current()
     before = event_data(event)
     after = dataclasses.replace(before, **parse_fields(changes, partial=True))
     tz = zone(library.timezone)
@@ -158,12 +176,9 @@ async def _event_lines(
     for name in sorted(names - {"start", "end", "all_day", "timezone", "rrule"}):
         old, new = getattr(before, name), getattr(after, name)
         if name == "title":
-            line = Line(
-                _("Title"),
-                translated(old, lang, library.default_language),
-                translated(new, lang, library.default_language),
-            )
-        elif name == "room":
+            lines += _title_lines(old, new)
+            continue
+        if name == "room":
             line = Line(_("Room"), rooms.get(old, none), rooms.get(new, none))
         elif name == "branch":
             line = Line(_("Branch"), branches.get(old, none), branches.get(new, none))

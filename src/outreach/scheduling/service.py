@@ -9,6 +9,7 @@ transaction: on any error nothing is written. Permissions are the caller's busin
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
@@ -55,7 +56,7 @@ from outreach.scheduling.conflicts import (
     find_conflicts,
     lock_resources,
 )
-from outreach.scheduling.occurrences import default_horizon_end, rebuild_occurrences
+from outreach.scheduling.occurrences import default_horizon_end, expand, rebuild_occurrences
 from outreach.scheduling.payload import (
     MAX_DURATION,
     EventData,
@@ -496,7 +497,8 @@ async def update_event(
         if "library" in payload and payload["library"] != event.library.slug:
             raise_problems({"library": "cannot be changed; create the event in the other library"})
         _check_revision(payload, event)
-        if "status" in fields:
+        if "status" in fields and fields["status"] != event.status.value:
+            # Only publishing needs a director; a published event's form keeps its status.
             approval.check_publishing(event.library, fields["status"], approver=approver)
         if not approver and approval.change_needs_approval(event):
             return await _hold_event_change(conn, event, body, user=user, base_url=base_url)
@@ -525,6 +527,24 @@ async def _try_held(
         pass
 
 
+SCHEDULE_FIELDS = {"start", "end", "all_day", "timezone", "rrule", "exdates"}
+
+
+def _schedule_differs(event: Event, after: EventData) -> bool:
+    """Whether ``after`` gives the event other dates, times or zone than it has."""
+    horizon = default_horizon_end()
+    times = resolve_times(after, library_timezone=event.library.timezone, horizon_end=horizon)
+    if times.tz.key != event.timezone:
+        return True
+    trial = copy.copy(event)
+    trial.starts_at, trial.ends_at = times.starts_at, times.ends_at
+    trial.all_day = after.all_day
+    trial.rrule = times.rule.text if times.rule is not None else None
+    trial.exdates = times.exdates
+    spans = [(i.starts_at, i.ends_at) for i in expand(event, horizon_end=horizon)]
+    return spans != [(i.starts_at, i.ends_at) for i in expand(trial, horizon_end=horizon)]
+
+
 async def _hold_event_change(
     conn: BaseDBAsyncClient,
     event: Event,
@@ -541,11 +561,16 @@ async def _hold_event_change(
     current = event_data(event)
     now_json = data_json(current)
     after_json = data_json(dataclasses.replace(current, **fields))
+    after = dataclasses.replace(current, **fields)
     changes = {
         name: merged[name]
         for name in fields
         if not approval.same_value(name, now_json[name], after_json[name])
     }
+    if set(changes) & SCHEDULE_FIELDS and not _schedule_differs(event, after):
+        # The form writes a rule out in full (BYDAY=WE of a weekly rule starting on a
+        # Wednesday): the same dates are no change.
+        changes = {name: value for name, value in changes.items() if name not in SCHEDULE_FIELDS}
     occurrences = dict(pending.occurrences or {}) if pending is not None else {}
     return await _hold(conn, event, pending, changes, occurrences, now_json, user, base_url)
 
