@@ -160,7 +160,7 @@ class VeventCache:
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
         self._items: OrderedDict[bytes, bytes] = OrderedDict()
-        self.written = 0  # how many series were written by icalendar (for tests)
+        self.written = 0  # how many series were written anew (for tests)
 
     def of(self, series: Series, *, lang: str | None, base_url: str) -> bytes:
         """The bytes of ``series``' VEVENTs, written once per distinct record."""
@@ -169,7 +169,7 @@ class VeventCache:
         if found is not None:
             self._items.move_to_end(key)
             return found
-        found = ical.components_bytes(ical.series_components(series, lang=lang, base_url=base_url))
+        found = ical.series_bytes(series, lang=lang, base_url=base_url)
         self.written += 1
         self._items[key] = found
         while len(self._items) > self.size:

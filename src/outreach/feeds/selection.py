@@ -143,22 +143,23 @@ async def public_event_ids(
     public events (recently cancelled ones too) with an occurrence overlapping [start, end)
     that is not at a private stop, and that pass the filters."""
     db = sql.Sql()
-    libraries, params = db.among("o.library_id", scope.library_ids)
-    # Occurrences carry their event's library: filtering events by it as well lets the
-    # database start from the scope's events rather than from every event.
+    # The database starts from the scope's events, and occurrences carry their event's
+    # library, so the scope is asked of events only.
     event_libraries, event_params = db.among("e.library_id", scope.library_ids)
     public, public_params = publicity.events_sql("e", cancelled_since=start)
     stops, stop_params = publicity.outside_private_stops_sql("o")
     # Asking, per event, whether any occurrence falls in the window stops at the first one
-    # (an index on event and start), where joining every occurrence and then DISTINCT
-    # reads them all.
+    # (the index on event and original start), where joining every occurrence and then
+    # DISTINCT reads them all. The occurrence's library is not asked again: with it,
+    # PostgreSQL without fresh statistics (a database just filled) intersected the
+    # library's index for every event, 1.8 s instead of 9 ms for 1,000 events.
     where = [
         event_libraries,
         public,
         "EXISTS (SELECT 1 FROM occurrence o WHERE o.event_id = e.id"
-        f" AND {libraries} AND o.starts_at < ? AND o.ends_at > ? AND {stops})",
+        f" AND o.starts_at < ? AND o.ends_at > ? AND {stops})",
     ]
-    params = [*event_params, *public_params, *params, end, start, *stop_params]
+    params = [*event_params, *public_params, end, start, *stop_params]
 
     def narrow(condition: str, values: list[object]) -> None:
         where.append(condition)
