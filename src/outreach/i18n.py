@@ -23,9 +23,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from babel import Locale, dates, lists, numbers
 from babel.messages import mofile, pofile
 from babel.support import LazyProxy, Translations
+
+from outreach.languages import translated
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -179,3 +182,53 @@ def language_name(lang: str) -> str:
     """A language's own name for itself (``slovenščina``), for the language switch."""
     name = _babel_locale(lang).get_display_name(lang) or lang
     return name[:1].upper() + name[1:]
+
+
+_FORMATS = (
+    format_date,
+    format_time,
+    format_datetime,
+    format_skeleton,
+    format_interval,
+    format_number,
+    format_decimal,
+    format_percent,
+    format_list,
+)
+
+
+# Jinja fills in every variable itself (``{% trans count=n, time=t %}``), so plurals reach it
+# as the catalogue has them: :func:`ngettext` would format them with ``num`` alone.
+def _template_ngettext(singular: str, plural: str, n: int) -> str:
+    return str(catalogue(current()).ngettext(singular, plural, n))
+
+
+def _template_npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return str(catalogue(current()).npgettext(context, singular, plural, n))
+
+
+def i18n_environment(directory: Path, **options: Any) -> jinja2.Environment:
+    """A Jinja environment for the templates in ``directory`` (pages and mail) that writes
+    in the current language: ``_()`` and ``{% trans %}`` from the catalogues, ``tr`` for
+    texts kept in several languages, and Babel's formats as filters. ``options`` are
+    Jinja's own (autoescaping, undefined values, white space)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(directory)),
+        extensions=["jinja2.ext.i18n"],
+        **options,
+    )
+    # New-style gettext: ``_("%(n)s places", n=3)`` formats and escapes its variables.
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext,
+        _template_ngettext,
+        newstyle=True,
+        pgettext=pgettext,
+        npgettext=_template_npgettext,
+    )
+    env.filters["tr"] = translated
+    env.globals["tr"] = translated
+    env.globals["current_language"] = current
+    env.globals["language_name"] = language_name
+    for format_ in _FORMATS:
+        env.filters[format_.__name__] = format_
+    return env

@@ -20,7 +20,6 @@ from typing import Any
 import jinja2
 
 from outreach import i18n
-from outreach.languages import translated
 from outreach.settings import PROJECT_ROOT
 
 TEMPLATES = PROJECT_ROOT / "templates"
@@ -35,45 +34,17 @@ class Written:
     html: str
 
 
-# Jinja fills in every variable itself (``{% trans count=n %}``), so plurals reach it as the
-# catalogue has them: i18n.ngettext would format them with ``num`` alone.
-def _plural(singular: str, plural: str, n: int) -> str:
-    return str(i18n.catalogue(i18n.current()).ngettext(singular, plural, n))
-
-
-def _context_plural(context: str, singular: str, plural: str, n: int) -> str:
-    return str(i18n.catalogue(i18n.current()).npgettext(context, singular, plural, n))
-
-
 @functools.cache
 def environment(directory: Path = TEMPLATES) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(directory)),
+    """The pages' environment (:func:`outreach.i18n.i18n_environment`), stricter: a
+    missing value is an error, not an empty word in someone's mail."""
+    return i18n.i18n_environment(
+        directory,
         autoescape=jinja2.select_autoescape(["html"]),
-        extensions=["jinja2.ext.i18n"],
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_callables(  # type: ignore[attr-defined]
-        i18n.gettext,
-        _plural,
-        newstyle=True,
-        pgettext=i18n.pgettext,
-        npgettext=_context_plural,
-    )
-    env.filters["tr"] = translated
-    env.globals["tr"] = translated
-    for name in (
-        "format_date",
-        "format_time",
-        "format_datetime",
-        "format_skeleton",
-        "format_interval",
-        "format_number",
-    ):
-        env.filters[name] = getattr(i18n, name)
-    return env
 
 
 def write(
