@@ -50,7 +50,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.bookmobile.timetables import large_timetable  # noqa: E402
+from tests.bookmobile.timetables import create_somerset, large_timetable  # noqa: E402
 
 PAGE = "/maribor/bookmobile"
 HEALTH = "/healthz"
@@ -113,7 +113,7 @@ async def seed(database_url: str) -> str:
 
     from outreach.db import migrate
     from outreach.fixtures import load_fixtures
-    from outreach.models import ApiToken, Branch, Library, Role, RoleName, StaffUser
+    from outreach.models import ApiToken, Library, Role, RoleName, StaffUser
     from outreach.security import hash_password, new_token
     from outreach.settings import tortoise_config
 
@@ -121,22 +121,7 @@ async def seed(database_url: str) -> str:
     await Tortoise.init(config=tortoise_config(database_url))
     try:
         await load_fixtures(ROOT / "fixtures")
-        somerset = await Library.create(
-            slug="somerset",
-            name={"en": "Somerset"},
-            timezone="Europe/London",
-            default_language="en",
-            languages=["en"],
-        )
-        await Branch.create(
-            library=somerset,
-            slug="taunton",
-            name="Taunton Library",
-            address="Paul Street",
-            city="Taunton",
-            lat=51.0141,
-            lon=-3.1029,
-        )
+        await create_somerset()
         user = await StaffUser.create(
             email="bench@example.org", name="Bench", password_hash=hash_password("bench-bench")
         )

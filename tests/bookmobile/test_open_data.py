@@ -26,7 +26,6 @@ from outreach.bookmobile.commands import (
     import_stops_file,
 )
 from outreach.models import (
-    Branch,
     DataVersion,
     EmissionFactor,
     Event,
@@ -38,9 +37,9 @@ from outreach.models import (
     Stop,
     Vehicle,
 )
+from tests.bookmobile.timetables import SOMERSET_CSV, create_somerset
 from tests.factories import make_token_user
 
-SOMERSET_CSV = Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv"
 LONDON = ZoneInfo("Europe/London")
 UTC = dt.UTC
 # Seven months across both daylight-saving changes of the UK (25 Oct 2026, 28 Mar 2027).
@@ -88,22 +87,7 @@ def expected_visits(row: dict[str, str], start: dt.datetime, end: dt.datetime) -
 
 @pytest_asyncio.fixture
 async def somerset(db: str) -> Library:
-    library = await Library.create(
-        slug="somerset",
-        name={"en": "Somerset"},
-        timezone="Europe/London",
-        default_language="en",
-        languages=["en"],
-    )
-    await Branch.create(
-        library=library,
-        slug="taunton",
-        name="Taunton Library",
-        address="Paul Street",
-        city="Taunton",
-        lat=51.0141,
-        lon=-3.1029,
-    )
+    library = await create_somerset()
     await EmissionFactor.create(
         slug="diesel-test",
         fuel=Fuel.DIESEL,

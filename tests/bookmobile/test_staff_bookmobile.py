@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,14 +13,11 @@ from outreach.bookmobile.optimise import StopWindow, route_km, schedule
 from outreach.models import AuditEntry, Role, RoleName, Route, StaffUser, Stop, Vehicle
 from outreach.security import hash_password
 from tests.bookmobile.conftest import Bookmobiles, route_body, stop
+from tests.bookmobile.timetables import SOMERSET_CSV
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-SOMERSET_HEADER = (
-    (Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv")
-    .read_text(encoding="utf-8")
-    .splitlines()[0]
-)
+SOMERSET_HEADER = SOMERSET_CSV.read_text(encoding="utf-8").splitlines()[0]
 
 
 def csrf_of(html: str) -> str:

@@ -1,7 +1,7 @@
 """Large timetables in the open mobile-library-stops format, built the way a tester would:
 the Somerset file's 126 stops (routes A–Q, one vehicle, every four weeks) copied under
 new route codes until there are enough rows. Generated, never stored (``bench/`` uses
-them too)."""
+them too), and the library they are imported into."""
 
 from __future__ import annotations
 
@@ -11,11 +11,34 @@ import io
 from pathlib import Path
 
 from outreach.bookmobile.open_data import COLUMNS
+from outreach.models import Branch, Library
 
 SOMERSET_CSV = Path(__file__).parent / "data" / "mobile_library_stops_somerset.csv"
 # Somerset's routes run every four weeks: moving a first date by whole multiples of this
 # keeps its weekday and its place in the rule.
 PERIOD = dt.timedelta(days=28)
+
+
+async def create_somerset() -> Library:
+    """Somerset's library (English, London time) and its Taunton branch, the depot its
+    timetable's routes start from."""
+    library = await Library.create(
+        slug="somerset",
+        name={"en": "Somerset"},
+        timezone="Europe/London",
+        default_language="en",
+        languages=["en"],
+    )
+    await Branch.create(
+        library=library,
+        slug="taunton",
+        name="Taunton Library",
+        address="Paul Street",
+        city="Taunton",
+        lat=51.0141,
+        lon=-3.1029,
+    )
+    return library
 
 
 def somerset_rows() -> list[dict[str, str]]:
