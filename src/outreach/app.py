@@ -40,6 +40,7 @@ from outreach.web import (
     rooms,
     routes_api,
     staff,
+    staff_tokens,
     workspace,
 )
 from outreach.web.idempotency import Idempotency
@@ -62,6 +63,7 @@ def _routes() -> list[BaseRoute]:
         *staff.routes,
         *registration_staff.routes,
         *workspace.routes,
+        *staff_tokens.routes,
         *reports.routes,
         *partners.routes,
         *outreach_services.routes,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from outreach.i18n import format_decimal
 from outreach.i18n import gettext as _
 
 EARTH_RADIUS_KM = 6371.0088
@@ -177,7 +178,11 @@ async def distances(
     """
     default = Distances(
         matrix_km(points, detour_factor=detour_factor),
-        source=f"great-circle distance × detour factor {detour_factor:g}",
+        # Said where the figures are read: the page's language, the API's English.
+        source=_(
+            "great-circle distance × detour factor %(factor)s",
+            factor=format_decimal(detour_factor, "#,##0.###"),
+        ),
     )
     if client is None or len(points) < 2:
         return default
@@ -191,8 +196,8 @@ async def distances(
                 "the routing service %(problem)s; used great-circle distance × detour factor"
                 " %(factor)s instead",
                 problem=exc,
-                factor=format(detour_factor, "g"),
+                factor=format_decimal(detour_factor, "#,##0.###"),
             )
         )
         return default
-    return Distances(matrix, source=f"routing service {client.base_url}")
+    return Distances(matrix, source=_("routing service %(url)s", url=client.base_url))

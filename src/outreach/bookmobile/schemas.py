@@ -261,7 +261,11 @@ def _source(value: object) -> object:
 Fuels = Annotated[str, OneOf(tuple(f.value for f in Fuel))]
 KgPerKm = Annotated[float, Number(0, 10, N_("must be a number of kg CO2e per km between 0 and 10"))]
 Source = Annotated[str, Text(500), BeforeValidator(_source), AfterValidator(str.strip)]
-FactorSlug = Annotated[str, Text(64, SLUG_PATTERN, N_("the slug of an emission factor on file"))]
+# A factor's short name carries its source's figures ("…-rigid-3.5-7.5t-…"), dots included.
+FACTOR_SLUG_PATTERN = r"^[a-z0-9][a-z0-9.-]{0,63}$"
+FactorSlug = Annotated[
+    str, Text(64, FACTOR_SLUG_PATTERN, N_("one of the emission factors on file"))
+]
 
 
 class VehicleFields(Declared):

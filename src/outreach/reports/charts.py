@@ -13,6 +13,8 @@ from markupsafe import Markup
 
 from outreach.i18n import format_number, format_skeleton, ngettext
 from outreach.i18n import gettext as _
+from outreach.labels import audience_label
+from outreach.models import Audience
 
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
 _BAR = "#2f5f8f"
@@ -143,13 +145,16 @@ def audience_grid(grid: dict[str, Any]) -> Markup:
     """Goals (rows) by audience (columns): delivered sessions, darker for more."""
     audiences: list[str] = grid["audiences"]
     rows: list[dict[str, Any]] = grid["rows"]
-    cell_w, cell_h, left, top = 64, 24, 70, 24
+    # The columns are headed by the audiences' names in the reader's language, never codes.
+    names = {a: audience_label(Audience(a)) for a in audiences}
+    longest = max([len(n) for n in names.values()] + [0])
+    cell_w, cell_h, left, top = max(64, 7 * longest + 12), 24, 70, 24
     width = left + cell_w * len(audiences)
     height = top + cell_h * max(len(rows), 1) + 4
     peak = max([1] + [n for r in rows for n in r["delivered"].values()])
     body = [
         f'<text x="{left + j * cell_w + cell_w / 2:.0f}" y="16" text-anchor="middle">'
-        f"{escape(a)}</text>"
+        f"{escape(names[a])}</text>"
         for j, a in enumerate(audiences)
     ]
     for i, row in enumerate(rows):
@@ -162,7 +167,7 @@ def audience_grid(grid: dict[str, Any]) -> Markup:
             body.append(
                 f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" '
                 f'fill="{_BAR}" fill-opacity="{shade:.2f}" stroke="#d4dce0">'
-                f"<title>{escape(row['goal'])} × {escape(audience)}: {format_number(count)}"
+                f"<title>{escape(row['goal'])} × {escape(names[audience])}: {format_number(count)}"
                 "</title></rect>"
                 f'<text x="{x + cell_w / 2 - 1:.0f}" y="{y + 16}" text-anchor="middle" '
                 f'fill="{"#fff" if shade > 0.5 else "#1d2a33"}">{count}</text>'

@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from outreach.bookmobile.public_page import has_bookmobile
 from outreach.models import Branch, Goal, Library, Network, Statement, StrategyValue, Theme
+from outreach.rooms.requests import requestable_rooms
 from outreach.strategies import strategies_for_library
 from outreach.web.errors import NotFound
 from outreach.web.language import negotiate
@@ -73,6 +74,8 @@ async def library_home(request: Request) -> Response:
             "strategies": strategies,
             # The same test as the bookmobile page's 404: a running public route.
             "has_routes": await has_bookmobile(library),
+            # The room request page is linked where the library offers a room to ask for.
+            "has_rooms": bool(await requestable_rooms(library)),
         },
     )
 

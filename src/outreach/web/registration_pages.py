@@ -32,6 +32,7 @@ from outreach.schemas import validate
 from outreach.web.errors import status_of
 from outreach.web.language import negotiate
 from outreach.web.registration_api import received_message, too_many, waitlist_position
+from outreach.web.staff_labels import age_band_label
 
 # The most dates the form offers at once.
 DATES = 20
@@ -157,7 +158,7 @@ async def register_page(request: Request) -> Response:
         "policy": policy,
         "lang": lang,
         "title": translated(event.title, lang, library.default_language),
-        "bands": BANDS,
+        "bands": {band: age_band_label(band) for band in BANDS},
         "erase_days": current().erase_days,
         "problems": {},
         "error": None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from babel import dates
 from starlette.datastructures import FormData
@@ -19,7 +19,9 @@ from starlette.datastructures import FormData
 from outreach import i18n
 from outreach.i18n import gettext as _
 from outreach.models import Event, EventStatus
+from outreach.scheduling import wording
 from outreach.scheduling.payload import EventData, TagInput
+from outreach.scheduling.recurrence import RuleError, to_local, zone
 from outreach.scheduling.serialise import event_data
 from outreach.web import csrf
 
@@ -272,42 +274,17 @@ def picker_from_rule(rule: str | None, start: str, tz: ZoneInfo) -> FormState:
 
 
 def describe_rule(event: Event) -> str:
-    """The event's rule in words of the page's language when the picker can show it,
-    else the rule itself."""
+    """The event's rule in words of the page's language (the patron pages' wording: every
+    rule the service accepts, its end a local day), ``once`` without a rule."""
     if not event.rrule:
         return _("once")
     try:
-        tz = ZoneInfo(event.timezone)
-        start = event.starts_at.astimezone(tz)
-        picker = picker_from_rule(event.rrule, start.date().isoformat(), tz)
-    except (ValueError, ZoneInfoNotFoundError):
+        tz = zone(event.timezone)
+        return wording.describe_rule(
+            event.rrule, start=to_local(event.starts_at, tz), tz=tz, all_day=event.all_day
+        )
+    except RuleError:
         return event.rrule  # a rule written before today's checks: show it as it is
-    repeat = first(picker, "repeat")
-    names = dict(zip(WEEKDAYS, weekday_names(), strict=True))
-    days = i18n.format_list([names[d] for d in picker.get("repeat_days", [])])
-    weekday = weekday_names("wide")[start.weekday()]
-    if repeat == "weekly":
-        text = _("every week: %(days)s", days=days)
-    elif repeat == "biweekly":
-        text = _("every other week: %(days)s", days=days)
-    elif repeat == "monthly_day":
-        text = _("every month on day %(day)s", day=start.day)
-    elif repeat == "monthly_weekday":
-        nth = nth_weekday(start.date())[:-2]
-        if nth == "-1":
-            text = _("every month on its last %(weekday)s", weekday=weekday)
-        else:
-            # Translators: %(nth)s is 1 to 4 (the 2nd Tuesday of every month).
-            text = _("every month on the %(nth)s. %(weekday)s", nth=nth, weekday=weekday)
-    else:
-        return event.rrule
-    if first(picker, "repeat_until"):
-        last = dt.date.fromisoformat(first(picker, "repeat_until"))
-        text = _("%(rule)s, until %(day)s", rule=text, day=i18n.format_date(last, "long"))
-    elif first(picker, "repeat_count"):
-        count = int(first(picker, "repeat_count"))
-        text = i18n.ngettext("%(rule)s, %(num)s time", "%(rule)s, %(num)s times", count, rule=text)
-    return text
 
 
 def field_problems(problems: dict[str, str]) -> dict[str, list[str]]:
