@@ -403,3 +403,88 @@ async def test_the_event_form_holds_only_what_the_editor_changed(
     await client.post(f"/staff/events/{k.series.id}/edit", data=again)
     assert await ApprovalRequest.filter(event_id=k.series.id).count() == 1
     assert (await ApprovalRequest.get(event_id=k.series.id)).amended_at is not None
+
+
+async def test_a_held_change_that_double_books_is_refused_and_each_editor_hears_of_the_decision(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    second = await _person("drugi@kranj.si", RoleName.EDITOR, k.library, "fi")
+    other = await _bearer(second)
+    admin = await _bearer(await _person("admin@kranj.si", RoleName.ADMIN, k.library, "mk"))
+    busy = await client.post(
+        "/api/events",
+        json={
+            "library": "kranj",
+            "kind": "lecture",
+            "title": {"sl": "Predavanje"},
+            "start": _local(k.third),
+            "end": _local(k.third, 1),
+            "room": k.studio.id,
+            "status": "published",
+        },
+        headers=admin,
+    )
+    assert busy.status_code == 201
+    # Checked when held, not only when approved: the studio is taken then.
+    refused = await client.patch(
+        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.third)}",
+        json={"room": k.studio.id},
+        headers=editor,
+    )
+    assert refused.status_code == 409
+    assert [(c["resource"], c["resource_id"]) for c in refused.json()["conflicts"]] == [
+        ("room", k.studio.id)
+    ]
+    assert await ApprovalRequest.filter(event_id=k.series.id).count() == 0
+
+    held = await client.patch(
+        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}",
+        json={"room": k.studio.id},
+        headers=editor,
+    )
+    request_id = held.json()["pending_approval"]
+    amended = await client.patch(
+        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}",
+        json={"start": _local(k.second, 1), "end": _local(k.second, 2)},
+        headers=other,
+    )
+    assert amended.json()["pending_approval"] == request_id
+    request = await ApprovalRequest.get(id=request_id)
+    assert request.editors == [k.editor.id, second.id]
+    assert request.occurrences == {
+        utc_iso(k.second): {
+            "room": k.studio.id,
+            "start": utc_iso(k.second + dt.timedelta(hours=1)),
+            "end": utc_iso(k.second + dt.timedelta(hours=2)),
+        }
+    }
+    director = await _bearer(k.director)
+    returned = await client.post(
+        f"/api/approvals/{request_id}/return", json={"comment": "Raje ne."}, headers=director
+    )
+    assert returned.status_code == 200
+    asked = [
+        (n.recipient, n.language, n.subject)
+        for n in await Notice.filter(template="approval_requested").order_by("id")
+    ]
+    # The director and the admin were asked once, when the change was first held.
+    assert asked == [
+        ("direktor@kranj.si", "sl", "Prosim za odobritev spremembe: Bralni klub"),
+        ("admin@kranj.si", "mk", "Ве молиме одобрете измена: Bralni klub"),
+    ]
+    told = {
+        n.recipient: (n.language, n.subject)
+        for n in await Notice.filter(template="approval_decided")
+    }
+    assert told == {
+        "urednica@kranj.si": ("en", "Returned: Reading club"),
+        "drugi@kranj.si": ("fi", "Palautettu: Bralni klub"),
+    }
+    finnish = await Notice.get(recipient="drugi@kranj.si")
+    assert "Dvorana → Studio" in (finnish.text or "")
+    assert "17.00–18.00" in (finnish.text or "")
+    assert (await Occurrence.get(event_id=k.series.id, original_start=k.second)).room_id == (  # type: ignore[attr-defined]
+        k.hall.id
+    )
