@@ -17,7 +17,10 @@ several processes speaking HTTP/1.1 with keep-alive. Rounds interleave the serve
 busy moment of the machine hits each alike; each figure is the median of the rounds, and
 each ratio is taken in the same run:
 
-- warm 200, 304 (If-None-Match) and a filtered feed: req/s, p99 and bytes per response;
+- warm 200, 304 (If-None-Match) and a filtered feed: req/s, p99 and bytes per response,
+  and the CPU time the server's processes spent per response (read from ``/proc``): on a
+  machine that other programs share, req/s moves with whatever else runs, CPU per
+  response much less, so both ratios are printed (the goals are set on req/s);
 - a compressed poll (``Accept-Encoding: gzip, deflate, br, zstd``): bytes against the plain;
 - cold builds (in this process, no HTTP): the full feed, the full feed after one edit and a
   filter never asked before, against bare icalendar serialising the same events.
@@ -46,7 +49,7 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
@@ -84,6 +87,39 @@ class Load:
     p99_ms: float
     bytes_per_response: float
     statuses_ok: bool
+    requests: int = 0
+    # CPU time (user and system) the server's processes spent per response; None where
+    # /proc cannot tell.
+    cpu_us: float | None = None
+
+
+def server_cpu(pid: int) -> float | None:
+    """CPU seconds used so far by process ``pid`` and every process below it (Linux)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return None
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # ended meanwhile
+        # The command name may hold spaces and parentheses: fields follow the last ")".
+        fields = stat.rpartition(")")[2].split()
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    if pid not in used:
+        return None
+    total, below = 0.0, [pid]
+    while below:
+        one = below.pop()
+        total += used.get(one, 0.0)
+        below += [child for child, parent in parents.items() if parent == one]
+    return total
 
 
 async def seed(database_url: str, events: int) -> None:
@@ -328,11 +364,14 @@ def outreach_command(port: int, workers: int, tmp: Path, *, log: bool = True) ->
 
 def uvicorn_command(factory: str, port: int, workers: int) -> list[str]:
     """Bare Starlette under the server settings of ``outreach serve``: uvloop, httptools,
-    the same number of workers (and no access log: it has none)."""
+    the same number of workers and worker health check (and no access log: it has none)."""
+    from outreach.web.serving import WORKER_HEALTHCHECK_SECONDS
+
     return [
         sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
         "--port", str(port), "--workers", str(workers), "--loop", "uvloop",
         "--http", "httptools", "--no-access-log", "--log-level", "warning",
+        "--timeout-worker-healthcheck", str(WORKER_HEALTHCHECK_SECONDS),
     ]  # fmt: skip
 
 
@@ -432,6 +471,7 @@ def run_wrk(url: str, headers: dict[str, str], status: int, args: argparse.Names
         # wrk counts the bytes of whole responses: headers and body.
         bytes_per_response=found["bytes"] / requests,
         statuses_ok=found["errors"] == 0,
+        requests=requests,
     )
 
 
@@ -476,13 +516,23 @@ def run_processes(url: str, headers: dict[str, str], status: int, args: argparse
         p99_ms=latencies[int(0.99 * (count - 1))] * 1000 if latencies else 0.0,
         bytes_per_response=sum(r[1] for r in results) / count,
         statuses_ok=all(r[2] for r in results),
+        requests=count,
     )
 
 
-def load(url: str, headers: dict[str, str], status: int, args: argparse.Namespace) -> Load:
-    if shutil.which("wrk"):
-        return run_wrk(url, headers, status, args)
-    return run_processes(url, headers, status, args)
+def load(
+    url: str, headers: dict[str, str], status: int, args: argparse.Namespace, *, pid: int
+) -> Load:
+    """One run against ``url``, with the CPU that the server ``pid`` (and its workers)
+    spent per response: unlike requests per second, that hardly moves when other
+    programs share the machine."""
+    before = server_cpu(pid)
+    run = run_wrk if shutil.which("wrk") else run_processes
+    found = run(url, headers, status, args)
+    after = server_cpu(pid)
+    if before is None or after is None:
+        return found
+    return replace(found, cpu_us=(after - before) / max(found.requests, 1) * 1e6)
 
 
 def postgres_database(url: str) -> tuple[str, str]:
@@ -596,10 +646,12 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
             "outreach, no log": ports["outreach, no log"],
             "bare": ports["bare"],
         }
+        pids = {"outreach": app.pid, "outreach, no log": quiet.pid, "bare": bare.pid}
         if nginx is not None:
             children.append(nginx)
             wait_for(f"http://127.0.0.1:{ports['nginx']}{FEED}", nginx)
             servers["nginx"] = ports["nginx"]
+            pids["nginx"] = nginx.pid
         etags: dict[str, str] = {}
         for server, port in servers.items():
             got = httpx.get(f"http://127.0.0.1:{port}{FEED}", headers=PLAIN, timeout=SLOW)
@@ -626,7 +678,11 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
                         else {**PLAIN, "If-None-Match": etags[server]}
                     )
                     result = load(
-                        f"http://127.0.0.1:{port}{path}", sent, status, args if warm_up else brief
+                        f"http://127.0.0.1:{port}{path}",
+                        sent,
+                        status,
+                        args if warm_up else brief,
+                        pid=pids[server],
                     )
                     if warm_up and not result.statuses_ok:
                         raise SystemExit(f"{server} {scenario}: unexpected status or errors")
@@ -638,6 +694,11 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
                 p99_ms=statistics.median(r.p99_ms for r in found),
                 bytes_per_response=statistics.median(r.bytes_per_response for r in found),
                 statuses_ok=True,
+                cpu_us=(
+                    statistics.median(r.cpu_us for r in found if r.cpu_us is not None)
+                    if all(r.cpu_us is not None for r in found)
+                    else None
+                ),
             )
             for key, found in runs.items()
         }
@@ -660,9 +721,10 @@ def report(results: dict[str, Load], workers: int) -> None:
         found = results.get(f"{scenario}|{server}")
         if found is None:
             return f"{server} skipped"
+        cpu = "" if found.cpu_us is None else f", server CPU {found.cpu_us:,.0f} us/response"
         return (
             f"{server} {found.rate:,.0f} req/s, p99 {found.p99_ms:.1f} ms,"
-            f" {found.bytes_per_response:,.0f} B/response"
+            f" {found.bytes_per_response:,.0f} B/response{cpu}"
         )
 
     for scenario, _, _, _ in SCENARIOS:
@@ -675,6 +737,11 @@ def report(results: dict[str, Load], workers: int) -> None:
         if scenario in ("warm 200", "304", "filtered 200"):
             goal = "" if scenario == "filtered 200" else f" (goal >= 0.9: {verdict(ratio >= 0.9)})"
             print(f"      ratio to bare Starlette {ratio:.2f}{goal}")
+            if ours.cpu_us and bare.cpu_us:
+                # Responses per CPU second, ours against bare: what the ratio of rates
+                # would be on a machine with nothing else to do.
+                efficiency = bare.cpu_us / ours.cpu_us
+                print(f"      ratio to bare Starlette in server CPU per response {efficiency:.2f}")
         nginx = results.get(f"{scenario}|nginx")
         if nginx is not None:
             to_nginx = ours.rate / nginx.rate
@@ -682,13 +749,19 @@ def report(results: dict[str, Load], workers: int) -> None:
             if scenario == "304" and workers > 1:
                 goal = f" (goal with workers >= 0.3: {verdict(to_nginx >= 0.3)})"
             print(f"      ratio to nginx {to_nginx:.2f}{goal}")
-    logged = results["304|outreach"].rate
-    unlogged = results["304|outreach, no log"].rate
-    cost = 1 - logged / unlogged
+    logged = results["304|outreach"]
+    unlogged = results["304|outreach, no log"]
+    cost = 1 - logged.rate / unlogged.rate
     print(
-        f"      access log: 304 at {logged:,.0f} req/s with it, {unlogged:,.0f} without,"
-        f" {cost:.1%} of a 304 (goal < 10 %: {verdict(cost < 0.10)})"
+        f"      access log: 304 at {logged.rate:,.0f} req/s with it, {unlogged.rate:,.0f}"
+        f" without, {cost:.1%} of a 304 (goal < 10 %: {verdict(cost < 0.10)})"
     )
+    if logged.cpu_us and unlogged.cpu_us:
+        share = 1 - unlogged.cpu_us / logged.cpu_us
+        print(
+            f"      access log in server CPU: {logged.cpu_us:,.0f} us per 304 with it,"
+            f" {unlogged.cpu_us:,.0f} without, {share:.1%}"
+        )
     plain = results["warm 200|outreach"].bytes_per_response
     small = results["compressed poll|outreach"].bytes_per_response
     share = small / plain

@@ -24,6 +24,7 @@ ACCESS_LOG_ENV = "OUTREACH_ACCESS_LOG"
 FLUSH_SECONDS = 1.0
 FLUSH_LINES = 1000
 PRIVATE_FEEDS = "/staff/calendar/"
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 class AccessLog:
@@ -117,5 +118,10 @@ def serve(*, host: str, port: int, workers: int, access_log: str) -> None:
         "proxy_headers": False,
         "access_log": False,
         "log_level": "info",
+        # uvicorn kills and restarts a worker that does not answer its supervisor's ping
+        # within this many seconds (5 by default). A worker answers only once its
+        # interpreter is up, and on a busy machine starting one took over 10 s: with 5 s,
+        # every worker was killed while starting, and its replacement too, forever.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
     uvicorn.run("outreach.web.serving:create_served_app", **options)
