@@ -163,3 +163,22 @@ async def test_vehicle_form_words_bad_numbers_in_slovenian_and_the_api_in_englis
         "emission_factor_source": "must name where the figure comes from",
         "average_speed_kmh": "must be a number between 5 and 130",
     }
+
+
+async def test_a_room_or_branch_not_of_the_library_is_named_without_ids_in_slovenian(
+    mkl_staff: Staff,  # noqa: F811
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_in(client, "urednica@mklj.si")
+    page = await client.get("/staff/events/new?library=mkl&lang=sl")
+    fields = form_fields(mkl_staff, branch="nowhere", room="999999")
+    refused = await client.post(
+        "/staff/events/new?library=mkl", data={**fields, "csrf_token": csrf_of(page.text)}
+    )
+    assert refused.status_code == 422
+    text = html.unescape(refused.text)
+    assert "Mestna knjižnica Ljubljana nima take enote" in text
+    assert "Mestna knjižnica Ljubljana nima takega prostora" in text
+    assert "999999" not in text.split("<form", 1)[0]
+    assert "nowhere" not in text.split("<form", 1)[0]
+    assert await Event.all().count() == 0

@@ -20,9 +20,10 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from outreach import errors
+from outreach import errors, i18n
 from outreach.errors import NotFound
 from outreach.i18n import gettext as _
+from outreach.languages import translated
 from outreach.models import (
     ApprovalRequest,
     Attendance,
@@ -153,21 +154,22 @@ async def library_strategy_ids(
 
 async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -> References:
     problems = Problems()
+    # Each problem is named by its field (``room``, ``partners[2]``); the words name the
+    # library, never repeat an id or a slug.
+    owner = translated(library.name, i18n.current(), library.default_language)
     branch = None
     if data.branch is not None:
         branch = await Branch.filter(library_id=library.id, slug=data.branch).using_db(conn).first()
         if branch is None:
             problems.add(
                 "branch",
-                _("%(library)s has no branch %(branch)r", library=library.slug, branch=data.branch),
+                _("%(library)s has no such branch", library=owner),
             )
     room = None
     if data.room is not None:
         room = await Room.filter(id=data.room).using_db(conn).prefetch_related("branch").first()
         if room is None or room.branch.library_id != library.id:  # type: ignore[attr-defined]
-            problems.add(
-                "room", _("%(library)s has no room %(room)s", library=library.slug, room=data.room)
-            )
+            problems.add("room", _("%(library)s has no such room", library=owner))
             room = None
         elif branch is not None and room.branch.id != branch.id:
             problems.add(
@@ -186,7 +188,7 @@ async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -
         if slug not in found:
             problems.add(
                 f"partners[{index}]",
-                _("%(library)s has no partner %(partner)r", library=library.slug, partner=slug),
+                _("%(library)s has no such partner", library=owner),
             )
     co_organisers = await Library.filter(slug__in=data.co_organisers).using_db(conn)
     found = {lib.slug for lib in co_organisers}
@@ -194,7 +196,7 @@ async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -
         if slug == library.slug:
             problems.add(f"co_organisers[{index}]", _("is the organising library itself"))
         elif slug not in found:
-            problems.add(f"co_organisers[{index}]", _("no library %(library)r", library=slug))
+            problems.add(f"co_organisers[{index}]", _("there is no such library"))
     staff = (
         await StaffUser.filter(id__in=data.staff, is_active=True, roles__library_id=library.id)
         .distinct()
@@ -205,11 +207,7 @@ async def _resolve(conn: BaseDBAsyncClient, library: Library, data: EventData) -
         if ident not in found_ids:
             problems.add(
                 f"staff[{index}]",
-                _(
-                    "no active staff member %(person)s of %(library)s",
-                    person=ident,
-                    library=library.slug,
-                ),
+                _("is not an active staff member of %(library)s", library=owner),
             )
     tags = await _resolve_tags(conn, library, data, problems)
     if problems:
@@ -232,11 +230,18 @@ async def _resolve_tags(
         if not matches:
             problems.add(
                 name,
-                _(
-                    "no %(kind)s %(code)r in the strategies of %(library)s",
-                    kind=tag.kind,
-                    code=tag.code,
-                    library=library.slug,
+                (
+                    _(
+                        "no goal %(code)s in the strategies of %(library)s",
+                        code=tag.code,
+                        library=translated(library.name, i18n.current(), library.default_language),
+                    )
+                    if tag.kind == "goal"
+                    else _(
+                        "no value %(code)s in the strategies of %(library)s",
+                        code=tag.code,
+                        library=translated(library.name, i18n.current(), library.default_language),
+                    )
                 ),
             )
         elif len(matches) > 1:
