@@ -5,6 +5,8 @@ word of the interface on the way."""
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from icalendar import Calendar
@@ -125,3 +127,47 @@ async def test_a_missing_page_is_a_page_in_the_readers_language(new_page: NewPag
     )
     assert await axe_violations(page) == []
     assert await overflow(page) == 0
+
+
+def _registration_link(demo_server: AppServer, email: str) -> str:
+    """The self-service link of the patron's confirmation, as the outbox holds it."""
+    path = demo_server.env["DATABASE_URL"].removeprefix("sqlite://").split("?")[0]
+    with closing(sqlite3.connect(path)) as db:
+        (text,) = db.execute(
+            "SELECT text FROM notice WHERE recipient = ? ORDER BY id DESC LIMIT 1", (email,)
+        ).fetchone()
+    found = re.search(r"/\w[\w-]*/registrations/[\w.-]+", text)
+    assert found is not None
+    return found.group(0)
+
+
+async def test_slovenian_patron_asks_for_a_room_registers_and_cancels(
+    new_page: NewPage, demo_server: AppServer
+) -> None:
+    """From the library's home: the room request page by its link, then an event's
+    registration with the age bands by name, and its cancellation through the mailed link."""
+    page = await new_page(locale="sl-SI")
+    await page.goto("/kranj/")
+    await page.get_by_role("link", name="Prošnja za prostor").click()
+    await expect(page).to_have_url(re.compile(r"/kranj/rooms"))
+    await expect(page.locator("h1")).to_have_text("Prošnja za prostor")
+    await page.go_back()
+    await page.get_by_role("link", name="Program", exact=True).click()
+    await page.get_by_role("link", name="Pravljična ura").first.click()
+    await page.get_by_role("link", name="Preverite prosta mesta in se prijavite").click()
+    await _no_english(page)
+    await page.fill("#name", "Mojca")
+    await page.fill("#email", "mojca@example.org")
+    await page.fill("#party_size", "2")
+    await page.get_by_label("Od 0 do 5 let").fill("1")
+    await page.get_by_label("Odrasli").fill("1")
+    assert await page.locator("label", has_text="0-5").count() == 0
+    await page.check("input[name=consent]")
+    assert await axe_violations(page) == []
+    await page.click("main button[type=submit]")
+    await expect(page.locator("h1")).to_have_text("Preverite e-pošto")
+    await page.goto(_registration_link(demo_server, "mojca@example.org"))
+    await expect(page.get_by_text("Imate mesto.")).to_be_visible()
+    await page.get_by_role("button", name="Prekliči mojo prijavo").click()
+    await expect(page.get_by_text("Vaša prijava je preklicana.")).to_be_visible()
+    assert await axe_violations(page) == []
