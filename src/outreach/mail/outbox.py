@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.queryset import QuerySet
 
 from outreach.mail.render import write
 from outreach.models import Notice, NoticeStatus
@@ -51,6 +52,13 @@ VALUES (:dedupe_key, :library_id, :registration_id, :template, :language, :recip
 ON CONFLICT (dedupe_key) DO NOTHING
 RETURNING id
 """
+
+
+async def erase_copies(notices: QuerySet[Notice]) -> None:
+    """Empty what ``notices`` hold of a person (the address, subject, text, HTML and
+    attachments); one not yet sent is dropped, having nobody left to go to."""
+    await notices.filter(status=NoticeStatus.PENDING).update(status=NoticeStatus.DROPPED)
+    await notices.update(recipient=None, subject=None, text=None, html=None, attachments=None)
 
 
 async def enqueue(

@@ -27,6 +27,7 @@ from tortoise.transactions import in_transaction
 
 from outreach import errors, publicity
 from outreach.i18n import _, format_datetime, ngettext
+from outreach.mail.outbox import erase_copies
 from outreach.models import (
     AgeBand,
     Attendance,
@@ -35,7 +36,6 @@ from outreach.models import (
     Event,
     EventStatus,
     Notice,
-    NoticeStatus,
     Occurrence,
     Registration,
     RegistrationPolicy,
@@ -615,16 +615,7 @@ async def erase_rows(conn: BaseDBAsyncClient, ids: list[int], now: dt.datetime) 
         .using_db(conn)
         .update(name=None, email=None, secret=None, erased_at=now, updated_at=now)
     )
-    await (
-        Notice.filter(registration_id__in=ids, status=NoticeStatus.PENDING)
-        .using_db(conn)
-        .update(status=NoticeStatus.DROPPED)
-    )
-    await (
-        Notice.filter(registration_id__in=ids)
-        .using_db(conn)
-        .update(recipient=None, subject=None, text=None, html=None, attachments=None)
-    )
+    await erase_copies(Notice.filter(registration_id__in=ids).using_db(conn))
     return int(count)
 
 

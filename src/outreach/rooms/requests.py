@@ -31,7 +31,7 @@ from tortoise.transactions import in_transaction
 from outreach import errors
 from outreach.i18n import format_date, format_interval, gettext, speaking
 from outreach.languages import translated
-from outreach.mail.outbox import enqueue
+from outreach.mail.outbox import enqueue, erase_copies
 from outreach.models import (
     AuditEntry,
     Branch,
@@ -40,7 +40,6 @@ from outreach.models import (
     EventStatus,
     Library,
     Notice,
-    NoticeStatus,
     Occurrence,
     Room,
     RoomRequest,
@@ -333,23 +332,27 @@ async def erase(request_id: int, *, now: dt.datetime | None = None) -> None:
         request = await _locked(conn, request_id)
         if withdrawable(request):
             await _withdraw(conn, request, now)
-        keys = [notice_key(template, request.id) for template in NOTICES]
-        notices = Notice.filter(dedupe_key__in=keys).using_db(conn)
-        await notices.filter(status=NoticeStatus.PENDING).update(status=NoticeStatus.DROPPED)
-        await notices.update(recipient=None, subject=None, text=None, html=None, attachments=None)
-        await (
-            RoomRequest.filter(id=request.id)
-            .using_db(conn)
-            .update(
-                purpose=None,
-                name=None,
-                organisation=None,
-                email=None,
-                phone=None,
-                secret=None,
-                erased_at=now,
-            )
+        await _erase_rows(conn, [request.id], now)
+
+
+async def _erase_rows(conn: BaseDBAsyncClient, ids: Sequence[int], now: dt.datetime) -> int:
+    """Empty the personal fields of requests and the copies of them in their notices; the
+    room, times and attendees stay."""
+    keys = [notice_key(template, i) for i in ids for template in NOTICES]
+    await erase_copies(Notice.filter(dedupe_key__in=keys).using_db(conn))
+    return await (
+        RoomRequest.filter(id__in=ids)
+        .using_db(conn)
+        .update(
+            purpose=None,
+            name=None,
+            organisation=None,
+            email=None,
+            phone=None,
+            secret=None,
+            erased_at=now,
         )
+    )
 
 
 async def _notify(
@@ -518,26 +521,7 @@ async def erase_expired(days: int, *, now: dt.datetime | None = None) -> int:
         )
         ids = [int(i) for i in due]  # type: ignore[call-overload]
         for start in range(0, len(ids), ERASE_BATCH):
-            batch = ids[start : start + ERASE_BATCH]
-            keys = [notice_key(template, i) for i in batch for template in NOTICES]
-            notices = Notice.filter(dedupe_key__in=keys).using_db(conn)
-            await notices.filter(status=NoticeStatus.PENDING).update(status=NoticeStatus.DROPPED)
-            await notices.update(
-                recipient=None, subject=None, text=None, html=None, attachments=None
-            )
-            erased += await (
-                RoomRequest.filter(id__in=batch)
-                .using_db(conn)
-                .update(
-                    purpose=None,
-                    name=None,
-                    organisation=None,
-                    email=None,
-                    phone=None,
-                    secret=None,
-                    erased_at=now,
-                )
-            )
+            erased += await _erase_rows(conn, ids[start : start + ERASE_BATCH], now)
     return erased
 
 
