@@ -526,6 +526,16 @@ async def _registration(conn: BaseDBAsyncClient, registration_id: int) -> Regist
     return registration
 
 
+async def _locked(
+    conn: BaseDBAsyncClient, registration_id: int
+) -> tuple[Registration, RegistrationPolicy]:
+    """The registration read again under its event's registration lock (it may have changed
+    while the lock was awaited), with the event's policy."""
+    registration = await _registration(conn, registration_id)
+    policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
+    return await _registration(conn, registration_id), policy
+
+
 async def by_link(token: str, *, now: dt.datetime | None = None) -> Registration:
     """The registration a signed link opens (:class:`links.LinkInvalid` /
     :class:`links.LinkExpired` otherwise)."""
@@ -542,9 +552,7 @@ async def cancel(registration_id: int, *, now: dt.datetime | None = None) -> Reg
     """Give up a place (or a place in the queue); whoever waits next and fits moves up."""
     now = now or dt.datetime.now(dt.UTC)
     async with in_transaction("default") as conn:
-        registration = await _registration(conn, registration_id)
-        policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
-        registration = await _registration(conn, registration_id)
+        registration, policy = await _locked(conn, registration_id)
         if registration.status not in ACTIVE:
             raise _not_active(registration)
         event = await _event(conn, registration.event_id)  # type: ignore[attr-defined]
@@ -567,9 +575,7 @@ async def change(
     """Change the name or the party of a registration; a larger party must fit."""
     now = now or dt.datetime.now(dt.UTC)
     async with in_transaction("default") as conn:
-        registration = await _registration(conn, registration_id)
-        policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
-        registration = await _registration(conn, registration_id)
+        registration, policy = await _locked(conn, registration_id)
         if registration.status not in ACTIVE:
             raise _not_active(registration)
         event = await _event(conn, registration.event_id)  # type: ignore[attr-defined]
@@ -627,9 +633,7 @@ async def erase(registration_id: int, *, now: dt.datetime | None = None) -> None
     """
     now = now or dt.datetime.now(dt.UTC)
     async with in_transaction("default") as conn:
-        registration = await _registration(conn, registration_id)
-        policy = await lock(conn, registration.event_id)  # type: ignore[attr-defined]
-        registration = await _registration(conn, registration_id)
+        registration, policy = await _locked(conn, registration_id)
         held = registration.status == RegistrationStatus.CONFIRMED
         if registration.status in ACTIVE:
             registration.status = RegistrationStatus.CANCELLED
@@ -686,9 +690,7 @@ async def check_in(
     now = now or dt.datetime.now(dt.UTC)
     wanted = RegistrationStatus(status)
     async with in_transaction("default") as conn:
-        registration = await _registration(conn, registration_id)
-        await lock(conn, registration.event_id)  # type: ignore[attr-defined]
-        registration = await _registration(conn, registration_id)
+        registration, _policy = await _locked(conn, registration_id)
         if registration.original_start is None:
             raise errors.Invalid(
                 {"registration": _("a series registration is counted by the attendance form")}
