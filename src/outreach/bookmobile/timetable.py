@@ -280,46 +280,62 @@ def driving_warnings(
 
 async def resolve_vehicle(library: Library, raw: object, using_db: Any = None) -> Vehicle:
     """The vehicle named by id or slug, refused if it belongs to another library."""
-    if isinstance(raw, bool) or raw is None or raw == "":
-        raise ValueError(_("is required (a vehicle id or slug)"))
-    if isinstance(raw, int):
-        vehicle = (
-            await Vehicle.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
-        )
-    elif isinstance(raw, str):
-        vehicle = (
-            await Vehicle.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
-            if len(raw) <= 64 and text_problem(raw) is None
-            else None
-        )
-    else:
-        raise ValueError(_("must be a vehicle id or slug"))
-    if vehicle is None:
-        raise ValueError(_("no such vehicle"))
-    if vehicle.library_id != library.id:  # type: ignore[attr-defined]
-        raise ValueError(_("belongs to another library"))
-    return vehicle
+    return await _library_row(
+        Vehicle,
+        library,
+        raw,
+        using_db,
+        required=_("is required (a vehicle id or slug)"),
+        wrong=_("must be a vehicle id or slug"),
+        unknown=_("no such vehicle"),
+    )
 
 
 async def resolve_depot(library: Library, raw: object, using_db: Any = None) -> Branch:
     """The depot branch named by id or slug, refused if it belongs to another library."""
+    return await _library_row(
+        Branch,
+        library,
+        raw,
+        using_db,
+        required=_("is required (a branch id or slug)"),
+        wrong=_("must be a branch id or slug"),
+        unknown=_("no such branch"),
+    )
+
+
+Owned = TypeVar("Owned", Vehicle, Branch)
+
+
+async def _library_row(
+    model: type[Owned],
+    library: Library,
+    raw: object,
+    using_db: Any,
+    *,
+    required: str,
+    wrong: str,
+    unknown: str,
+) -> Owned:
+    """The ``model`` row named by its id or by its slug in ``library``: ValueError, in the
+    words given, where there is none, and where it belongs to another library."""
     if isinstance(raw, bool) or raw is None or raw == "":
-        raise ValueError(_("is required (a branch id or slug)"))
+        raise ValueError(required)
     if isinstance(raw, int):
-        branch = await Branch.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
+        row = await model.get_or_none(id=raw, using_db=using_db) if 1 <= raw <= MAX_ID else None
     elif isinstance(raw, str):
-        branch = (
-            await Branch.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
+        row = (
+            await model.get_or_none(library_id=library.id, slug=raw, using_db=using_db)
             if len(raw) <= 64 and text_problem(raw) is None
             else None
         )
     else:
-        raise ValueError(_("must be a branch id or slug"))
-    if branch is None:
-        raise ValueError(_("no such branch"))
-    if branch.library_id != library.id:  # type: ignore[attr-defined]
+        raise ValueError(wrong)
+    if row is None:
+        raise ValueError(unknown)
+    if row.library_id != library.id:  # type: ignore[attr-defined]
         raise ValueError(_("belongs to another library"))
-    return branch
+    return row
 
 
 def check_rule(library: Library, rrule: object) -> str:
