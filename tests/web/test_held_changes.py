@@ -488,3 +488,40 @@ async def test_a_held_change_that_double_books_is_refused_and_each_editor_hears_
     assert (await Occurrence.get(event_id=k.series.id, original_start=k.second)).room_id == (  # type: ignore[attr-defined]
         k.hall.id
     )
+
+
+async def test_an_editor_withdraws_a_submitted_draft_from_its_page(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    await Event.filter(id=k.series.id).update(status=EventStatus.DRAFT, approval="not_needed")
+    csrf = await _sign_in(client, "urednica@kranj.si")
+    page = f"/staff/events/{k.series.id}"
+    await client.post(f"{page}/submit", data={"note": "", "csrf_token": csrf})
+    shown = (await client.get(page)).text
+    action = re.search(r'action="(/staff/approvals/\d+/withdraw)"', shown)
+    assert action is not None
+    withdrawn = await client.post(action.group(1), data={"csrf_token": csrf})
+    assert (withdrawn.status_code, withdrawn.headers["location"]) == (303, page)
+    shown = (await client.get(page)).text
+    assert "Withdrawn: nothing of it is published." in shown
+    assert "Withdrawn before a director decided." in shown
+    assert f'action="{page}/submit"' in shown  # it may be submitted again
+    event = await Event.get(id=k.series.id)
+    assert (event.status, event.approval.value) == (EventStatus.DRAFT, "not_needed")
+    await client.post(f"{page}/submit", data={"note": "Zdaj.", "csrf_token": csrf})
+    resubmitted = await ApprovalRequest.get(event_id=k.series.id, decision="pending")
+    client.cookies.clear()
+    csrf = await _sign_in(client, "direktor@kranj.si")
+    # Nobody but an editor who made it withdraws it.
+    refused = await client.post(
+        f"/staff/approvals/{resubmitted.id}/withdraw", data={"csrf_token": csrf}
+    )
+    assert refused.status_code == 403
+    assert "Prošnjo lahko umakne le urednik, ki jo je oddal." in refused.text
+    assert "Zdaj." in (await client.get("/staff/approvals")).text
+    trail = [
+        e.action
+        for e in await AuditEntry.filter(entity="event", entity_id=str(k.series.id)).order_by("id")
+    ]
+    assert trail == ["submit", "withdraw", "submit"]

@@ -994,6 +994,9 @@ async def _detail_page(
             and event.status == EventStatus.DRAFT
             and event.approval != ApprovalState.SUBMITTED,
             "submission": submission,
+            "withdraw_submission": submission is not None
+            and submission.decision == ApprovalDecision.PENDING
+            and user.id in {*(submission.editors or []), submission.submitted_by_id},  # type: ignore[attr-defined]
             "held": held,
             "held_lines": held_lines,
             "may_withdraw": may_withdraw,
