@@ -96,3 +96,17 @@ async def test_the_registration_form_names_the_age_bands(
     form = (await client.get(f"/kranj/events/{found.group(1)}/register?lang=sl")).text
     labels = re.findall(r"<label>([^<]+) <input name=\"band_", form)
     assert labels == ["Od 0 do 5 let", "Od 6 do 11 let", "Od 12 do 18 let", "Odrasli"]
+
+
+async def test_the_network_report_names_libraries_and_values_never_their_slugs(
+    demo: str, client: httpx.AsyncClient
+) -> None:
+    await _sign_in(
+        client, "coordinator@ook-slovenija.example", "demo-ook-slovenija-coordinator", "sl"
+    )
+    report = _main((await client.get("/staff/reports/coverage?network=ook-slovenija")).text)
+    assert '<tr><th scope="row">Knjižnica Rotovž</th><td>Mariborska knjižnica</td>' in report
+    assert "<td>kranj</td>" not in report
+    assert "<td>maribor</td>" not in report
+    assert "<td>Enoten in enakopraven dostop do informacij, V2</td>" in report
+    assert "enakopraven-dostop" not in report
