@@ -110,3 +110,16 @@ async def test_the_network_report_names_libraries_and_values_never_their_slugs(
     assert "<td>maribor</td>" not in report
     assert "<td>Enoten in enakopraven dostop do informacij, V2</td>" in report
     assert "enakopraven-dostop" not in report
+
+
+async def test_the_programme_quotes_a_search_and_ends_its_feed_note_in_the_readers_style(
+    demo: str, client: httpx.AsyncClient
+) -> None:
+    page = (await client.get("/skopje/events?q=подкаст", headers={"Accept-Language": "mk"})).text
+    assert "Градска библиотека Скопје · „подкаст“" in page
+    assert "“подкаст”" not in page
+    note = re.search(r"Календарот опфаќа 30 дена наназад и трае до ([^<]+)</", page)
+    assert note is not None
+    assert re.fullmatch(r"\d{1,2} \w+ \d{4}\.", note.group(1))
+    sl = (await client.get("/kranj/events?q=pravlj", headers={"Accept-Language": "sl"})).text
+    assert "Mestna knjižnica Kranj · »pravlj«" in sl

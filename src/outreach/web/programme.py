@@ -49,6 +49,7 @@ from outreach.labels import audience_label, kind_label
 from outreach.languages import translated
 from outreach.models import Library
 from outreach.scheduling.recurrence import UTC, zone
+from outreach.scheduling.wording import date_words
 from outreach.settings import Settings
 from outreach.web.language import negotiate
 from outreach.web.subscribe import subscribe_box
@@ -190,7 +191,8 @@ def _subscribe_title(scope: Scope, filt: FeedFilter, lang: str) -> str:
     if filt.language is not None:
         parts.append(_language(filt.language))
     if filt.q is not None:
-        parts.append(f"“{filt.q}”")
+        # Translators: the words searched for, in the quotation marks of your language.
+        parts.append(_("“%(words)s”", words=filt.q))
     return " · ".join(part for part in parts if part)
 
 
@@ -350,7 +352,9 @@ async def programme(request: Request) -> Response:
         "The calendar feed covers the last %(num)s day and runs until %(end)s.",
         "The calendar feed covers the last %(num)s days and runs until %(end)s.",
         settings.feed_days_back,
-        end=i18n.format_date((window.end - dt.timedelta(days=1)).date(), "long"),
+        # The date as it reads after "until" ("do 1. decembra 2027"; Babel's long date
+        # would end a Macedonian sentence in "г..").
+        end=date_words((window.end - dt.timedelta(days=1)).date()),
     )
     return request.app.state.templates.TemplateResponse(  # type: ignore[no-any-return]
         request, "public/events.html", context
