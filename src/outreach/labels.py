@@ -1,5 +1,6 @@
-"""What patrons read for the codes events are stored with (kinds, audiences), in the
-language the page or mail is being written in (:mod:`outreach.i18n`)."""
+"""What patrons read for the codes events are stored with (kinds, audiences), and what
+staff read for an event's fields, in the language the page or mail is being written in
+(:mod:`outreach.i18n`)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,32 @@ def kind_label(kind: EventKind) -> str:
             return _("Digital skills")
         case EventKind.BOOKMOBILE:
             return _("Bookmobile")
+
+
+def event_field_labels() -> dict[str, str]:
+    """An event's fields by the names the event form gives them; the form and the
+    approval notices add their own words for its times and rule."""
+    return {
+        "kind": _("Kind"),
+        "title": _("Title"),
+        "description": _("Description"),
+        "timezone": _("Time zone"),
+        "exdates": _("Excluded dates"),
+        "branch": _("Branch"),
+        "room": _("Room"),
+        "place": _("Off-site place"),
+        "audiences": _("Audiences"),
+        "languages": _("Languages"),
+        "format": _("Format"),
+        "online_url": _("Online link"),
+        "capacity": _("Capacity"),
+        "partners": _("Partners"),
+        "co_organisers": _("Co-organising libraries"),
+        "staff": _("Assigned staff"),
+        "tags": _("Values and goals"),
+        "visibility": _("Visibility"),
+        "status": _("Status"),
+    }
 
 
 def audience_label(audience: Audience) -> str:

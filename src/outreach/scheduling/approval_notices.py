@@ -22,6 +22,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from outreach import i18n
 from outreach.i18n import gettext as _
+from outreach.labels import event_field_labels
 from outreach.languages import translated
 from outreach.mail.outbox import enqueue
 from outreach.models import (
@@ -66,30 +67,13 @@ def when_words(start: dt.datetime, end: dt.datetime | None = None) -> str:
 
 
 def _field_label(name: str) -> str:
+    when = _("When")
     labels = {
-        "kind": _("Kind"),
-        "title": _("Title"),
-        "description": _("Description"),
-        "start": _("When"),
-        "end": _("When"),
-        "all_day": _("When"),
-        "timezone": _("Time zone"),
+        **event_field_labels(),
+        "start": when,
+        "end": when,
+        "all_day": when,
         "rrule": _("Repeats"),
-        "exdates": _("Excluded dates"),
-        "branch": _("Branch"),
-        "room": _("Room"),
-        "place": _("Off-site place"),
-        "audiences": _("Audiences"),
-        "languages": _("Languages"),
-        "format": _("Format"),
-        "online_url": _("Online link"),
-        "capacity": _("Capacity"),
-        "partners": _("Partners"),
-        "co_organisers": _("Co-organising libraries"),
-        "staff": _("Assigned staff"),
-        "tags": _("Values and goals"),
-        "visibility": _("Visibility"),
-        "status": _("Status"),
     }
     return labels.get(name, name)
 

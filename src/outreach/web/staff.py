@@ -30,6 +30,7 @@ from tortoise.functions import Min
 from outreach import i18n
 from outreach.db import instant
 from outreach.i18n import gettext as _
+from outreach.labels import event_field_labels
 from outreach.languages import translated as tr
 from outreach.models import (
     AgeBand,
@@ -683,28 +684,10 @@ def resource_names(rooms: list[Room], staff: list[StaffUser]) -> dict[tuple[str,
 def field_names() -> dict[str, str]:
     """The event form's fields as the form labels them, for the list of problems."""
     return {
-        "kind": _("Kind"),
-        "title": _("Title"),
-        "description": _("Description"),
+        **event_field_labels(),
         "start": _("Start"),
         "end": _("End"),
-        "timezone": _("Time zone"),
         "rrule": _("Custom rule"),
-        "exdates": _("Excluded dates"),
-        "branch": _("Branch"),
-        "room": _("Room"),
-        "place": _("Off-site place"),
-        "audiences": _("Audiences"),
-        "languages": _("Languages"),
-        "format": _("Format"),
-        "online_url": _("Online link"),
-        "capacity": _("Capacity"),
-        "partners": _("Partners"),
-        "co_organisers": _("Co-organising libraries"),
-        "staff": _("Assigned staff"),
-        "tags": _("Values and goals"),
-        "visibility": _("Visibility"),
-        "status": _("Status"),
         "revision": _("Revision"),
     }
 
