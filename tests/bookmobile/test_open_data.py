@@ -348,6 +348,8 @@ async def test_a_bad_file_is_reported_by_line_and_column_and_saves_nothing(
             ),
             "line 16.arrival": "arrives at 10:15, before the visit to First ends at 10:30",
         },
+        # The problems with a stable code, for a client to match instead of the words.
+        "codes": {"line 16.arrival": "overlap"},
     }
     assert await Route.all().count() == 0
     assert await Vehicle.all().count() == 0

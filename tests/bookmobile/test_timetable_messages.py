@@ -103,6 +103,7 @@ async def test_the_stops_form_says_a_stop_given_twice_in_slovenian(
     assert api.json()["fields"] == {
         "stops[1].id": "is the same stop as an earlier one: a stop is given twice"
     }
+    assert api.json()["codes"] == {"stops[1].id": "stop_twice"}
 
 
 async def test_the_import_page_words_each_line_and_the_result_in_slovenian(

@@ -52,6 +52,11 @@ _ERROR_SCHEMA = {
     "properties": {
         "error": {"type": "string"},
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "codes": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "a stable code of a field's problem, where it has one (e.g. overlap)",
+        },
     },
 }
 _IDEMPOTENCY = {

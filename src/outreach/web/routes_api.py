@@ -144,11 +144,21 @@ def routing_client(request: Request) -> RoutingClient | None:
 
 def _timetable_error(exc: TimetableError, error: str = "invalid input") -> DomainError:
     """A timetable that cannot be saved: 409 if its vehicle is booked then, as for rooms
-    and staff; otherwise 422 naming the fields."""
+    and staff; otherwise 422 naming the fields. ``codes`` gives the problems that have one
+    (``timetable.Problem``: ``overlap``, ``vehicle_busy``…), for a client to match instead
+    of the words."""
+    codes = {name: found.code.value for name, found in exc.found.items()}
+    extra: dict[str, object] = {"codes": codes} if codes else {}
     if isinstance(exc, VehicleBusy):
-        return ApiError(409, "conflict", fields=exc.fields, extra={"conflicts": exc.conflicts})
+        return ApiError(
+            409, "conflict", fields=exc.fields, extra={"conflicts": exc.conflicts, **extra}
+        )
     if isinstance(exc, ApprovalNeeded):
-        return ApiError(409, "a director must make or approve this change", fields=exc.fields)
+        return ApiError(
+            409, "a director must make or approve this change", fields=exc.fields, extra=extra
+        )
+    if codes:
+        return ApiError(422, error, fields=exc.fields, extra=extra)
     return Invalid(exc.fields, error)
 
 
