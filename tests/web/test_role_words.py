@@ -123,3 +123,18 @@ async def test_the_programme_quotes_a_search_and_ends_its_feed_note_in_the_reade
     assert re.fullmatch(r"\d{1,2} \w+ \d{4}\.", note.group(1))
     sl = (await client.get("/kranj/events?q=pravlj", headers={"Accept-Language": "sl"})).text
     assert "Mestna knjižnica Kranj · »pravlj«" in sl
+
+
+async def test_a_route_page_says_its_depot_and_days_as_a_sentence_would(
+    demo: str, client: httpx.AsyncClient
+) -> None:
+    await _sign_in(client, "editor@maribor.example", "demo-maribor-editor", "sl")
+    routes = (await client.get("/staff/bookmobile?library=maribor")).text
+    found = re.search(r'href="(/staff/bookmobile/routes/\d+)"><span class="code">ZAHOD<', routes)
+    assert found is not None
+    page = _main((await client.get(found.group(1))).text)
+    assert "· izhodišče: " in page
+    assert "· od 1. septembra 2026 do 30. junija 2027" in page
+    assert (await client.get("/staff/?lang=fi")).status_code == 200
+    page = _main((await client.get(found.group(1))).text)
+    assert "· 1.9.2026 alkaen 30.6.2027 asti" in page

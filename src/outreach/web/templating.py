@@ -9,6 +9,7 @@ from starlette.templating import Jinja2Templates
 
 from outreach.i18n import i18n_environment
 from outreach.languages import translated
+from outreach.scheduling.wording import date_words
 from outreach.web.language import switch_links
 
 __all__ = ["make_templates", "translated"]
@@ -17,4 +18,7 @@ __all__ = ["make_templates", "translated"]
 def make_templates(directory: Path) -> Jinja2Templates:
     env = i18n_environment(directory, autoescape=jinja2.select_autoescape())
     env.globals["language_switch"] = switch_links
+    # A date as it reads after "from" or "until" ("do 30. junija 2027"), where Babel's
+    # long date keeps the nominative ("30. junij 2027").
+    env.filters["date_words"] = date_words
     return Jinja2Templates(env=env)
