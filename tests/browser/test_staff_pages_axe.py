@@ -6,13 +6,22 @@ has checked; a route's path parameters are filled from the links of the pages al
 opened (the first event, partner, vehicle and route the demo data lists). The logout is
 POST-only and the private calendar is a feed, not a page. The coverage report falls to the
 director (editors may not see it); beyond the routes come the event form showing a
-refusal and the coordinator's network report."""
+refusal and the coordinator's network report.
+
+The demo data holds no registration, room request or approval request, so those lists are
+first filled as people fill them (a patron registers and asks for a room, an editor
+submits a draft) and each is checked again with its row, as is the page an import of a
+timetable leads to, with what it imported and with a refused file; what was filled is then
+answered (the request declined, the draft returned) so that no later test finds it."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from playwright.async_api import Page
+from playwright.async_api import FilePayload, Page
 from starlette.routing import Route, compile_path
 
 from outreach.app import create_app
@@ -103,6 +112,7 @@ async def test_every_staff_page_has_no_axe_violations(new_page: NewPage) -> None
     assert pending == [], pending
     assert opened_by["/staff/reports/coverage"] == "director@kranj.example"
     assert opened_by["/staff/users"] == "admin@outreach.example"
+    violations += await _lists_with_rows(new_page)
     assert violations == []
 
 
@@ -133,3 +143,105 @@ async def _event_form_refusal(page: Page) -> list[dict[str, Any]]:
     assert await page.locator("#end_date[aria-invalid=true]").count() == 1
     assert await page.locator("#end-error").all_inner_texts() == ["mora biti po začetku"]
     return [{"url": "refused event form", **v} for v in await axe_violations(page)]
+
+
+TZ = ZoneInfo("Europe/Ljubljana")
+PATRON = "Ana Testna"
+PURPOSE = "Sestanek bralnega krožka za preizkus dostopnosti"
+DRAFT = "Delavnica za preizkus dostopnosti"
+
+
+async def _lists_with_rows(new_page: NewPage) -> list[dict[str, Any]]:
+    """The registration, room request and approval lists each with a row, and the page an
+    import leads to with what it did and with a refused file."""
+    day = dt.datetime.now(TZ).date() + dt.timedelta(days=45)
+    patron = await new_page(locale="sl-SI")
+    await patron.goto("/kranj/rooms")
+    await patron.select_option(
+        "#room", label="Računalniška učilnica (Mestna knjižnica Kranj – osrednja knjižnica)"
+    )
+    await patron.fill("#day", day.isoformat())
+    await patron.fill("#start", "18:00")
+    await patron.fill("#end", "19:00")
+    await patron.fill("#attendees", "8")
+    await patron.fill("#purpose", PURPOSE)
+    await patron.fill("#name", PATRON)
+    await patron.fill("#email", "ana.testna@example.org")
+    await patron.check("#consent")
+    await patron.click("button[type=submit]")
+    await patron.wait_for_url(re.compile(r"sent=1"))
+    listed = await patron.request.get("/api/events?library=kranj&kind=digital_skills")
+    event_id = next(
+        e["id"]
+        for e in (await listed.json())["events"]
+        if e["title"]["sl"] == "Digitalne veščine za starejše"
+    )
+    await patron.goto(f"/kranj/events/{event_id}")
+    await patron.get_by_role("link", name="Preverite prosta mesta in se prijavite").click()
+    await patron.fill("#name", PATRON)
+    await patron.fill("#email", "ana.testna@example.org")
+    await patron.check("input[name=consent]")
+    await patron.click("main button[type=submit]")
+    await patron.wait_for_load_state()
+    assert await patron.locator("h1").inner_text() == "Preverite e-pošto"
+
+    editor = await new_page(locale="sl-SI", width=WIDE)
+    await _sign_in(editor, "editor@kranj.example", "demo-kranj-editor")
+    await editor.goto("/staff/events/new")
+    await editor.select_option("#kind", "workshop")
+    await editor.fill("#title_sl", DRAFT)
+    for field in ("#start_date", "#end_date"):
+        await editor.fill(field, day.isoformat())
+    await editor.fill("#start_time", "10:00")
+    await editor.fill("#end_time", "11:00")
+    await editor.select_option("#status", "draft")
+    await editor.click("main form button[type=submit] >> text=Ustvari dogodek")
+    await editor.wait_for_url(re.compile(r"/staff/events/\d+$"))
+    draft_url = editor.url
+    await editor.click("text=Oddaj v odobritev")
+    await editor.wait_for_url(re.compile(r"/staff/events/\d+$"))
+
+    checked: list[dict[str, Any]] = []
+    await editor.goto(f"/staff/events/{event_id}/registrations")
+    assert PATRON in await editor.inner_text("main")
+    checked += await _axe(editor, "registrations with a row")
+
+    director = await new_page(locale="sl-SI", width=WIDE)
+    await _sign_in(director, "director@kranj.example", "demo-kranj-director")
+    await director.goto("/staff/rooms/requests")
+    card = director.locator("section.card", has_text=PURPOSE)
+    assert PATRON in await card.inner_text()
+    checked += await _axe(director, "room requests with a row")
+    await director.goto("/staff/approvals")
+    draft = director.locator("section.card", has_text=DRAFT)
+    assert await draft.count() == 1
+    checked += await _axe(director, "approvals with a row")
+    await draft.locator("textarea[required]").fill("Prosim, dodajte prostor.")
+    await draft.locator("button.secondary").click()
+    await director.wait_for_url(re.compile(r"/staff/approvals$"))
+    await director.goto("/staff/rooms/requests")
+    await card.locator("textarea").fill("Ta termin ni mogoč.")
+    await card.locator("button[name=decline]").click()
+    await director.wait_for_url(re.compile(r"/staff/rooms/requests$"))
+    assert draft_url
+
+    bookmobile = await new_page(locale="sl-SI", width=WIDE)
+    await _sign_in(bookmobile, "editor@maribor.example", "demo-maribor-editor")
+    await bookmobile.goto("/staff/bookmobile")
+    route = await bookmobile.locator("a[href^='/staff/bookmobile/routes/']").first.get_attribute(
+        "href"
+    )
+    assert route is not None
+    export = await bookmobile.request.get(f"/api/routes/{route.rsplit('/', 1)[1]}/stops.csv")
+    assert export.ok
+    for name, body in (("urnik.csv", await export.body()), ("slab.csv", b"stop,route\nA,B\n")):
+        await bookmobile.set_input_files(
+            "#file-maribor", files=[FilePayload(name=name, mimeType="text/csv", buffer=body)]
+        )
+        await bookmobile.click("form[action='/staff/bookmobile/import'] button[type=submit]")
+        await bookmobile.wait_for_url(re.compile(r"/staff/bookmobile$"))
+        said = await bookmobile.inner_text("main")
+        # An export imported again changes nothing; the bad file is refused line by line.
+        assert ("Nespremenjene proge:" if name == "urnik.csv" else "vrstica 1:") in said, said
+        checked += await _axe(bookmobile, f"import result of {name}")
+    return checked
