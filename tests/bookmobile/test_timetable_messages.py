@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 import httpx
+import pytest
 
 from outreach.models import RoleName, Route
 from tests.bookmobile.conftest import Bookmobiles, route_body
@@ -157,3 +158,55 @@ async def test_a_vehicle_booked_twice_is_said_in_local_time_by_the_api_too(
     message = second.json()["fields"]["vehicle"]
     assert "UTC" not in message
     assert message.startswith("the vehicle is on route Z on Tuesday, January 6, 2026, ")
+
+
+@pytest.mark.parametrize(
+    ("lang", "overlap", "departure", "summary"),
+    [
+        (
+            "mk",
+            "ред 3.arrival: пристигнува во 10:15, пред да заврши посетата на Trg во 10:30",
+            "ред 4.departure: мора да биде по пристигнувањето",
+            "Возниот ред е увезен. Прочитани се 2 постојки. Нови рути: S.",
+        ),
+        (
+            "fi",
+            "rivi 3.arrival: saapuu klo 10:15, ennen kuin käynti pysäkillä Trg päättyy klo 10:30",
+            "rivi 4.departure: on oltava saapumisen jälkeen",
+            "Aikataulu on tuotu. 2 pysäkkiä luettu. Uudet reitit: S.",
+        ),
+    ],
+)
+async def test_the_import_page_speaks_macedonian_and_finnish_too(
+    bm: Bookmobiles,
+    client: httpx.AsyncClient,
+    lang: str,
+    overlap: str,
+    departure: str,
+    summary: str,
+) -> None:
+    await _sign_in(client, bm, RoleName.EDITOR)
+    token = csrf_of((await client.get(f"/staff/bookmobile?lang={lang}")).text)
+    bad = "\n".join(
+        [
+            HEADER,
+            _line("S", "Trg", "10:00", "10:30"),
+            _line("S", "Šola", "10:15", "10:45"),
+            _line("T", "Cerkev", "09:00", "08:00"),
+        ]
+    )
+    good = "\n".join(
+        [HEADER, _line("S", "Trg", "10:00", "10:30"), _line("S", "Šola", "11:00", "11:30")]
+    )
+    shown = []
+    for text in (bad, good):
+        sent = await client.post(
+            f"/staff/bookmobile/import?lang={lang}",
+            data={"library": "mb", "csrf_token": token},
+            files={"file": ("stops.csv", text.encode(), "text/csv")},
+        )
+        assert sent.status_code == 303
+        shown.append(html.unescape((await client.get(f"/staff/bookmobile?lang={lang}")).text))
+    assert overlap in shown[0]
+    assert departure in shown[0]
+    assert summary in shown[1]
