@@ -210,3 +210,25 @@ async def test_the_import_page_speaks_macedonian_and_finnish_too(
     assert overlap in shown[0]
     assert departure in shown[0]
     assert summary in shown[1]
+
+
+async def test_an_import_that_books_the_vehicle_twice_is_said_in_slovenian_local_time(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    await _sign_in(client, bm, RoleName.EDITOR)
+    token = csrf_of((await client.get("/staff/bookmobile?lang=sl")).text)
+    clash = "\n".join(
+        [HEADER, _line("S", "Trg", "10:00", "10:30"), _line("T", "Cerkev", "10:15", "10:45")]
+    )
+    sent = await client.post(
+        "/staff/bookmobile/import?lang=sl",
+        data={"library": "mb", "csrf_token": token},
+        files={"file": ("stops.csv", clash.encode(), "text/csv")},
+    )
+    assert sent.status_code == 303
+    shown = html.unescape((await client.get("/staff/bookmobile?lang=sl")).text)
+    assert (
+        "vozilo: vozilo je torek, 6. januar 2026, 10:00–10:30, na progi S, ko ga potrebuje proga T"
+    ) in shown.replace("\u2009", "")
+    assert "UTC" not in shown
+    assert await Route.all().count() == 0

@@ -408,9 +408,19 @@ def import_problem(where: str, problem: str) -> str:
     """A problem of an imported file as the page lists it: its line and column (the file's
     own column names) or the whole file, in the reader's words."""
     found = _IMPORT_PLACE.match(where)
+    if where == "approval":
+        return problem  # a sentence of its own: ask a director
     if found is None:
-        # Translators: the whole timetable file, as the place of a problem ("file: has no stops").
-        place = gettext("file") if where == "file" else where
+        places = {
+            # Translators: the whole timetable file, where a problem is ("file: has no stops").
+            "file": gettext("file"),
+            # Translators: the branch a route starts from, as the place of a problem.
+            "depot": gettext("depot"),
+            "vehicle": gettext("vehicle"),
+            "code": gettext("route code"),
+        }
+        # Other places are the file's own column names (mobile), kept as the file has them.
+        place = places.get(where, where)
         return gettext("%(place)s: %(problem)s", place=place, problem=problem)
     if found.group(2) is None:
         return gettext("line %(line)s: %(problem)s", line=found.group(1), problem=problem)
