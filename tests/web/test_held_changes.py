@@ -525,3 +525,40 @@ async def test_an_editor_withdraws_a_submitted_draft_from_its_page(
         for e in await AuditEntry.filter(entity="event", entity_id=str(k.series.id)).order_by("id")
     ]
     assert trail == ["submit", "withdraw", "submit"]
+
+
+async def test_the_director_reads_a_held_change_of_the_series_in_words(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    k = await _kranj()
+    editor = await _bearer(k.editor)
+    first = k.series.starts_at
+    held = await client.patch(
+        f"/api/events/{k.series.id}",
+        json={
+            "start": _local(first, 1),
+            "end": _local(first, 2),
+            "room": k.studio.id,
+            "exdates": [_local(k.third, 1)[:10]],
+            "rrule": "FREQ=WEEKLY;COUNT=8",
+        },
+        headers=editor,
+    )
+    assert held.status_code == 200
+    await _sign_in(client, "direktor@kranj.si")
+    queue = (await client.get("/staff/approvals")).text
+    rows = [
+        re.sub(r"<[^>]+>", "|", row).strip("|").replace("||", "|")
+        for row in re.findall(r'<tr><th scope="row">.*?</tr>', queue)
+    ]
+    day = first.astimezone(TZ).date()
+    third = k.third.astimezone(TZ).date()
+    months = {12: "dec.", 1: "jan.", 2: "feb."}
+    weekday = "sre."
+    assert rows == [
+        f"Kdaj|{weekday}, {day.day}. {months[day.month]} {day.year}, 17:00–18:00"
+        f"|{weekday}, {day.day}. {months[day.month]} {day.year}, 18:00–19:00",
+        "Ponavljanje|vsako sredo, skupaj 6-krat|vsako sredo, skupaj 8-krat",
+        f"Izvzeti datumi|—|{third.day}. {months[third.month]} {third.year}",
+        "Prostor|Dvorana|Studio",
+    ]

@@ -41,7 +41,7 @@ from outreach.scheduling import wording
 from outreach.scheduling.approval import Stale
 from outreach.scheduling.occurrences import default_horizon_end
 from outreach.scheduling.payload import parse_fields, resolve_times
-from outreach.scheduling.recurrence import RuleError, to_local, zone
+from outreach.scheduling.recurrence import RuleError, parse_local, to_local, zone
 from outreach.scheduling.serialise import event_data
 
 
@@ -104,6 +104,19 @@ def _title_lines(old: dict[str, str], new: dict[str, str]) -> list[Line]:
         )
         for code in changed
     ]
+
+
+def _days(values: list[str]) -> str:
+    """Excluded dates (local dates or date-times) in words."""
+    words = []
+    for raw in values:
+        try:
+            local = parse_local(raw)
+        except RuleError:
+            words.append(raw)
+            continue
+        words.append(i18n.format_date(local.date()) if len(raw) == 10 else when_words(local))
+    return i18n.format_list(words)
 
 
 def _rule_words(rrule: str | None, starts_at: dt.datetime, tz: Any, all_day: bool) -> str:
@@ -173,7 +186,7 @@ async def _event_lines(
                 none if new is None else i18n.format_number(new),
             )
         elif name == "exdates":
-            line = Line(_("Excluded dates"), ", ".join(old) or none, ", ".join(new) or none)
+            line = Line(_("Excluded dates"), _days(old) or none, _days(new) or none)
         else:
             line = Line(_field_label(name), None, None)
         lines.append(line)
@@ -293,6 +306,7 @@ async def tell_approvers(
             roles__role__in=[RoleName.DIRECTOR, RoleName.ADMIN],
         )
         .distinct()
+        .order_by("id")
         .using_db(conn)
     )
     for person in approvers:
