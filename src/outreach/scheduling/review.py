@@ -70,6 +70,28 @@ async def _audit(
     )
 
 
+# The audit log's action for each decision a director makes.
+_ACTIONS = {ApprovalDecision.APPROVED: "approve", ApprovalDecision.RETURNED: "return"}
+
+
+async def _decide(
+    conn: BaseDBAsyncClient,
+    request: ApprovalRequest,
+    event: Event,
+    decision: ApprovalDecision,
+    *,
+    user: StaffUser | None,
+    comment: str,
+) -> None:
+    """Record a director's decision on ``request``, who made it, when and why, and audit it."""
+    request.decision = decision
+    request.decided_by = user
+    request.decided_at = dt.datetime.now(dt.UTC)
+    request.comment = comment
+    await request.save(using_db=conn)
+    await _audit(conn, user, event, _ACTIONS[decision], request, comment)
+
+
 async def submit(
     event_id: int, *, user: StaffUser | None, note: str = "", base_url: str = ""
 ) -> ApprovalRequest:
@@ -187,12 +209,7 @@ async def approve(
             event = await service.load_event(event.id, conn)
         event.approval = ApprovalState.APPROVED
         await event.save(using_db=conn, update_fields=["approval"])
-        request.decision = ApprovalDecision.APPROVED
-        request.decided_by = user
-        request.decided_at = dt.datetime.now(dt.UTC)
-        request.comment = comment
-        await request.save(using_db=conn)
-        await _audit(conn, user, event, "approve", request, comment)
+        await _decide(conn, request, event, ApprovalDecision.APPROVED, user=user, comment=comment)
         await approval_notices.tell_editors(conn, event, request, user, base_url, worded)
     return request, service.EventResult(await service.load_event(event.id), warnings)
 
@@ -207,12 +224,7 @@ async def return_to_editor(
         if request.kind == ApprovalKind.PUBLISH:
             event.approval = ApprovalState.RETURNED
             await event.save(using_db=conn, update_fields=["approval"])
-        request.decision = ApprovalDecision.RETURNED
-        request.decided_by = user
-        request.decided_at = dt.datetime.now(dt.UTC)
-        request.comment = comment
-        await request.save(using_db=conn)
-        await _audit(conn, user, event, "return", request, comment)
+        await _decide(conn, request, event, ApprovalDecision.RETURNED, user=user, comment=comment)
         worded = await approval_notices.lines_for_editors(conn, request, event)
         await approval_notices.tell_editors(conn, event, request, user, base_url, worded)
     return request
