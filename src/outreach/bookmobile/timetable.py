@@ -205,13 +205,12 @@ def parse_time(raw: object) -> dt.time:
 
 
 def parse_date(raw: object) -> dt.date:
-    wrong = _("must be a date such as %(example)s", example="2026-01-13")
-    if not isinstance(raw, str) or len(raw.strip()) != 10:
-        raise ValueError(wrong)
-    try:
-        return dt.date.fromisoformat(raw.strip())
-    except ValueError:
-        raise ValueError(wrong) from None
+    if isinstance(raw, str) and len(raw.strip()) == 10:
+        try:
+            return dt.date.fromisoformat(raw.strip())
+        except ValueError:
+            pass
+    raise ValueError(_("must be a date such as %(example)s", example="2026-01-13"))
 
 
 def check_stop_order(stops: Sequence[StopInput]) -> list[tuple[int, str, Found]]:
