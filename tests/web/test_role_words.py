@@ -138,3 +138,34 @@ async def test_a_route_page_says_its_depot_and_days_as_a_sentence_would(
     assert (await client.get("/staff/?lang=fi")).status_code == 200
     page = _main((await client.get(found.group(1))).text)
     assert "· 1.9.2026 alkaen 30.6.2027 asti" in page
+
+
+async def test_the_event_form_asks_for_a_missing_time_in_its_own_words(
+    demo: str, client: httpx.AsyncClient
+) -> None:
+    """A day without its time is refused in the form's words, not the API's ISO example."""
+    await _sign_in(client, "editor@rovaniemi.example", "demo-rovaniemi-editor", "fi")
+    form = (await client.get("/staff/events/new?library=rovaniemi")).text
+    token = _TOKEN.search(form)
+    assert token is not None
+    refused = await client.post(
+        "/staff/events/new?library=rovaniemi",
+        data={
+            "csrf_token": token.group(1),
+            "kind": "workshop",
+            "title_fi": "Työpaja",
+            "start_date": "2027-01-12",
+            "start_time": "",
+            "end_date": "",
+            "end_time": "",
+            "repeat": "none",
+            "format": "in_person",
+            "visibility": "public",
+            "status": "draft",
+        },
+    )
+    assert refused.status_code == 422
+    page = _main(refused.text)
+    assert "Anna alkamisaika tai merkitse, että se kestää koko päivän." in page
+    assert "Anna päättymisaika tai merkitse, että se kestää koko päivän." in page
+    assert "2026-12-01T10:00:00" not in page

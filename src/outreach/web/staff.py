@@ -75,6 +75,7 @@ from outreach.web.staff_forms import (
     field_problems,
     first,
     form_from_event,
+    form_problems,
     form_state,
     number_or_raw,
     payload_from_form,
@@ -711,7 +712,7 @@ def _form_page(
     event: Event | None = None,
     error: DomainError | None = None,
 ) -> HTMLResponse:
-    problems = field_problems(error.fields) if error is not None else {}
+    problems = form_problems(field_problems(error.fields), state) if error is not None else {}
     raw_conflicts = error.extra.get("conflicts") if error is not None else None
     conflicts = (
         conflict_rows(raw_conflicts, context.library, resource_names(context.rooms, context.staff))

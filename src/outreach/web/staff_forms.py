@@ -287,6 +287,22 @@ def describe_rule(event: Event) -> str:
         return event.rrule  # a rule written before today's checks: show it as it is
 
 
+def form_problems(problems: dict[str, list[str]], form: FormState) -> dict[str, list[str]]:
+    """The start's and end's problems said as the form asks for them, where a date or a
+    time was left empty (the service's words give the API's ISO example, which nobody
+    types into a date and a time field)."""
+    all_day = first(form, "all_day") == "on"
+    said = dict(problems)
+    if "start" in said:
+        if not first(form, "start_date"):
+            said["start"] = [_("Enter the day it starts.")]
+        elif not all_day and not first(form, "start_time"):
+            said["start"] = [_("Enter the time it starts, or mark it as lasting all day.")]
+    if "end" in said and not all_day and not first(form, "end_time"):
+        said["end"] = [_("Enter the time it ends, or mark it as lasting all day.")]
+    return said
+
+
 def field_problems(problems: dict[str, str]) -> dict[str, list[str]]:
     """API problems grouped by the form field they belong to (``tags[0].goal`` → ``tags``)."""
     grouped: dict[str, list[str]] = {}
