@@ -149,8 +149,8 @@ async def _pending(conn: BaseDBAsyncClient, request_id: int) -> tuple[ApprovalRe
     return request, event
 
 
-async def library_of(request_id: int) -> int:
-    """The library an approval request belongs to (for the caller's permission check)."""
+async def _request(request_id: int) -> ApprovalRequest:
+    """The approval request of this id, else :class:`NotFound`."""
     request = (
         await ApprovalRequest.filter(id=request_id).first()
         if 1 <= request_id <= service.MAX_ID
@@ -158,18 +158,18 @@ async def library_of(request_id: int) -> int:
     )
     if request is None:
         raise NotFound("approval request")
+    return request
+
+
+async def library_of(request_id: int) -> int:
+    """The library an approval request belongs to (for the caller's permission check)."""
+    request = await _request(request_id)
     return request.library_id  # type: ignore[attr-defined,no-any-return]
 
 
 async def editors_of(request_id: int) -> set[int]:
     """The staff who made an approval request (submitted or amended it)."""
-    request = (
-        await ApprovalRequest.filter(id=request_id).first()
-        if 1 <= request_id <= service.MAX_ID
-        else None
-    )
-    if request is None:
-        raise NotFound("approval request")
+    request = await _request(request_id)
     ids = set(request.editors or [])
     if request.submitted_by_id is not None:  # type: ignore[attr-defined]
         ids.add(request.submitted_by_id)  # type: ignore[attr-defined]
