@@ -16,6 +16,10 @@ from outreach.web.errors import ApiError
 # Recording every use of a token would make each API read a write; once a minute is enough.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 _STATE_KEY = "outreach_user"
+# Who writes a library's events, routes, partners and outreach services, and who reads
+# their staff side: a director reads (and approves) but does not write.
+EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
+READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 
 
 async def _from_token(secret: str) -> StaffUser | None:

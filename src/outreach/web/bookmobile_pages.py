@@ -66,13 +66,12 @@ from outreach.settings import Settings
 from outreach.versions import current_data_version
 from outreach.web import auth, long_work, staff
 from outreach.web import bookmobile_forms as forms
+from outreach.web.auth import EDITORS, READERS
 from outreach.web.errors import Invalid, NotFound
 from outreach.web.feeds import feed_cache, feed_response
 from outreach.web.routes_api import (
-    EDITORS,
     MAX_BODY,
     MAX_TOLERANCE,
-    READERS,
     next_visits,
     optimise_route,
     routing_client,

@@ -16,7 +16,7 @@ from outreach.bookmobile.schemas import MAX_TOLERANCE, Clock, MinutesParked
 from outreach.errors import Invalid, NotFound
 from outreach.i18n import format_number
 from outreach.i18n import gettext as _
-from outreach.models import Branch, Library, OutreachService, RoleName, ServiceKind, Vehicle
+from outreach.models import Branch, Library, OutreachService, ServiceKind, Vehicle
 from outreach.scheduling.recurrence import zone
 from outreach.schemas import (
     SLUG_PATTERN,
@@ -42,12 +42,11 @@ from outreach.services.visits import (
     visits_of,
 )
 from outreach.web import auth, long_work, staff
+from outreach.web.auth import EDITORS, READERS
 from outreach.web.boundary import declare, read_json, read_query
 from outreach.web.routes_api import routing_client
 from outreach.workers import WorkersBusy, WorkTimedOut
 
-EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
-READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 SlugRef = Annotated[str, Text(64, SLUG_PATTERN, "a slug")]
 Count = Annotated[int, Tally(MAX_COUNT)]
 FORM = ("service", "day", "people_served", "institutions_served", "items", "km")

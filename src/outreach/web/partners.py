@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from outreach.errors import Invalid, NotFound
 from outreach.i18n import gettext as _
-from outreach.models import Library, Partner, PartnerKind, RoleName
+from outreach.models import Library, Partner, PartnerKind
 from outreach.partners import (
     SLUG_TAKEN,
     PartnerFields,
@@ -21,10 +21,9 @@ from outreach.partners import (
 )
 from outreach.schemas import SLUG_PATTERN, Answer, Declared, OneOf, Text, validate
 from outreach.web import auth, staff
+from outreach.web.auth import EDITORS, READERS
 from outreach.web.boundary import declare, read_json
 
-EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
-READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 KINDS = tuple(kind.value for kind in PartnerKind)
 FORM = ("slug", "name", "kind", "website")
 

@@ -77,7 +77,6 @@ from outreach.models import (
     EventStatus,
     Library,
     Occurrence,
-    RoleName,
     Route,
     Stop,
     Vehicle,
@@ -86,13 +85,18 @@ from outreach.models import (
 from outreach.scheduling import service as scheduling_service
 from outreach.scheduling.recurrence import to_local, zone
 from outreach.web import idempotency, long_work
-from outreach.web.auth import authenticate, has_library_role, may_approve, require_library_role
+from outreach.web.auth import (
+    EDITORS,
+    READERS,
+    authenticate,
+    has_library_role,
+    may_approve,
+    require_library_role,
+)
 from outreach.web.boundary import declare, read_json, read_optional_json, read_query
 from outreach.web.errors import ApiError, DomainError, Invalid, NotFound
 from outreach.workers import WorkerPool, WorkersBusy, WorkTimedOut
 
-EDITORS = (RoleName.EDITOR, RoleName.ADMIN)
-READERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 MAX_BODY = 2_000_000
 NEXT_VISITS = 3
 __all__ = ["MAX_TOLERANCE"]  # the staff pages' optimisation form takes the API's bound
