@@ -149,6 +149,7 @@ TZ = ZoneInfo("Europe/Ljubljana")
 PATRON = "Ana Testna"
 PURPOSE = "Sestanek bralnega krožka za preizkus dostopnosti"
 DRAFT = "Delavnica za preizkus dostopnosti"
+IMPORT_WAIT = 120_000  # milliseconds
 
 
 async def _lists_with_rows(new_page: NewPage) -> list[dict[str, Any]]:
@@ -236,8 +237,11 @@ async def _lists_with_rows(new_page: NewPage) -> list[dict[str, Any]]:
         await bookmobile.set_input_files(
             "#file-maribor", files=[FilePayload(name=name, mimeType="text/csv", buffer=body)]
         )
-        await bookmobile.click("form[action='/staff/bookmobile/import'] button[type=submit]")
-        await bookmobile.wait_for_url(re.compile(r"/staff/bookmobile$"))
+        # An import runs in a worker process, which may first have to start on a busy machine.
+        await bookmobile.click(
+            "form[action='/staff/bookmobile/import'] button[type=submit]", timeout=IMPORT_WAIT
+        )
+        await bookmobile.wait_for_url(re.compile(r"/staff/bookmobile$"), timeout=IMPORT_WAIT)
         said = await bookmobile.inner_text("main")
         # An export imported again changes nothing; the bad file is refused line by line.
         assert ("Nespremenjene proge:" if name == "urnik.csv" else "vrstica 1:") in said, said

@@ -182,3 +182,19 @@ async def test_a_room_or_branch_not_of_the_library_is_named_without_ids_in_slove
     assert "999999" not in text.split("<form", 1)[0]
     assert "nowhere" not in text.split("<form", 1)[0]
     assert await Event.all().count() == 0
+
+
+async def test_a_missing_partner_or_vehicle_is_named_on_its_404_page_in_slovenian(
+    mkl_staff: Staff,  # noqa: F811
+    client: httpx.AsyncClient,
+) -> None:
+    await sign_in(client, "urednica@mklj.si")
+    browser = {"accept": "text/html"}
+    partner = await client.get("/staff/partners/999999/edit?lang=sl", headers=browser)
+    assert partner.status_code == 404
+    assert "Ta partner ne obstaja." in partner.text
+    vehicle = await client.get("/staff/bookmobile/vehicles/999999/edit?lang=sl", headers=browser)
+    assert vehicle.status_code == 404
+    assert "To vozilo ne obstaja." in vehicle.text
+    api = await client.get("/api/vehicles/999999", headers=browser)
+    assert api.json() == {"error": "vehicle not found"}

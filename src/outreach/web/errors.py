@@ -234,6 +234,22 @@ def _missing(what: str) -> str:
             return _("This event has no date at that time.")
         case "route" | "stop":
             return _("This bookmobile stop or route does not exist, or it is not public.")
+        case "vehicle":
+            return _("This vehicle does not exist.")
+        case "partner":
+            return _("This partner does not exist.")
+        case "room":
+            return _("This room does not exist.")
+        case "room request" | "approval request":
+            return _("This request does not exist.")
+        case "registration":
+            return _("This registration does not exist.")
+        case "outreach service":
+            return _("This outreach service does not exist.")
+        case "strategy":
+            return _("There is no such strategy.")
+        case "network":
+            return _("There is no such network.")
         case _:
             return _("There is no page at this address.")
 

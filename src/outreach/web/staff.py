@@ -115,13 +115,26 @@ def render(
 
 
 def not_found_message(exc: DomainError) -> str:
-    """What was not found, in words (the domain says "event not found" and the like)."""
-    what = exc.error.removesuffix(" not found")
+    """What was not found, in words: by what the domain says it looked for, never by the
+    words of its message."""
+    if isinstance(exc, NotFound) and exc.message:
+        return exc.message
+    what = exc.what if isinstance(exc, NotFound) else ""
     names = {
         "event": _("No such event."),
         "occurrence": _("No such occurrence."),
         "library": _("No such library."),
         "approval request": _("No such approval request."),
+        "route": _("No such route."),
+        "stop": _("No such stop."),
+        "vehicle": _("This vehicle does not exist."),
+        "partner": _("This partner does not exist."),
+        "room": _("This room does not exist."),
+        "room request": _("This request does not exist."),
+        "registration": _("This registration does not exist."),
+        "outreach service": _("This outreach service does not exist."),
+        "strategy": _("There is no such strategy."),
+        "network": _("There is no such network."),
     }
     return names.get(what, _("Not found."))
 
