@@ -23,7 +23,14 @@ each ratio is taken in the same run:
   response much less, so both ratios are printed (the goals are set on req/s);
 - a compressed poll (``Accept-Encoding: gzip, deflate, br, zstd``): bytes against the plain;
 - cold builds (in this process, no HTTP): the full feed, the full feed after one edit and a
-  filter never asked before, against bare icalendar serialising the same events.
+  filter never asked before, against bare icalendar serialising the same events. The
+  service reads everything from the database (which events, then their rows), makes its
+  series records (rules normalised, daylight-saving instances checked and pinned), writes
+  the VEVENTs with its own writer (``outreach.feeds.ical.write``) and its own VTIMEZONEs;
+  bare icalendar starts from the events already loaded as models, with no database and no
+  rule handling, and makes the same properties with ``Event.new``, adds icalendar's own
+  VTIMEZONEs over the same span and serialises with ``to_ical``. Neither expands a rule
+  (a feed publishes the rule); the run stops unless both write the same VEVENT bytes.
 
 Usage: ``.venv/bin/python bench/feeds.py [--events 1000] [--rounds 3] [--seconds 4]
 [--workers N] [--postgres postgres://user@host:5432/db] [--only http|builds]``. SQLite
