@@ -34,6 +34,6 @@ async def test_the_requesters_mail_names_the_room_after_the_word_room(
     assert notice.subject == "Prostor Velika dvorana je rezerviran za vas"
     mk = await client.post("/kr/rooms?lang=mk", data=form(kranj, start="19:00", end="20:00"))
     assert mk.status_code == 303
-    received = await Notice.filter(template="room_request_received").order_by("-id").first()
-    assert received is not None
-    assert received.subject == "Го добивме вашето барање за просторијата Velika dvorana"
+    latest = await Notice.filter(template="room_request_received").order_by("-id").first()
+    assert latest is not None
+    assert latest.subject == "Го добивме вашето барање за просторијата Velika dvorana"
