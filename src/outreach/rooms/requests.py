@@ -50,7 +50,7 @@ from outreach.models import (
 from outreach.registration import links
 from outreach.registration.config import current
 from outreach.rooms.schemas import DecisionIn, RoomRequestIn
-from outreach.scheduling.conflicts import ROOM, begin_write, lock_resources
+from outreach.scheduling.conflicts import ROOM, begin_write, lock_resources, nameable
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.payload import MAX_DURATION
 from outreach.scheduling.recurrence import to_local, to_utc, zone
@@ -417,7 +417,7 @@ async def decide(
             raise errors.Conflict(gettext("The requester has withdrawn this request."))
         approve = decision.decision == "approve"
         if approve:
-            await _check_free(conn, library, request)
+            await _check_free(conn, library, request, user)
             request.status = RoomRequestStatus.APPROVED
             if decision.public:
                 request.visibility = Visibility.PUBLIC
@@ -440,8 +440,11 @@ async def decide(
     return request
 
 
-async def _check_free(conn: BaseDBAsyncClient, library: Library, request: RoomRequest) -> None:
-    """Refuse, in words, to approve a request for a time that has passed or is taken."""
+async def _check_free(
+    conn: BaseDBAsyncClient, library: Library, request: RoomRequest, reader: StaffUser
+) -> None:
+    """Refuse, in words, to approve a request for a time that has passed or is taken; the
+    event that holds the room is named only if ``reader`` may see it (:func:`nameable`)."""
     if request.starts_at <= dt.datetime.now(dt.UTC):
         raise errors.Conflict(gettext("The requested time has passed: decline the request."))
     room_id: int = request.room_id  # type: ignore[attr-defined]
@@ -454,12 +457,15 @@ async def _check_free(conn: BaseDBAsyncClient, library: Library, request: RoomRe
         return
     first = taken[0]
     when = when_text(library, first.starts_at, first.ends_at)
+    ids = [] if first.event_id is None else [first.event_id]
+    event = (await nameable(conn, reader, ids)).get(first.event_id or 0)
     if first.event_id is None:
         message = gettext(
             "The room is already booked %(when)s by another approved request.", when=when
         )
+    elif event is None:
+        message = gettext("The room is already booked %(when)s by another booking.", when=when)
     else:
-        event = await Event.get(id=first.event_id, using_db=conn)
         message = gettext(
             "The room is already booked %(when)s by “%(title)s”.",
             when=when,

@@ -9,6 +9,10 @@ is also held by an approved room request that stayed internal and was not withdr
 Two simultaneous writes cannot both pass: :func:`lock_resources` serialises writers that
 want the same room, staff member or vehicle (PostgreSQL: transaction-scoped advisory
 locks; SQLite: the database's single write lock taken before anything is read).
+
+A refusal names the other booking only to a reader who may see it (:func:`nameable`):
+conflicts are found across libraries (a staff member works in several), and a title in
+an error would tell an editor of one library about another's drafts and internal events.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from outreach import publicity
 from outreach.db import instant
 from outreach.i18n import INTERFACE_LANGUAGES, gettext, speaking
+from outreach.models import Event, Library, Role, RoleName, StaffUser
 from outreach.models.rooms import RoomRequestStatus
 from outreach.scheduling.payload import MAX_DURATION
 from outreach.sql import dialect, is_postgres, positional
@@ -53,6 +59,39 @@ def booking_title() -> dict[str, str]:
         with speaking(lang):
             titles[lang] = gettext("a booking of the room (an approved room request)")
     return titles
+
+
+async def seen_libraries(conn: BaseDBAsyncClient, reader: StaffUser | None) -> set[int]:
+    """The libraries whose drafts and internal items ``reader`` sees: those where they hold
+    a role, and every library of a network they coordinate."""
+    if reader is None:
+        return set()
+    roles = await Role.filter(user_id=reader.id).using_db(conn)
+    libraries = {r.library_id for r in roles if r.library_id is not None}  # type: ignore[attr-defined]
+    networks = [r.network_id for r in roles if r.role == RoleName.COORDINATOR]  # type: ignore[attr-defined]
+    if networks:
+        members = await Library.filter(network_id__in=networks).using_db(conn).values_list("id")
+        libraries |= {int(row[0]) for row in members}
+    return libraries
+
+
+async def nameable(
+    conn: BaseDBAsyncClient, reader: StaffUser | None, event_ids: Iterable[int]
+) -> dict[int, Event]:
+    """The events among ``event_ids`` that a conflict may name to ``reader`` (None: nobody
+    signed in), by id: public ones (:mod:`outreach.publicity`) and those of a library
+    whose staff side the reader sees. Any other is "another booking": its title, kind and
+    id stay unsaid, its resource and times are still told, so staff know what to move."""
+    wanted = set(event_ids)
+    if not wanted:
+        return {}
+    events = await Event.filter(id__in=wanted).using_db(conn)
+    seen = await seen_libraries(conn, reader)
+    return {
+        event.id: event
+        for event in events
+        if publicity.is_public(event) or event.library_id in seen  # type: ignore[attr-defined]
+    }
 
 
 async def begin_write(conn: BaseDBAsyncClient) -> None:

@@ -40,6 +40,7 @@ from outreach.models import (
     OccurrenceOverride,
     Partner,
     Room,
+    RoomRequest,
     StaffUser,
     Strategy,
     StrategyValue,
@@ -56,6 +57,8 @@ from outreach.scheduling.conflicts import (
     booking_title,
     find_conflicts,
     lock_resources,
+    nameable,
+    seen_libraries,
 )
 from outreach.scheduling.occurrences import default_horizon_end, expand, rebuild_occurrences
 from outreach.scheduling.payload import (
@@ -324,30 +327,47 @@ async def _resources(
     return resources
 
 
-async def _check_conflicts(conn: BaseDBAsyncClient, event_id: int) -> None:
+async def _check_conflicts(
+    conn: BaseDBAsyncClient, event_id: int, reader: StaffUser | None
+) -> None:
     conflicts = await find_conflicts(conn, event_id)
     if conflicts:
-        raise ConflictError(await _conflicts_json(conn, conflicts))
+        raise ConflictError(await _conflicts_json(conn, conflicts, reader))
 
 
 async def _conflicts_json(
-    conn: BaseDBAsyncClient, conflicts: list[Conflict]
+    conn: BaseDBAsyncClient, conflicts: list[Conflict], reader: StaffUser | None
 ) -> list[dict[str, Any]]:
-    wanted = {c.event_id for c in conflicts if c.event_id is not None}
-    events = {e.id: e for e in await Event.filter(id__in=wanted).using_db(conn)}
-    return [
-        {
-            "event": c.event_id,
+    """The conflicts as the 409 lists them to ``reader``: the resource and the interval
+    always; the other event's id and title only if the reader may see it
+    (:func:`~outreach.scheduling.conflicts.nameable`), else ``event`` and ``title`` are
+    null ("another booking"); a room request's id only to its library's staff."""
+    events = await nameable(conn, reader, {c.event_id for c in conflicts if c.event_id})
+    wanted = {c.booking_id for c in conflicts if c.booking_id is not None}
+    seen = await seen_libraries(conn, reader) if wanted else set()
+    bookings = {
+        b.id
+        for b in await RoomRequest.filter(id__in=wanted, library_id__in=list(seen) or [0])
+        .using_db(conn)
+        .only("id")
+    }
+    rows: list[dict[str, Any]] = []
+    for c in conflicts:
+        shown = events.get(c.event_id) if c.event_id is not None else None
+        row: dict[str, Any] = {"event": None if shown is None else shown.id, "title": None}
+        if shown is not None:
+            row["title"] = shown.title
+        elif c.booking_id in bookings:
             # A room request's purpose is its requester's words: only "a room booking" shows.
-            "title": booking_title() if c.event_id is None else events[c.event_id].title,
-            "start": utc_iso(c.starts_at),
-            "end": utc_iso(c.ends_at),
-            "resource": c.resource,
-            "resource_id": c.resource_id,
-            **({} if c.booking_id is None else {"booking": c.booking_id}),
-        }
-        for c in conflicts
-    ]
+            row.update(title=booking_title(), booking=c.booking_id)
+        row.update(
+            start=utc_iso(c.starts_at),
+            end=utc_iso(c.ends_at),
+            resource=c.resource,
+            resource_id=c.resource_id,
+        )
+        rows.append(row)
+    return rows
 
 
 def _within(hours: list[list[str]], start: dt.datetime, end: dt.datetime) -> bool:
@@ -449,7 +469,7 @@ async def create_event(
         await event.save(using_db=conn)
         await _write_related(conn, event, data, refs)
         await rebuild_occurrences(event, using_db=conn)
-        await _check_conflicts(conn, event.id)
+        await _check_conflicts(conn, event.id, user)
         warnings = await opening_hours_warnings(conn, event, library)
         await _audit(conn, user, event, "create", {"event": data_json(data)})
         await bump_data_version(using_db=conn)
@@ -520,13 +540,15 @@ async def _try_held(
     event_id: int,
     changes: dict[str, Any],
     occurrences: dict[str, dict[str, Any]],
+    user: StaffUser | None,
 ) -> None:
     """Write a held change as its approval would, check it (conflicts included), and roll
-    it back: a savepoint of the caller's transaction."""
+    it back: a savepoint of the caller's transaction. ``user`` reads its refusals (what a
+    conflict may name); nothing the trial writes in their name is kept."""
     try:
         async with in_transaction("default"):
             trial = await load_event(event_id, conn)
-            await apply_held(conn, trial, changes, occurrences, user=None)
+            await apply_held(conn, trial, changes, occurrences, user=user)
             raise _TrialDone
     except _TrialDone:
         pass
@@ -598,7 +620,7 @@ async def _hold(
                 fields={"revision": await approval_notices.stale_words(conn, event, stale)},
             )
     if changes or occurrences:
-        await _try_held(conn, event.id, changes, occurrences)
+        await _try_held(conn, event.id, changes, occurrences, user)
     request = await approval.save_held(
         conn,
         event,
@@ -674,7 +696,7 @@ async def apply_update(
     await _write_related(conn, event, after, refs)
     registered = await registrations.snapshot(conn, event.id)
     await rebuild_occurrences(event, using_db=conn)
-    await _check_conflicts(conn, event.id)
+    await _check_conflicts(conn, event.id, user)
     await registrations.schedule_changed(conn, event, registered)
     warnings = await opening_hours_warnings(conn, event, library)
     await _audit(conn, user, event, "update", _diff(before, after))
@@ -917,7 +939,7 @@ async def _write_occurrence(
     await event.save(using_db=conn, update_fields=["revision", "updated_at"])
     registered = await registrations.snapshot(conn, event.id)
     await rebuild_occurrences(event, using_db=conn)
-    await _check_conflicts(conn, event.id)
+    await _check_conflicts(conn, event.id, user)
     await registrations.schedule_changed(conn, event, registered)
     warnings = await opening_hours_warnings(conn, event, library)
     after = {

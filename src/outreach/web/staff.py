@@ -650,26 +650,36 @@ async def form_context(library: Library) -> FormContext:
 
 
 def conflict_rows(
-    conflicts: list[dict[str, Any]], library: Library, names: dict[tuple[str, int], str]
+    conflicts: list[dict[str, Any]],
+    library: Library,
+    names: dict[tuple[str, int], str],
+    *,
+    reader: StaffUser | None = None,
 ) -> list[dict[str, Any]]:
     """Conflicts from a 409, each with a sentence in the page's language that names the
     room, person or vehicle and gives the local day and times (``names``: the library's
-    rooms and staff by ``(resource, id)``)."""
+    rooms and staff by ``(resource, id)``). The other booking is named only where the 409
+    named it (``title``: what ``reader`` may see, see
+    :func:`outreach.scheduling.conflicts.nameable`); otherwise it is "another booking"."""
     rows = []
     for conflict in conflicts:
         start = local_time(dt.datetime.fromisoformat(conflict["start"]), library.timezone)
         end = local_time(dt.datetime.fromisoformat(conflict["end"]), library.timezone)
         assert start is not None
         assert end is not None
-        title = tr(conflict.get("title") or {}, library.default_language)
+        raw_title = conflict.get("title")
+        title = tr(raw_title, library.default_language) if isinstance(raw_title, dict) else ""
         resource = str(conflict.get("resource"))
-        name = names.get((resource, int(conflict.get("resource_id") or 0)), "")
+        ident = int(conflict.get("resource_id") or 0)
+        name = names.get((resource, ident), "")
         words = {
             "times": i18n.format_interval(start, end, "Hm"),
             "day": i18n.format_date(start.date(), "full"),
             "title": title,
         }
-        if resource == "room" and conflict.get("event") is None:
+        if not title:
+            message = _other_booking(resource, name, words)
+        elif resource == "room" and conflict.get("booking") is not None:
             message = _(
                 "Room %(room)s is booked %(times)s on %(day)s for an approved room request.",
                 room=name,
@@ -679,6 +689,8 @@ def conflict_rows(
             message = _(
                 "Room %(room)s is booked %(times)s on %(day)s by “%(title)s”.", room=name, **words
             )
+        elif resource == "staff" and reader is not None and reader.id == ident:
+            message = _("You are busy %(times)s on %(day)s with “%(title)s”.", **words)
         elif resource == "staff":
             message = _(
                 "%(person)s is busy %(times)s on %(day)s with “%(title)s”.", person=name, **words
@@ -687,6 +699,20 @@ def conflict_rows(
             message = _("The bookmobile is out %(times)s on %(day)s for “%(title)s”.", **words)
         rows.append({**conflict, "title_text": title, "message": message})
     return rows
+
+
+def _other_booking(resource: str, name: str, words: dict[str, str]) -> str:
+    """A conflict with a booking the reader may not see: what is taken and when, not by
+    what (nor, for a staff member, that it is their own)."""
+    if resource == "room":
+        return _(
+            "Room %(room)s is taken %(times)s on %(day)s by another booking.", room=name, **words
+        )
+    if resource == "staff":
+        return _(
+            "%(person)s is busy %(times)s on %(day)s with another booking.", person=name, **words
+        )
+    return _("The bookmobile is out %(times)s on %(day)s for another booking.", **words)
 
 
 def resource_names(rooms: list[Room], staff: list[StaffUser]) -> dict[tuple[str, int], str]:
@@ -728,7 +754,12 @@ def _form_page(
     problems = form_problems(field_problems(error.fields), state) if error is not None else {}
     raw_conflicts = error.extra.get("conflicts") if error is not None else None
     conflicts = (
-        conflict_rows(raw_conflicts, context.library, resource_names(context.rooms, context.staff))
+        conflict_rows(
+            raw_conflicts,
+            context.library,
+            resource_names(context.rooms, context.staff),
+            reader=request.state.user,
+        )
         if isinstance(raw_conflicts, list)
         else []
     )
@@ -964,7 +995,12 @@ async def _detail_page(
     rooms = await Room.filter(branch__library_id=event.library.id).order_by("name")
     raw_conflicts = refused.error.extra.get("conflicts") if refused is not None else None
     refused_conflicts = (
-        conflict_rows(raw_conflicts, event.library, resource_names(rooms, list(event.staff)))
+        conflict_rows(
+            raw_conflicts,
+            event.library,
+            resource_names(rooms, list(event.staff)),
+            reader=request.state.user,
+        )
         if isinstance(raw_conflicts, list)
         else []
     )

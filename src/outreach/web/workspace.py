@@ -144,20 +144,23 @@ async def _decide(request: Request, *, approving: bool) -> Response:
             raise
         flash(
             request,
-            _("Nothing was decided: %(problem)s", problem=await _problems(exc, library_id)),
+            _(
+                "Nothing was decided: %(problem)s",
+                problem=await _problems(exc, library_id, request.state.user),
+            ),
             "error",
         )
     return RedirectResponse("/staff/approvals", status_code=303)
 
 
-async def _problems(exc: DomainError, library_id: int) -> str:
+async def _problems(exc: DomainError, library_id: int, reader: StaffUser) -> str:
     """A refusal in words: a double booking names the room or person and the local times."""
     raw = exc.extra.get("conflicts")
     if isinstance(raw, list):
         library = await Library.get(id=library_id)
         rooms = await Room.filter(branch__library_id=library_id)
         staff = await StaffUser.filter(roles__library_id=library_id).distinct()
-        rows = conflict_rows(raw, library, resource_names(rooms, staff))
+        rows = conflict_rows(raw, library, resource_names(rooms, staff), reader=reader)
         return " ".join(row["message"] for row in rows)
     return "; ".join(exc.fields.values()) or exc.error
 
