@@ -93,8 +93,17 @@ pytest: install js libical chromium
 	@if [ -z "$$OUTREACH_TEST_POSTGRES_URL" ]; then \
 		echo "NOTE: OUTREACH_TEST_POSTGRES_URL is not set: the PostgreSQL pass is skipped (see the skip summary)"; \
 	fi
-	@# Two workers share the two cores; what measures time runs after them, alone.
-	$(BIN)/pytest -n 2 --dist loadgroup -m "not alone"
+	@# Two workers share the two cores; what measures time runs after them, alone. Both
+	@# passes copy one migrated database per backend, made once (tests/databases.py) and
+	@# dropped at the end; Python's bytecode cache stays on, so the tests' many processes
+	@# (workers, the outreach command, servers) compile the code once, not each time. The
+	@# workers take the browser tests first, then the biggest groups (tests/conftest.py).
+	@templates=$$(mktemp -d -t outreach-templates-XXXXXXXX) && \
+	export OUTREACH_TEST_TEMPLATES="$$templates" PYTHONDONTWRITEBYTECODE= && \
+	trap '$(BIN)/python -m tests.databases end-run "$$templates"' EXIT && \
+	echo '$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not alone"' && \
+	$(BIN)/pytest -n 2 --dist loadgroup --no-loadscope-reorder -m "not alone" && \
+	echo '$(BIN)/pytest -m alone' && \
 	$(BIN)/pytest -m alone
 
 test: lint typecheck pytest

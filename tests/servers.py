@@ -182,7 +182,7 @@ class AppServer:
             cwd=PROJECT_ROOT, env=self.env,
             stdout=asyncio.subprocess.DEVNULL, stderr=self._log,
         )  # fmt: skip
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60  # a loaded machine (the tests on two cores) is slow
         async with httpx.AsyncClient(base_url=self.base_url, timeout=2) as client:
             while time.monotonic() < deadline:
                 if self.process.returncode is not None:
@@ -192,7 +192,7 @@ class AppServer:
                     return self
                 except httpx.TransportError:
                     await asyncio.sleep(0.05)
-        raise RuntimeError("uvicorn did not start listening within 20 seconds")
+        raise RuntimeError("uvicorn did not start listening within 60 seconds")
 
     @property
     def running(self) -> bool:

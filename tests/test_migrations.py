@@ -22,7 +22,7 @@ import pytest_asyncio
 
 from outreach.reports.queries import AUDIENCES
 from outreach.settings import PROJECT_ROOT, sqlite_url
-from tests.conftest import POSTGRES_ENV, _asyncpg_dsn, _with_database
+from tests.databases import POSTGRES_ENV, asyncpg_dsn, with_database
 from tests.test_cli import outreach
 
 MIGRATIONS = PROJECT_ROOT / "src" / "outreach" / "migrations"
@@ -56,10 +56,10 @@ async def empty_database(backend: str) -> AsyncIterator[tuple[str, str]]:
         return
     base = os.environ[POSTGRES_ENV]
     name = f"outreach_migrate_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(_asyncpg_dsn(base))
+    admin = await asyncpg.connect(asyncpg_dsn(base))
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield "postgres", _with_database(base, name)
+        yield "postgres", with_database(base, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
@@ -74,7 +74,7 @@ async def _run(dialect: str, url: str, *statements: str) -> list[tuple[object, .
             for statement in statements:
                 rows = lite.execute(statement).fetchall()
             return rows
-    server = await asyncpg.connect(_asyncpg_dsn(url))
+    server = await asyncpg.connect(asyncpg_dsn(url))
     try:
         records: list[asyncpg.Record] = []
         for statement in statements:

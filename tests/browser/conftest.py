@@ -3,8 +3,9 @@ with the demo fixtures, and axe-core injected into the pages.
 
 Fixtures:
 - ``demo_server``: one ``uvicorn`` process for the whole session on a SQLite file loaded
-  with the demo fixtures (``outreach migrate`` and ``outreach load-fixtures``, as
-  ``make run`` does). No BASE_URL, so links follow the address the browser used.
+  with the demo fixtures (a copy of the run's database migrated by ``outreach migrate``,
+  tests/databases.py, then ``outreach load-fixtures``, as ``make run`` does). No
+  BASE_URL, so links follow the address the browser used.
 - ``browser``: Chromium (``/usr/bin/chromium``), launched once per session.
 - ``page``: a fresh context (no cookies) per test, 390 px wide like a phone, whose
   relative URLs go to ``demo_server``; ``new_page(locale=...)`` opens more, e.g. with
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import pytest_asyncio
 
-from outreach.settings import sqlite_url
+from tests.databases import migrated_sqlite
 from tests.servers import AppServer
 
 if TYPE_CHECKING:
@@ -85,11 +86,10 @@ async def _outreach(*args: str, env: dict[str, str]) -> None:
 async def demo_server() -> AsyncIterator[AppServer]:
     """The app under uvicorn on the demo fixtures, for every browser test of the session."""
     folder = Path(tempfile.mkdtemp(prefix="outreach-browser-"))
-    database_url = sqlite_url(folder / "demo.sqlite3")
-    env = {**os.environ, "DATABASE_URL": database_url}
-    env.pop("BASE_URL", None)
     try:
-        await _outreach("migrate", env=env)
+        database_url = await migrated_sqlite(folder / "demo.sqlite3")
+        env = {**os.environ, "DATABASE_URL": database_url}
+        env.pop("BASE_URL", None)
         await _outreach("load-fixtures", env=env)
         async with AppServer(database_url, BASE_URL="") as server:
             yield server
