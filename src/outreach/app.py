@@ -27,6 +27,7 @@ from outreach.web import (
     errors,
     feeds,
     health,
+    icons,
     openapi,
     outreach_services,
     partners,
@@ -53,6 +54,7 @@ def _routes() -> list[BaseRoute]:
     # Public pages come last: ``/{library}/`` must not shadow fixed paths.
     return [
         *health.routes,
+        *icons.routes,
         *bookmobile_public.static,
         *api_organisations.routes,
         *api_events.routes,
