@@ -165,6 +165,8 @@ async def test_request_approval_and_the_double_booking_it_refuses(
     taken = await client.post("/kr/rooms?lang=en", data=form(k, start="11:00", end="13:00"))
     assert taken.status_code == 409
     assert "The room is taken at that time: choose a free time." in taken.text
+    # The requester learns that the room is taken, never by what.
+    assert "Interno usposabljanje" not in taken.text
     assert await RoomRequest.all().count() == 0
 
     sent = await client.post("/kr/rooms?lang=en", data=form(k))
@@ -327,6 +329,7 @@ async def test_a_public_booking_is_an_event_and_a_second_approval_is_refused_in_
     notice = await Notice.get(template="room_request_declined")
     assert notice.recipient == "second@example.org"
     assert "Sorry, the hall is taken." in notice.text
+    assert "Bralni klub" not in f"{notice.subject} {notice.text} {notice.html}"
 
 
 async def test_personal_data_is_erased_after_the_set_days(
