@@ -289,3 +289,32 @@ async def test_nameable_reads_publicity_and_roles(shared: Shared) -> None:
         "lappi@example.fi", password=None, roles=[(RoleName.COORDINATOR, network)]
     )
     assert set(await nameable(conn, coordinator, ids)) == set(ids)
+
+
+async def test_moving_one_occurrence_onto_an_internal_event_says_only_when(
+    shared: Shared, client: httpx.AsyncClient
+) -> None:
+    free = shared.days["public"] + dt.timedelta(days=1)
+    created = await client.post(
+        "/api/events", json=_body(shared, free), headers=shared.auth("editor_a")
+    )
+    assert created.status_code == 201
+    start = dt.datetime.combine(free, dt.time(9, 30), tzinfo=LJUBLJANA).astimezone(dt.UTC)
+    day = shared.days["internal"].isoformat()
+    moved = await client.patch(
+        f"/api/events/{created.json()['id']}/occurrences/{start:%Y-%m-%dT%H:%M:%SZ}",
+        json={"start": f"{day}T09:30:00", "end": f"{day}T10:30:00"},
+        headers=shared.auth("editor_a"),
+    )
+    assert moved.status_code == 409
+    assert moved.json()["conflicts"] == [
+        {
+            "event": None,
+            "title": None,
+            "start": _utc(shared.days["internal"], 10),
+            "end": _utc(shared.days["internal"], 11),
+            "resource": "staff",
+            "resource_id": shared.person.id,
+        }
+    ]
+    assert INTERNAL not in moved.text
