@@ -1,5 +1,5 @@
-"""``outreach serve``: worker processes with uvloop and httptools, and the batched access
-log that replaces uvicorn's."""
+"""``outreach serve``: worker processes under granian or uvicorn, and the batched access
+log that replaces theirs."""
 
 from __future__ import annotations
 
@@ -77,7 +77,43 @@ async def test_access_log_writes_within_a_second_by_itself() -> None:
     assert match.groups()[:5] == ("127.0.0.1", "GET", "/hello", "200", "5")
 
 
-async def test_serve_runs_workers_and_logs(backend: str, tmp_path: Path) -> None:
+async def test_access_log_writes_its_last_lines_when_the_worker_stops() -> None:
+    stream = io.StringIO()
+    logged = AccessLog(_app(), stream=stream)
+    transport = httpx.ASGITransport(app=logged)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        await client.get("/hello")
+    assert stream.getvalue() == ""  # batched: not yet written
+    events = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    sent: list[str] = []
+
+    async def receive() -> dict[str, str]:
+        return next(events)
+
+    async def send(message: dict[str, str]) -> None:
+        # The line is out before the server hears that the worker has stopped.
+        if message["type"] == "lifespan.shutdown.complete":
+            sent.append(stream.getvalue())
+        else:
+            sent.append(message["type"])
+
+    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
+    await logged(scope, receive, send)  # type: ignore[arg-type]
+    assert sent[0] == "lifespan.startup.complete"
+    match = LINE.match(sent[1].rstrip("\n"))
+    assert match is not None
+    assert match.groups()[:5] == ("127.0.0.1", "GET", "/hello", "200", "5")
+
+
+# What each server prints of its parent process and of each worker's start.
+STARTED = {
+    "granian": ("Starting granian", "Started worker-"),
+    "uvicorn": ("Started parent process", "Started server process"),
+}
+
+
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
+async def test_serve_runs_workers_and_logs(backend: str, server: str, tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "access.log"
     env = {
@@ -87,7 +123,7 @@ async def test_serve_runs_workers_and_logs(backend: str, tmp_path: Path) -> None
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name("outreach")), "serve", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", "2", "--access-log", str(log),
+        "--port", str(port), "--workers", "2", "--access-log", str(log), "--server", server,
         cwd=PROJECT_ROOT, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
@@ -124,6 +160,7 @@ async def test_serve_runs_workers_and_logs(backend: str, tmp_path: Path) -> None
             process.kill()
             out, _ = await process.communicate()
     text = out.decode()
-    assert "2 worker process(es)" in text
-    assert "Started parent process" in text
-    assert text.count("Started server process") == 2
+    assert f"2 worker process(es), {server})" in text
+    parent, worker = STARTED[server]
+    assert parent in text
+    assert text.count(worker) == 2
