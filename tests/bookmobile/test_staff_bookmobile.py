@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
 from outreach.bookmobile.distance import matrix_km
 from outreach.bookmobile.optimise import StopWindow, route_km, schedule
-from outreach.models import AuditEntry, Role, RoleName, Route, StaffUser, Stop, Vehicle
+from outreach.models import (
+    ApprovalState,
+    AuditEntry,
+    Event,
+    EventStatus,
+    Role,
+    RoleName,
+    Route,
+    StaffUser,
+    Stop,
+    Vehicle,
+)
 from outreach.security import hash_password
-from tests.bookmobile.conftest import Bookmobiles, route_body, stop
+from tests.bookmobile.conftest import FIRST_TUESDAY, Bookmobiles, route_body, stop
 from tests.bookmobile.timetables import SOMERSET_CSV
 
 PASSWORD = "correct horse battery staple"
@@ -356,3 +369,42 @@ async def test_directors_may_not_add_or_edit_vehicles(
     assert edited.status_code == 403
     assert [v.name for v in await Vehicle.filter(library_id=bm.library.id)] == ["Bibliobus"]
     assert await AuditEntry.filter(entity="vehicle").count() == 0
+
+
+def _next_runs(count: int) -> list[str]:
+    """The next ``count`` runs of route_body's schedule (every other Tuesday from
+    FIRST_TUESDAY, the first stop at 09:00), in the staff page's English words."""
+    today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo("Europe/Ljubljana")).date()
+    day = FIRST_TUESDAY
+    while day < today:
+        day += dt.timedelta(days=14)
+    days = [day + dt.timedelta(days=14 * n) for n in range(count)]
+    return [f"<li>{d:%a}, {d:%B} {d.day}, {d.year}, 9:00\u202fAM</li>" for d in days]
+
+
+async def test_staff_see_the_runs_of_a_route_awaiting_approval(
+    bm: Bookmobiles, client: httpx.AsyncClient
+) -> None:
+    created = await client.post("/api/routes", json=route_body(valid_until=None), headers=bm.auth())
+    route = await Route.get(id=created.json()["id"])
+    # Submitted for approval, not yet published (outreach.scheduling.approval).
+    event_id: int = route.event_id  # type: ignore[attr-defined]
+    await Event.filter(id=event_id).update(
+        status=EventStatus.DRAFT, approval=ApprovalState.SUBMITTED
+    )
+    await _sign_in(client, bm, RoleName.EDITOR)
+    page = await client.get(f"/staff/bookmobile/routes/{route.id}")
+    assert page.status_code == 200
+    runs = page.text.split("<h2>Next runs</h2>\n<ul>", 1)[1].split("</ul>", 1)[0]
+    assert runs == "".join(_next_runs(4))
+    # The public never sees a route that is not published: no page, feed or visit of it.
+    client.cookies.clear()
+    timetable = await client.get("/mb/bookmobile")
+    # The library has no other route: no bookmobile to show the public.
+    assert timetable.status_code == 404
+    assert "Bibliobus zahod" not in timetable.text
+    assert "Limbuš" not in timetable.text
+    assert (await client.get(f"/feeds/mb/routes/{route.id}.ics")).status_code == 404
+    nearest = await client.get("/api/stops/nearest", params={"lat": 46.556, "lon": 15.586})
+    assert nearest.status_code == 200
+    assert nearest.json()["stops"] == []

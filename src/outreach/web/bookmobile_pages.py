@@ -201,7 +201,7 @@ async def staff_routes(request: Request) -> Response:
 async def _route_context(route: Route, library: Library) -> dict[str, Any]:
     tz = zone(library.timezone)
     stops = await Stop.filter(route_id=route.id).order_by("position")
-    visits = await next_visits([s.id for s in stops], limit=4)
+    visits = await next_visits([s.id for s in stops], limit=4, staff=True)
     first = stops[0].id if stops else None
     runs = [o.starts_at.astimezone(tz) for o in visits.get(first, [])] if first else []
     cancelled = {o.starts_at for o in visits.get(first, []) if o.cancelled} if first else set()

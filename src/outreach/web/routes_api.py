@@ -655,29 +655,34 @@ _NEXT_VISITS = """
         SELECT o.id AS id,
                ROW_NUMBER() OVER (PARTITION BY o.stop_id ORDER BY o.starts_at, o.id) AS n
         FROM occurrence o JOIN event e ON e.id = o.event_id
-        WHERE o.stop_id IN ({stops}) AND o.ends_at > :now AND e.status = :published
+        WHERE o.stop_id IN ({stops}) AND o.ends_at > :now{published}
     ) ranked
     WHERE n <= :limit
 """
 
 
 async def next_visits(
-    stop_ids: Iterable[int], *, limit: int = NEXT_VISITS
+    stop_ids: Iterable[int], *, limit: int = NEXT_VISITS, staff: bool = False
 ) -> dict[int, list[Occurrence]]:
     """The coming visits of each stop (cancelled ones included, flagged), soonest first:
-    two queries for any number of stops (the first ``limit`` of each, ranked in SQL)."""
+    two queries for any number of stops (the first ``limit`` of each, ranked in SQL).
+
+    Only published routes' visits, unless ``staff``: a reader who may see the route (its
+    library's staff) sees the runs of a draft, a route awaiting approval or a cancelled one
+    too. The caller picks the stops, by :mod:`outreach.publicity` for a public answer."""
     wanted = list(dict.fromkeys(stop_ids))
     found: dict[int, list[Occurrence]] = {stop_id: [] for stop_id in wanted}
     if not wanted:
         return found
     params: dict[str, object] = {f"s{i}": stop_id for i, stop_id in enumerate(wanted)}
-    params |= {
-        "now": dt.datetime.now(dt.UTC),
-        "published": EventStatus.PUBLISHED.value,
-        "limit": limit,
-    }
+    params |= {"now": dt.datetime.now(dt.UTC), "limit": limit}
+    published = ""
+    if not staff:
+        params["published"] = EventStatus.PUBLISHED.value
+        published = " AND e.status = :published"
     stops = ", ".join(f":s{i}" for i in range(len(wanted)))
-    ids = [row["id"] for row in await sql.fetch(_NEXT_VISITS.format(stops=stops), params)]
+    query = _NEXT_VISITS.format(stops=stops, published=published)
+    ids = [row["id"] for row in await sql.fetch(query, params)]
     for occurrence in await Occurrence.filter(id__in=ids).order_by("starts_at", "id"):
         found[occurrence.stop_id].append(occurrence)  # type: ignore[attr-defined]
     return found
