@@ -208,3 +208,49 @@ async def test_the_form_speaks_the_page_language_and_says_what_is_kept(
         assert words in page.text
         assert 'name="website"' in page.text
         assert consent in page.text
+
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+async def test_erasing_ones_data_asks_first_and_needs_the_pages_token(
+    workshop: Workshop, client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await client.post(
+        f"/api/events/{workshop.event.id}/registrations", json=body("ana@example.org")
+    )
+    registration = await Registration.get()
+    assert registration.secret is not None
+    token = links.sign(settings.secret_key, registration.id, registration.secret, STARTS[2])
+    path = f"/mkl/registrations/{token}"
+    page = await client.get(path, params={"lang": "sl"})
+    assert page.status_code == 200
+    found = _CSRF.findall(page.text)
+    assert len(found) == 3  # change, cancel, erase
+    csrf = found[0]
+
+    asked = await client.post(path, data={"action": "erase", "csrf_token": csrf})
+    assert asked.status_code == 200
+    assert "<h1>Izbrisati vaše podatke?</h1>" in asked.text
+    assert "<li>vaše ime ali psevdonim: Ana</li>" in asked.text
+    assert "<li>vaš e-poštni naslov: ana@example.org</li>" in asked.text
+    assert '<input type="hidden" name="confirm" value="yes">' in asked.text
+    assert f'<a href="{path}">Ne, obdrži mojo prijavo</a>' in asked.text
+    kept = await Registration.get(id=registration.id)
+    assert (kept.name, kept.email, kept.status) == (
+        "Ana",
+        "ana@example.org",
+        RegistrationStatus.CONFIRMED,
+    )
+
+    # Without the page's token (a form posted from another site) nothing happens.
+    forged = await client.post(path, data={"action": "erase", "confirm": "yes"})
+    assert forged.status_code == 403
+    assert "Nič ni bilo spremenjeno" in forged.text
+    assert (await Registration.get(id=registration.id)).email == "ana@example.org"
+
+    erased = await client.post(path, data={"action": "erase", "confirm": "yes", "csrf_token": csrf})
+    assert erased.status_code == 200
+    assert "Vaše ime in naslov sta izbrisana." in erased.text
+    gone = await Registration.get(id=registration.id)
+    assert (gone.name, gone.email, gone.status) == (None, None, RegistrationStatus.CANCELLED)

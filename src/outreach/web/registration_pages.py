@@ -1,6 +1,8 @@
 """The patron's registration pages: the form (with its consent text) and the page a signed
 link opens to see, change, cancel or erase one's registration. In the page's language
-(``outreach.web.language``); no account, no cookie but the language's, no tracking."""
+(``outreach.web.language``); no account, no tracking. The link's page sets one more
+cookie, the session's, whose token (``outreach.web.csrf``) its forms send back: another site
+that learnt the link cannot make a visitor's browser change or erase the registration."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from outreach.registration.config import current
 from outreach.registration.schemas import BANDS, RegistrationChange, RegistrationIn
 from outreach.scheduling.recurrence import zone
 from outreach.schemas import validate
+from outreach.web.csrf import csrf_token, token_is_valid
 from outreach.web.errors import status_of
 from outreach.web.language import negotiate
 from outreach.web.registration_api import received_message, too_many, waitlist_position
@@ -248,12 +251,26 @@ async def manage_page(request: Request) -> Response:
         problem = (await _holder(request))[2]
         context = {**base, "registration": None, "problem": problem}
         return _page(request, "registration/manage.html", context, status=status)
+    base["csrf_token"] = csrf_token(request)
     message = None
     if request.method == "POST":
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        sent = await request.form()
+        form = {k: v for k, v in sent.items() if isinstance(v, str)}
         action = form.get("action")
         try:
-            if action == "cancel":
+            if not token_is_valid(request, sent):
+                status = 403
+                message = _(
+                    "Nothing was changed: the form was too old. Please try again on this page."
+                )
+            elif action == "erase" and form.get("confirm") != "yes":
+                # Erasing cannot be undone: the patron is first told what goes.
+                return _page(
+                    request,
+                    "registration/erase.html",
+                    {**base, "registration": registration, "path": request.url.path},
+                )
+            elif action == "cancel":
                 await service.cancel(registration.id)
                 message = _("Your registration is cancelled. Thank you for letting us know.")
             elif action == "erase":
