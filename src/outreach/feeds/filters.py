@@ -4,6 +4,13 @@ A filter value that names nothing (a typo such as ``goal=A9`` or ``kind=worksop`
 error, never an empty feed: a patron who subscribes to a silent typo would trust a
 calendar that stays empty for years.
 
+A goal is named ``<strategy slug>:<code>`` (``goal=kranj-2021-2024:P4``): codes repeat
+across strategies (Kranj's and the Slovenian network's both have ``P4``), so a code alone
+names every public goal of that code in the scope's strategies. Such a ``goal=P4`` keeps
+working for the feeds subscribed before goals were named by strategy: where one strategy
+has the code it is that goal, where several have it the feed holds the events of all of
+them, as it always did. The pages offer only the named form.
+
 ``q`` is free text (:mod:`outreach.feeds.search`): the feed of a search holds the events
 whose titles or descriptions hold its words; ``language`` is a language the event is held
 in, ``lang`` the language a feed is written in.
@@ -83,6 +90,8 @@ class FeedFilter:
     goal_ids: tuple[int, ...] = field(default=(), compare=False)
     value_ids: tuple[int, ...] = field(default=(), compare=False)
     goal_name: Translated = field(default_factory=dict, compare=False)
+    # The goal's code without its strategy (``P4``), as a patron reads it.
+    goal_code: str = field(default="", compare=False)
     value_name: Translated = field(default_factory=dict, compare=False)
     branch_name: str = field(default="", compare=False)
     # The events of the scope that the search finds, whatever their publicity.
@@ -185,6 +194,25 @@ def _strategy_condition(scope: Scope) -> Q:
     return condition
 
 
+def goal_key(strategy_slug: str, code: str) -> str:
+    """The ``goal`` filter's value naming one goal: its strategy's slug and its code."""
+    return f"{strategy_slug}:{code}"
+
+
+async def _goals(text: str, strategy_ids: Sequence[object]) -> list[Goal]:
+    """The public goals ``text`` names among the scope's strategies: the one goal of
+    ``<strategy slug>:<code>``, or every goal of a bare code (see the module's words).
+    Internal goals are served by staff events only, which feeds never show."""
+    slug, named, code = text.rpartition(":")
+    query = Goal.filter(strategy_id__in=strategy_ids, code=code, internal=False)
+    if named:
+        query = query.filter(strategy__slug=slug)
+    goals = await query.order_by("id")
+    if not goals or not code:
+        raise UnknownFilter("goal", text)
+    return list(goals)
+
+
 async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> FeedFilter:
     """Check query parameters against the scope's data: :class:`Invalid` (422) for a
     malformed or unknown parameter or language or a search without a word,
@@ -231,6 +259,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
 
     goal_ids: tuple[int, ...] = ()
     goal_name: Translated = {}
+    goal_code = ""
     value_ids: tuple[int, ...] = ()
     value_name: Translated = {}
     if goal is not None or value is not None:
@@ -238,14 +267,10 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
             "id", flat=True
         )
         if goal is not None:
-            # Internal goals are served by staff events only, which feeds never show.
-            goals = await Goal.filter(
-                strategy_id__in=strategy_ids, code=goal, internal=False
-            ).order_by("id")
-            if not goals:
-                raise UnknownFilter("goal", goal)
+            goals = await _goals(goal, strategy_ids)
             goal_ids = tuple(g.id for g in goals)
             goal_name = goals[0].name
+            goal_code = goals[0].code
         if value is not None:
             values = await StrategyValue.filter(strategy_id__in=strategy_ids, code=value).order_by(
                 "id"
@@ -272,6 +297,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
         goal_ids=goal_ids,
         value_ids=value_ids,
         goal_name=goal_name,
+        goal_code=goal_code,
         value_name=value_name,
         branch_name=branch_name,
         search_ids=search_ids,
@@ -280,8 +306,10 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
 
 @dataclass(frozen=True)
 class StrategyGoals:
-    """A strategy's public goals, for a choice of goal: (code, name) in the strategy's order."""
+    """A strategy's public goals, for a choice of goal: (code, name) in the strategy's order;
+    :func:`goal_key` of its slug and a code names one of them in a filter."""
 
+    slug: str
     name: Translated
     goals: tuple[tuple[str, Translated], ...]
 
@@ -313,6 +341,7 @@ async def choices(scope: Scope) -> Choices:
         branches=tuple(dict.fromkeys((b.slug, b.name) for b in branches)),
         strategies=tuple(
             StrategyGoals(
+                slug=strategy.slug,
                 name=strategy.name,
                 goals=tuple(
                     (g.code, g.name)

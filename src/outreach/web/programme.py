@@ -40,6 +40,7 @@ from outreach.feeds.filters import (
     Scope,
     UnknownFilter,
     choices,
+    goal_key,
     library_scope,
     parse_filter,
 )
@@ -164,7 +165,7 @@ def _options(found: Choices, library: Library, lang: str) -> dict[str, Any]:
             Group(
                 _name(strategy.name, lang, default),
                 [
-                    Option(code, f"{code} {_name(name, lang, default)}")
+                    Option(goal_key(strategy.slug, code), f"{code} {_name(name, lang, default)}")
                     for code, name in strategy.goals
                 ],
             )
@@ -185,7 +186,7 @@ def _subscribe_title(scope: Scope, filt: FeedFilter, lang: str) -> str:
     if filt.audience is not None:
         parts.append(audience_label(filt.audience))
     if filt.goal is not None:
-        parts.append(f"{filt.goal} {_name(filt.goal_name, lang, default)}")
+        parts.append(f"{filt.goal_code} {_name(filt.goal_name, lang, default)}")
     if filt.value is not None:
         parts.append(_name(filt.value_name, lang, default))
     if filt.language is not None:
