@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from outreach.i18n import speaking
 from outreach.scheduling.recurrence import parse_rule
-from outreach.web.staff_forms import FormState, picker_from_rule, rule_from_form
+from outreach.web.staff_forms import FormState, field_problems, picker_from_rule, rule_from_form
 
 TZ = ZoneInfo("Europe/Ljubljana")
 
@@ -61,4 +62,29 @@ def test_no_repeat_means_no_rule_and_unusual_rules_stay_custom() -> None:
         assert picker_from_rule(rule, "2026-12-01T10:00:00", TZ) == {
             "repeat": ["custom"],
             "rrule": [rule],
+        }
+
+
+def test_form_problems_say_where_in_words_never_the_api_path() -> None:
+    """The event form lists a problem under its field, naming a translation by its
+    language and a list's entry by its number in the page's language."""
+    problems = {
+        "title.fi": "liian pitkä",
+        "exdates[2]": "mora biti datum",
+        "tags[0].goal": "cilj ni del strategije",
+        "start": "manjka",
+        "title.xx-not-a-language": "?",
+    }
+    with speaking("sl"):
+        grouped = field_problems(problems)
+    assert grouped == {
+        "title": ["Finščina: liian pitkä", "?"],
+        "exdates": ["vnos 3: mora biti datum"],
+        "tags": ["vnos 1: cilj ni del strategije"],
+        "start": ["manjka"],
+    }
+    with speaking("mk"):
+        assert field_problems({"title.sl": "x", "exdates[0]": "y"}) == {
+            "title": ["Словенечки: x"],
+            "exdates": ["ставка 1: y"],
         }
