@@ -584,6 +584,7 @@ async def test_a_writer_s_route_is_public_once_a_director_approves_it(
                 "approval": "In this library a director makes or approves every change to a"
                 " published route: ask a director to make this change."
             },
+            "codes": {"approval": "approval_needed"},
         },
     )
     renamed = await client.patch(
