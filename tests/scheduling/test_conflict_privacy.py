@@ -318,3 +318,23 @@ async def test_moving_one_occurrence_onto_an_internal_event_says_only_when(
         }
     ]
     assert INTERNAL not in moved.text
+
+
+async def test_the_open_link_of_a_public_event_leads_where_the_reader_may_read_it(
+    shared: Shared, client: httpx.AsyncClient
+) -> None:
+    """The form's 'Open “…”' beside a public event of library B takes an editor of A only
+    to its public page; B's draft and internal event stay refused to them."""
+    assert (await sign_in(client, "urednik@mklj.si", PASSWORD)).status_code == 303
+    public = shared.events["public"].id
+    opened = await client.get(f"/staff/events/{public}")
+    assert (opened.status_code, opened.headers.get("location")) == (
+        303,
+        f"/rovaniemi/events/{public}",
+    )
+    assert PUBLIC in (await client.get(f"/rovaniemi/events/{public}")).text
+    for kind in ("draft", "internal"):
+        refused = await client.get(f"/staff/events/{shared.events[kind].id}")
+        assert refused.status_code == 403
+        assert DRAFT not in refused.text
+        assert INTERNAL not in refused.text

@@ -27,7 +27,7 @@ from starlette.routing import BaseRoute, Route
 from tortoise.expressions import Q, Subquery
 from tortoise.functions import Min
 
-from outreach import i18n
+from outreach import i18n, publicity
 from outreach.db import instant
 from outreach.i18n import gettext as _
 from outreach.labels import event_field_labels
@@ -1051,8 +1051,18 @@ async def _detail_page(
 
 
 async def event_detail(request: Request) -> Response:
-    """An event with its coming and past occurrences."""
+    """An event with its coming and past occurrences.
+
+    Another library's public event (a double booking names it, with a link here, to
+    staff of a library sharing a person or room with it) is shown to a signed-in staff
+    member without a role there on its public page, where they may read it; anything
+    else of another library stays refused."""
     event = await _event_or_404(request)
+    user = await auth.require_user(request)
+    if not await auth.has_library_role(user, event.library.id, READ_ROLES) and (
+        publicity.is_public(event)
+    ):
+        return RedirectResponse(f"/{event.library.slug}/events/{event.id}", status_code=303)
     await auth.require_library_role(request, event.library.id, READ_ROLES)
     return await _detail_page(request, event)
 
