@@ -800,8 +800,10 @@ async def test_pages_of_another_library_are_forbidden(
     await sign_in(client, "editor@skopje.mk")
     dashboard = await client.get("/staff/")
     token = csrf_of(dashboard.text)
+    # The event is public: its staff page sends them to its public page, nothing more.
+    opened = await client.get(f"/staff/events/{event_id}")
+    assert (opened.status_code, opened.headers["location"]) == (303, f"/mkl/events/{event_id}")
     for url in (
-        f"/staff/events/{event_id}",
         f"/staff/events/{event_id}/edit",
         "/staff/events/new?library=mkl",
         "/staff/events?library=mkl",
