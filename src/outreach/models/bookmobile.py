@@ -9,7 +9,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
 
-from outreach.models.organisations import Branch, Library
+from outreach.models.organisations import Branch, Library, Translated
 from outreach.models.programme import Event, Visibility
 
 
@@ -27,10 +27,14 @@ class EmissionFactor(Model):
     id = fields.IntField(primary_key=True)
     slug = fields.CharField(max_length=64, unique=True)
     fuel = fields.CharEnumField(Fuel, max_length=16)
+    # The source's own words (English), cited as they stand.
     vehicle_class = fields.CharField(max_length=200)
     kg_co2e_per_km = fields.FloatField()
     source = fields.CharField(max_length=500)
     year = fields.SmallIntField()
+    # What the factor is (fuel, vehicle class, unit) in each interface language, for the
+    # staff who choose it; None where none was recorded (then ``vehicle_class`` is shown).
+    description: Translated | None = fields.JSONField(null=True)
 
     class Meta:
         table = "emission_factor"
