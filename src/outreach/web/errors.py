@@ -1,5 +1,6 @@
-"""The JSON error contract: ``{"error": ..., "fields": {name: problem}}``, and the one
-layer that answers for the database (:class:`DatabaseErrors`)."""
+"""The JSON error contract: ``{"error": ..., "fields": {name: problem}}`` (the fields by
+the API's paths, which clients read), the same errors as pages for browsers (the fields
+in words), and the one layer that answers for the database (:class:`DatabaseErrors`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from outreach import db, i18n
 from outreach.errors import Conflict, DomainError, Invalid, NotFound
 from outreach.i18n import gettext as _
+from outreach.web.field_words import field_labels, said
 from outreach.web.language import requested
 
 log = logging.getLogger(__name__)
@@ -119,7 +121,7 @@ def database_unavailable(scope: Scope) -> Response:
                     " %(seconds)s seconds.",
                     seconds=RETRY_AFTER,
                 ),
-                "fields": {},
+                "problems": [],
             },
             status_code=503,
             headers=headers,
@@ -292,9 +294,12 @@ def error_page(
     *,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """A page for a person (in their language) naming the problem, with ``status``."""
+    """A page for a person (in their language) naming the problem, with ``status``; each
+    field at fault is said in words (:mod:`outreach.web.field_words`), never by its path."""
     _page_language(request)
     fields = exc.fields if isinstance(exc, DomainError) else {}
+    labels = field_labels()
+    problems = [said(path, problem, labels) for path, problem in fields.items()]
     response: Response = request.app.state.templates.TemplateResponse(
         request,
         "errors/error.html",
@@ -302,7 +307,7 @@ def error_page(
             "status": status,
             "title": _titles().get(status, _("This request cannot be answered")),
             "message": _message(status, exc, request),
-            "fields": fields,
+            "problems": problems,
         },
         status_code=status,
         headers=headers,

@@ -13,7 +13,7 @@ import re
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from babel import Locale, UnknownLocaleError, dates
+from babel import dates
 from starlette.datastructures import FormData
 
 from outreach import i18n
@@ -23,7 +23,7 @@ from outreach.scheduling import wording
 from outreach.scheduling.payload import EventData, TagInput
 from outreach.scheduling.recurrence import RuleError, to_local, zone
 from outreach.scheduling.serialise import event_data
-from outreach.web import csrf
+from outreach.web import csrf, field_words
 
 FormState = dict[str, list[str]]
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -305,32 +305,10 @@ def form_problems(problems: dict[str, list[str]], form: FormState) -> dict[str, 
 
 def field_problems(problems: dict[str, str]) -> dict[str, list[str]]:
     """API problems grouped by the form field they belong to (``tags[0].goal`` → ``tags``),
-    each said where in its field it is in the reader's words (see :func:`_where`)."""
+    each said where in its field it is in the reader's words ('title.fi' → 'Finščina',
+    'exdates[2]' → 'vnos 3'): the field's own label is beside it on the form."""
     grouped: dict[str, list[str]] = {}
     for name, problem in problems.items():
         base = re.split(r"[.\[]", name, maxsplit=1)[0]
-        where = _where(name[len(base) :].lstrip("."))
-        grouped.setdefault(base, []).append(f"{where}: {problem}" if where else problem)
+        grouped.setdefault(base, []).append(field_words.said(name, problem, {}))
     return grouped
-
-
-_ENTRY = re.compile(r"^\[(\d+)\]")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
-
-
-def _where(detail: str) -> str:
-    """The part of a field a problem is in, as a person names it: a translation by its
-    language ('title.fi' → 'finščina' on a Slovenian page), an entry of a list by its
-    number ('exdates[2]' → 'vnos 3'); never the API's own path ('[0].goal'), whose
-    message already names the goal, room or person it refuses."""
-    entry = _ENTRY.match(detail)
-    if entry is not None:
-        return _("entry %(number)s", number=i18n.format_number(int(entry.group(1)) + 1))
-    if _LANGUAGE.match(detail):
-        try:
-            name = Locale.parse(detail).get_display_name(i18n.locale())
-        except (ValueError, UnknownLocaleError):
-            return ""
-        if name:
-            return name[:1].upper() + name[1:]
-    return ""
