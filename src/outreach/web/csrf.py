@@ -1,4 +1,5 @@
-"""CSRF protection for staff pages: a per-session token echoed in every form.
+"""CSRF protection for staff pages and the patron's link pages (a registration's, a room
+request's): a per-session token echoed in every form.
 
 The token lives in the signed session cookie and each unsafe request must send it back,
 in the ``csrf_token`` form field or the ``X-CSRF-Token`` header. Another site can make a
@@ -14,6 +15,8 @@ from functools import wraps
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
+
+from outreach.i18n import gettext as _
 
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
@@ -46,6 +49,12 @@ def token_is_valid(request: Request, form: FormData) -> bool:
     if not isinstance(expected, str) or not expected or not isinstance(sent, str):
         return False
     return secrets.compare_digest(expected.encode(), sent.encode())
+
+
+def refusal() -> str:
+    """What a patron's page says to a form sent back without the session's token (from
+    another site, or from before the session began): nothing was done."""
+    return _("Nothing was changed: the form was too old. Please try again on this page.")
 
 
 def protect(

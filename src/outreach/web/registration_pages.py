@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from tortoise.connection import get_connection
 
@@ -31,11 +31,12 @@ from outreach.registration.config import current
 from outreach.registration.schemas import BANDS, RegistrationChange, RegistrationIn
 from outreach.scheduling.recurrence import zone
 from outreach.schemas import validate
-from outreach.web.csrf import csrf_token, token_is_valid
+from outreach.web.csrf import csrf_token, refusal, token_is_valid
 from outreach.web.errors import status_of
 from outreach.web.language import negotiate
 from outreach.web.registration_api import received_message, too_many, waitlist_position
 from outreach.web.staff_labels import age_band_label
+from outreach.web.templating import private_page
 
 # The most dates the form offers at once.
 DATES = 20
@@ -53,20 +54,6 @@ def _messages() -> dict[str, str]:
         "consent": _("Please agree to the consent text: without it we cannot keep your place."),
         "original_start": _("Please choose one of the dates."),
     }
-
-
-def _page(
-    request: Request, template: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    response = request.app.state.templates.TemplateResponse(
-        request, template, context, status_code=status
-    )
-    assert isinstance(response, HTMLResponse)
-    # Pages with someone's registration on them are nobody else's: no shared cache, and
-    # no address of the page passed on to another site.
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 async def _event(request: Request) -> tuple[Library, Event, RegistrationPolicy | None]:
@@ -168,13 +155,13 @@ async def register_page(request: Request) -> Response:
         "form": {},
     }
     if policy is None:
-        return _page(request, "registration/register.html", {**context, "dates": []})
+        return private_page(request, "registration/register.html", {**context, "dates": []})
     context["dates"] = await _dates(event, policy, now)
     if request.method == "GET":
-        return _page(request, "registration/register.html", context)
+        return private_page(request, "registration/register.html", context)
     refused = too_many(request)
     if refused is not None:
-        return _page(
+        return private_page(
             request,
             "registration/register.html",
             {
@@ -204,13 +191,13 @@ async def register_page(request: Request) -> Response:
         )
         if isinstance(exc, errors.NotFound):
             raise
-        return _page(
+        return private_page(
             request,
             "registration/register.html",
             {**context, "problems": problems, "error": error},
             status=status_of(exc),
         )
-    return _page(
+    return private_page(
         request,
         "registration/received.html",
         {**context, "message": received_message()},
@@ -250,7 +237,7 @@ async def manage_page(request: Request) -> Response:
         # Worded again now that the page's language is known.
         problem = (await _holder(request))[2]
         context = {**base, "registration": None, "problem": problem}
-        return _page(request, "registration/manage.html", context, status=status)
+        return private_page(request, "registration/manage.html", context, status=status)
     base["csrf_token"] = csrf_token(request)
     message = None
     if request.method == "POST":
@@ -260,12 +247,10 @@ async def manage_page(request: Request) -> Response:
         try:
             if not token_is_valid(request, sent):
                 status = 403
-                message = _(
-                    "Nothing was changed: the form was too old. Please try again on this page."
-                )
+                message = refusal()
             elif action == "erase" and form.get("confirm") != "yes":
                 # Erasing cannot be undone: the patron is first told what goes.
-                return _page(
+                return private_page(
                     request,
                     "registration/erase.html",
                     {**base, "registration": registration, "path": request.url.path},
@@ -275,7 +260,7 @@ async def manage_page(request: Request) -> Response:
                 message = _("Your registration is cancelled. Thank you for letting us know.")
             elif action == "erase":
                 await service.erase(registration.id)
-                return _page(
+                return private_page(
                     request,
                     "registration/manage.html",
                     {
@@ -312,7 +297,7 @@ async def manage_page(request: Request) -> Response:
     event = registration.event
     when = await service.when_of(get_connection("default"), registration, dt.datetime.now(dt.UTC))
     tz = zone(event.timezone)
-    return _page(
+    return private_page(
         request,
         "registration/manage.html",
         {

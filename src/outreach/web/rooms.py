@@ -4,7 +4,9 @@ page where requests are approved or declined and rooms opened to requests, and t
 Handlers parse (declared models of :mod:`outreach.rooms.schemas`), call one function of
 :mod:`outreach.rooms.requests` and render. The public form and ``POST /api/room-requests``
 are rate limited per client address and carry a honeypot field: a filled-in honeypot is
-answered like any request, and nothing is kept or sent.
+answered like any request, and nothing is kept or sent. The requester's link page sets the
+session's cookie, whose token (``outreach.web.csrf``) its forms send back: another site
+that learnt the link cannot make a visitor's browser withdraw or erase the request.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from outreach.schemas import validate
 from outreach.settings import Settings
 from outreach.web import auth, staff
 from outreach.web.boundary import declare, read_json, read_query
+from outreach.web.csrf import csrf_token, refusal, token_is_valid
 from outreach.web.errors import ApiError, Conflict, Invalid, NotFound, status_of
 from outreach.web.language import negotiate
 from outreach.web.limits import RateLimit
+from outreach.web.templating import private_page
 
 DECIDERS = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 ROOM_SETTERS = (RoleName.EDITOR, RoleName.ADMIN)
@@ -267,53 +271,70 @@ async def _held(request: Request, library: Library) -> tuple[RoomRequest | None,
 
 async def mine_page(request: Request) -> Response:
     """``/{library}/rooms/requests/{token}``: the requester's own request, to see, withdraw
-    or erase; the link is all it takes (no account), and it opens one request only."""
+    or erase; the link is all it takes (no account), and it opens one request only.
+    Erasing first shows what goes and what stays; every form carries the session's token
+    (:mod:`outreach.web.csrf`), and one sent without it changes nothing."""
     library = await _library(request.path_params["library"])
     held, problem, status_code = await _held(request, library)
     negotiate(request, default=held.language if held else library.default_language)
     if held is None:
         # Worded again now that the page's language is known.
         problem = (await _held(request, library))[1]
-    message = ""
+    context: dict[str, Any] = {
+        "library": library,
+        "held": None,
+        "problem": problem,
+        "message": "",
+        "erase_days": _settings(request).room_request_erase_days,
+    }
+    if held is not None:
+        context["csrf_token"] = csrf_token(request)
     if held is not None and request.method == "POST":
-        action = str((await request.form()).get("action", ""))
+        sent = await request.form()
+        action = str(sent.get("action", ""))
         try:
-            if action == "withdraw":
+            if not token_is_valid(request, sent):
+                status_code = 403
+                context["message"] = refusal()
+            elif action == "erase" and sent.get("confirm") != "yes":
+                # Erasing cannot be undone: the requester is first told what goes.
+                return private_page(
+                    request, "rooms/erase.html", context | _held_context(held, library, request)
+                )
+            elif action == "withdraw":
                 await rooms.withdraw(held.id)
-                message = gettext("Your request is withdrawn. Thank you for letting us know.")
+                context["message"] = gettext(
+                    "Your request is withdrawn. Thank you for letting us know."
+                )
             elif action == "erase":
                 await rooms.erase(held.id)
                 held = None
-                message = gettext(
+                context["message"] = gettext(
                     "Your details are erased. Only the room, the time and the number of people"
                     " remain."
                 )
             else:
                 status_code = 422
-                message = gettext("Nothing was changed: choose to withdraw or to erase.")
+                context["message"] = gettext("Nothing was changed: choose to withdraw or to erase.")
         except (Conflict, Invalid) as exc:
             status_code = status_of(exc)
-            message = exc.error
+            context["message"] = exc.error
         if held is not None:
             held = await rooms.by_link(request.path_params["token"])
-    context: dict[str, Any] = {
-        "library": library,
-        "held": held,
-        "problem": problem,
-        "message": message,
-        "erase_days": _settings(request).room_request_erase_days,
-    }
     if held is not None:
-        context |= {
-            "when": rooms.when_text(library, held.starts_at, held.ends_at),
-            "withdrawable": rooms.withdrawable(held),
-            "statuses": RoomRequestStatus,
-        }
-    response = request.app.state.templates.TemplateResponse(
-        request, "rooms/mine.html", context, status_code=status_code
-    )
-    assert isinstance(response, HTMLResponse)
-    return response
+        context |= _held_context(held, library, request)
+    return private_page(request, "rooms/mine.html", context, status=status_code)
+
+
+def _held_context(held: RoomRequest, library: Library, request: Request) -> dict[str, Any]:
+    """What the link's pages show of the request."""
+    return {
+        "held": held,
+        "path": request.url.path,
+        "when": rooms.when_text(library, held.starts_at, held.ends_at),
+        "withdrawable": rooms.withdrawable(held),
+        "statuses": RoomRequestStatus,
+    }
 
 
 # -- staff ---------------------------------------------------------------------------------

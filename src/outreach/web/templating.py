@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
 from outreach.i18n import i18n_environment
@@ -12,7 +15,7 @@ from outreach.languages import translated
 from outreach.scheduling.wording import date_words
 from outreach.web.language import switch_links
 
-__all__ = ["make_templates", "translated"]
+__all__ = ["make_templates", "private_page", "translated"]
 
 
 def make_templates(directory: Path) -> Jinja2Templates:
@@ -22,3 +25,17 @@ def make_templates(directory: Path) -> Jinja2Templates:
     # long date keeps the nominative ("30. junij 2027").
     env.filters["date_words"] = date_words
     return Jinja2Templates(env=env)
+
+
+def private_page(
+    request: Request, template: str, context: dict[str, Any], status: int = 200
+) -> HTMLResponse:
+    """A page with someone's own data on it (a patron's registration or room request): in
+    no shared cache, and its address passed on to no other site."""
+    response = request.app.state.templates.TemplateResponse(
+        request, template, context, status_code=status
+    )
+    assert isinstance(response, HTMLResponse)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
