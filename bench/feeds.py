@@ -210,6 +210,7 @@ async def measure_build(database_url: str, rounds: int) -> Builds:
     from outreach.feeds.build import build_feed
     from outreach.feeds.build import vevents as vevent_cache
     from outreach.feeds.filters import FeedFilter, library_scope, parse_filter
+    from outreach.feeds.selection import made as series_made
     from outreach.feeds.ical import AUDIENCE_LABELS, KIND_LABELS, PRODID, REFRESH
     from outreach.feeds.selection import Window
     from outreach.models import Event
@@ -285,7 +286,8 @@ async def measure_build(database_url: str, rounds: int) -> Builds:
             # Each side starts with no garbage of the other's to collect: a build leaves a
             # few hundred thousand objects behind, and the collector would otherwise charge
             # them to whichever measurement comes next.
-            vevent_cache.clear()  # cold: no series written before
+            vevent_cache.clear()  # cold: no series made or written before
+            series_made.clear()
             gc.collect()
             began = time.perf_counter()
             body = await build_feed(scope, FeedFilter(), settings, day=day)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import hashlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from babel import Locale
 from outreach.feeds import ical
 from outreach.feeds.encodings import IDENTITY, Representation, compress, strong_etag
 from outreach.feeds.filters import FeedFilter, Scope
+from outreach.feeds.lru import Lru
 from outreach.feeds.selection import Series, Window, load_series, public_event_ids, today
 from outreach.languages import translated
 from outreach.scheduling.recurrence import UTC
@@ -61,27 +61,11 @@ class BuiltFeed:
         return found
 
 
-class FeedCache:
+class FeedCache(Lru[tuple[object, ...], BuiltFeed]):
     """At most ``size`` built feeds, least recently used first out."""
 
     def __init__(self, size: int = 128) -> None:
-        self.size = size
-        self._items: OrderedDict[tuple[object, ...], BuiltFeed] = OrderedDict()
-
-    def get(self, key: tuple[object, ...]) -> BuiltFeed | None:
-        feed = self._items.get(key)
-        if feed is not None:
-            self._items.move_to_end(key)
-        return feed
-
-    def put(self, key: tuple[object, ...], feed: BuiltFeed) -> None:
-        self._items[key] = feed
-        self._items.move_to_end(key)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._items)
+        super().__init__(size)
 
 
 def feed_name(scope: Scope, filt: FeedFilter) -> str:
@@ -95,7 +79,8 @@ def feed_name(scope: Scope, filt: FeedFilter) -> str:
     if filt.audience is not None:
         parts.append(ical.AUDIENCE_LABELS[filt.audience.value])
     if filt.goal is not None:
-        parts.append(f"{filt.goal} {translated(filt.goal_name, lang, scope.default_language)}")
+        # The code as a patron reads it, not the filter's ``<strategy slug>:<code>``.
+        parts.append(f"{filt.goal_code} {translated(filt.goal_name, lang, scope.default_language)}")
     if filt.value is not None:
         parts.append(translated(filt.value_name, lang, scope.default_language))
     if filt.language is not None:
@@ -158,22 +143,17 @@ class VeventCache:
     """
 
     def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._items: OrderedDict[bytes, bytes] = OrderedDict()
+        self._items: Lru[tuple[bytes, str | None, str], bytes] = Lru(size)
         self.written = 0  # how many series were written anew (for tests)
 
     def of(self, series: Series, *, lang: str | None, base_url: str) -> bytes:
         """The bytes of ``series``' VEVENTs, written once per distinct record."""
-        key = hashlib.blake2b(repr((series, lang, base_url)).encode(), digest_size=20).digest()
+        key = (series.digest, lang, base_url)
         found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-            return found
-        found = ical.series_bytes(series, lang=lang, base_url=base_url)
-        self.written += 1
-        self._items[key] = found
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        if found is None:
+            found = ical.series_bytes(series, lang=lang, base_url=base_url)
+            self.written += 1
+            self._items.put(key, found)
         return found
 
     def clear(self) -> None:

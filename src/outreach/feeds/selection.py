@@ -14,10 +14,11 @@ holds the two selections to the same answer.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from outreach import publicity
 from outreach.db import instant
 from outreach.feeds import daylight, sql
 from outreach.feeds.filters import FeedFilter, Scope
+from outreach.feeds.lru import Lru
 from outreach.feeds.sql import Row
 from outreach.models import (
     Audience,
@@ -331,6 +333,13 @@ class Series:
     # Instances in the spring-forward gap, published on their own (see _split).
     detached: tuple[Change, ...] = ()
 
+    @cached_property
+    def digest(self) -> bytes:
+        """A digest of the record's ``repr``, which names every field's value: two records
+        with one digest write the same VEVENTs (the key of ``feeds.build.vevents``). Kept
+        on the record, which :data:`made` hands out again while its rows stay the same."""
+        return hashlib.blake2b(repr(self).encode(), digest_size=20).digest()
+
     @property
     def end_local(self) -> dt.datetime:
         """The first instance's local end (all-day: the local midnight after it)."""
@@ -446,10 +455,16 @@ WHERE {events} AND stop_id IS NOT NULL ORDER BY original_start
 """
 
 
+_KINDS = sql.members(EventKind)
+_FORMATS = sql.members(EventFormat)
+_STATUSES = sql.members(EventStatus)
+_AUDIENCES_BY_VALUE = sql.members(Audience)
+
+
 def _event_row(row: Row) -> EventRow:
     return EventRow(
         id=row["id"],
-        kind=EventKind(row["kind"]),
+        kind=_KINDS[row["kind"]],
         title=sql.translated(row["title"]),
         description=sql.translated(row["description"]),
         starts_at=instant(row["starts_at"]),
@@ -462,8 +477,8 @@ def _event_row(row: Row) -> EventRow:
         place_address=row["place_address"],
         lat=row["lat"],
         lon=row["lon"],
-        format=EventFormat(row["format"]),
-        status=EventStatus(row["status"]),
+        format=_FORMATS[row["format"]],
+        status=_STATUSES[row["status"]],
         revision=row["revision"],
         updated_at=instant(row["updated_at"]),
     )
@@ -473,93 +488,130 @@ def _room(row: Row) -> RoomRow | None:
     return None if row["room_id"] is None else RoomRow(id=row["room_id"], name=row["room_name"])
 
 
+# Each event's series by the stored rows they are made from (the event's row with its
+# library, branch and room, its audiences, languages, tags with their goals and values,
+# overrides, route, public stops and visits): a process rebuilding a feed after one edit
+# makes the edited event's series anew and hands out the others' records again, with
+# their digests (``Series.digest``) already computed. The key holds every value the
+# series are made from, so it cannot go stale: an event whose rows change in any way is
+# a new key, and an entry nobody asks for again falls out. A few KB an entry.
+made: Lru[tuple[object, ...], list[Series]] = Lru(20_000)
+
+
+def _by_event(rows: list[Row], column: str = "event_id") -> dict[int, list[Row]]:
+    grouped: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        grouped[row[column]].append(row)
+    return grouped
+
+
+def _stored(rows: list[Row]) -> tuple[tuple[object, ...], ...]:
+    return tuple(tuple(row) for row in rows)
+
+
+def _goals_and_values(tags: list[Row]) -> tuple[tuple[GoalRow, ...], tuple[ValueRow, ...]]:
+    goals = [
+        GoalRow(id=t["goal_id"], code=t["goal_code"], name=sql.translated(t["goal_name"]))
+        for t in tags
+        if t["goal_id"] is not None and not t["goal_internal"]
+    ]
+    values = [
+        ValueRow(id=t["value_id"], code=t["value_code"], name=sql.translated(t["value_name"]))
+        for t in tags
+        if t["value_id"] is not None
+    ]
+    return tuple(goals), tuple(values)
+
+
+def _override_row(row: Row) -> OverrideRow:
+    return OverrideRow(
+        original_start=instant(row["original_start"]),
+        cancelled=bool(row["cancelled"]),
+        starts_at=sql.maybe_instant(row["starts_at"]),
+        ends_at=sql.maybe_instant(row["ends_at"]),
+        room=_room(row),
+        title=sql.translated(row["title"]),
+        note=row["note"],
+        revision=row["revision"],
+        updated_at=instant(row["updated_at"]),
+    )
+
+
+def _stop_row(row: Row) -> StopRow:
+    return StopRow(
+        id=row["id"],
+        name=row["name"],
+        address=row["address"],
+        postcode=row["postcode"],
+        community=row["community"],
+        lat=row["lat"],
+        lon=row["lon"],
+        arrival=sql.time_of_day(row["arrival"]),
+        minutes_parked=row["minutes_parked"],
+    )
+
+
 async def load_series(event_ids: list[int]) -> list[Series]:
     """The publishable series of these events, in a stable order (event id, stop position).
 
-    A handful of set-based queries of plain rows, whatever the number of events.
+    A handful of set-based queries of plain rows, whatever the number of events; an
+    event whose rows are the ones its series were made from before takes those (:data:`made`).
     """
     if not event_ids:
         return []
     db = sql.Sql()
     where, params = db.among("event_id", event_ids)
     event_rows = await db.rows(_EVENTS.format(events=db.among("e.id", event_ids)[0]), params)
-    audiences: dict[int, list[Audience]] = defaultdict(list)
-    for row in await db.rows(_AUDIENCES.format(events=where), params):
-        audiences[row["event_id"]].append(Audience(row["audience"]))
-    languages: dict[int, list[str]] = defaultdict(list)
-    for row in await db.rows(_LANGUAGES.format(events=where), params):
-        languages[row["event_id"]].append(row["language"])
-    goals: dict[int, list[GoalRow]] = defaultdict(list)
-    values: dict[int, list[ValueRow]] = defaultdict(list)
+    audiences = _by_event(await db.rows(_AUDIENCES.format(events=where), params))
+    languages = _by_event(await db.rows(_LANGUAGES.format(events=where), params))
     tags = await db.rows(_TAGS.format(events=db.among("t.event_id", event_ids)[0]), params)
-    for tag in sorted(tags, key=lambda t: (not t["is_primary"], t["id"])):
-        if tag["goal_id"] is not None and not tag["goal_internal"]:
-            goals[tag["event_id"]].append(
-                GoalRow(
-                    id=tag["goal_id"],
-                    code=tag["goal_code"],
-                    name=sql.translated(tag["goal_name"]),
-                )
-            )
-        if tag["value_id"] is not None:
-            values[tag["event_id"]].append(
-                ValueRow(
-                    id=tag["value_id"],
-                    code=tag["value_code"],
-                    name=sql.translated(tag["value_name"]),
-                )
-            )
-    overrides: dict[int, list[OverrideRow]] = defaultdict(list)
-    for row in await db.rows(
-        _OVERRIDES.format(events=db.among("o.event_id", event_ids)[0]), params
-    ):
-        overrides[row["event_id"]].append(
-            OverrideRow(
-                original_start=instant(row["original_start"]),
-                cancelled=bool(row["cancelled"]),
-                starts_at=sql.maybe_instant(row["starts_at"]),
-                ends_at=sql.maybe_instant(row["ends_at"]),
-                room=_room(row),
-                title=sql.translated(row["title"]),
-                note=row["note"],
-                revision=row["revision"],
-                updated_at=instant(row["updated_at"]),
-            )
-        )
-
+    tags_of = _by_event(sorted(tags, key=lambda t: (not t["is_primary"], t["id"])))
+    overrides = _by_event(
+        await db.rows(_OVERRIDES.format(events=db.among("o.event_id", event_ids)[0]), params)
+    )
     routes = {row["event_id"]: row for row in await db.rows(_ROUTES.format(events=where), params)}
-    stops: dict[int, list[StopRow]] = defaultdict(list)
-    visits: dict[tuple[int, int], list[dt.datetime]] = defaultdict(list)
+    stops: dict[int, list[Row]] = {}
+    visits: dict[int, list[Row]] = {}
     if routes:
         route_where, route_params = db.among("route_id", [r["id"] for r in routes.values()])
-        for row in await db.rows(
-            _STOPS.format(routes=route_where), [*route_params, Visibility.PUBLIC.value]
-        ):
-            stops[row["route_id"]].append(
-                StopRow(
-                    id=row["id"],
-                    name=row["name"],
-                    address=row["address"],
-                    postcode=row["postcode"],
-                    community=row["community"],
-                    lat=row["lat"],
-                    lon=row["lon"],
-                    arrival=sql.time_of_day(row["arrival"]),
-                    minutes_parked=row["minutes_parked"],
-                )
-            )
+        stops = _by_event(
+            await db.rows(
+                _STOPS.format(routes=route_where), [*route_params, Visibility.PUBLIC.value]
+            ),
+            "route_id",
+        )
         visit_where, visit_params = db.among("event_id", list(routes))
-        for row in await db.rows(_VISITS.format(events=visit_where), visit_params):
-            visits[(row["event_id"], row["stop_id"])].append(instant(row["original_start"]))
+        visits = _by_event(await db.rows(_VISITS.format(events=visit_where), visit_params))
 
     series: list[Series] = []
     # Many events share a library and a branch: one record each.
     libraries: dict[int, LibraryRow] = {}
     branches: dict[int | None, BranchRow | None] = {None: None}
     for row in event_rows:
+        event_id = row["id"]
+        route = routes.get(event_id)
+        key = (
+            tuple(row),
+            _stored(audiences.get(event_id, [])),
+            _stored(languages.get(event_id, [])),
+            _stored(tags_of.get(event_id, [])),
+            _stored(overrides.get(event_id, [])),
+            None
+            if route is None
+            else (
+                tuple(route),
+                _stored(stops.get(route["id"], [])),
+                _stored(visits.get(event_id, [])),
+            ),
+        )
+        known = made.get(key)
+        if known is not None:
+            series += known
+            continue
+        own: list[Series] = []
         event = _event_row(row)
         tz = zone(event.timezone)
-        own_overrides = overrides[event.id]
+        own_overrides = [_override_row(o) for o in overrides.get(event_id, [])]
         library = libraries.get(row["library_id"])
         if library is None:
             library = libraries[row["library_id"]] = LibraryRow(
@@ -577,16 +629,19 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                 lat=row["branch_lat"],
                 lon=row["branch_lon"],
             )
+        goals, values = _goals_and_values(tags_of.get(event_id, []))
         common: dict[str, Any] = {
             "event": event,
             "library": library,
             "tz": tz,
             "branch": branches[row["branch_id"]],
             "room": _room(row),
-            "audiences": tuple(audiences[event.id]),
-            "languages": tuple(languages[event.id]),
-            "goals": tuple(goals[event.id]),
-            "values": tuple(values[event.id]),
+            "audiences": tuple(
+                _AUDIENCES_BY_VALUE[a["audience"]] for a in audiences.get(event_id, [])
+            ),
+            "languages": tuple(a["language"] for a in languages.get(event_id, [])),
+            "goals": goals,
+            "values": values,
         }
         rule = _rule_text(event.rrule, event.timezone, event.all_day) if event.rrule else None
         # The event's own start is never in a gap (refused on input): its local time is
@@ -598,9 +653,8 @@ async def load_series(event_ids: list[int]) -> list[Series]:
             duration = event.ends_at - event.starts_at
             if rule is not None:
                 rule = _until_for_readers(rule, start_local, tz)
-        route = routes.get(event.id)
         if route is None:
-            series.append(
+            own.append(
                 _series(
                     f"event-{event.id}",
                     start_local,
@@ -611,34 +665,39 @@ async def load_series(event_ids: list[int]) -> list[Series]:
                     common,
                 )
             )
-            continue
-        for stop in stops[route["id"]]:
-            originals = visits[(event.id, stop.id)]
-            if not originals:
-                continue
-            first = daylight.nominal(originals[0], stop.arrival, tz)
-            stop_rule = rule
-            if rule is not None and (
-                "COUNT=" in rule or "UNTIL=" in rule or route["valid_until"] is not None
-            ):
-                last = daylight.nominal(originals[-1], stop.arrival, tz)
-                stop_rule = _with_until(rule, last, tz)
-            skipped = [
-                dt.datetime.combine(x.date(), stop.arrival)
-                for x in _exdates_local(event, start_local)
-            ]
-            own = set(originals)
-            series.append(
-                _series(
-                    f"event-{event.id}-stop-{stop.id}",
-                    first,
-                    dt.timedelta(minutes=stop.minutes_parked),
-                    stop_rule,
-                    [x for x in skipped if x >= first],
-                    [o for o in own_overrides if o.original_start in own],
-                    {**common, "stop": stop, "room": None},
+        else:
+            originals_of: dict[int, list[dt.datetime]] = defaultdict(list)
+            for visit in visits.get(event_id, []):
+                originals_of[visit["stop_id"]].append(instant(visit["original_start"]))
+            for stop in map(_stop_row, stops.get(route["id"], [])):
+                originals = originals_of[stop.id]
+                if not originals:
+                    continue
+                first = daylight.nominal(originals[0], stop.arrival, tz)
+                stop_rule = rule
+                if rule is not None and (
+                    "COUNT=" in rule or "UNTIL=" in rule or route["valid_until"] is not None
+                ):
+                    last = daylight.nominal(originals[-1], stop.arrival, tz)
+                    stop_rule = _with_until(rule, last, tz)
+                skipped = [
+                    dt.datetime.combine(x.date(), stop.arrival)
+                    for x in _exdates_local(event, start_local)
+                ]
+                visited = set(originals)
+                own.append(
+                    _series(
+                        f"event-{event.id}-stop-{stop.id}",
+                        first,
+                        dt.timedelta(minutes=stop.minutes_parked),
+                        stop_rule,
+                        [x for x in skipped if x >= first],
+                        [o for o in own_overrides if o.original_start in visited],
+                        {**common, "stop": stop, "room": None},
+                    )
                 )
-            )
+        made.put(key, own)
+        series += own
     # Occurrences exist up to the horizon, so no instance after it needs pinning.
     return await _pin_around_transitions(series, default_horizon_end())
 
