@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,3 +172,16 @@ async def overflow(page: Page) -> int:
         " - document.documentElement.clientWidth"
     )
     return max(excess, 0)
+
+
+def mailed_link(server: AppServer, email: str, path: str) -> str:
+    """The path matching the pattern ``path`` in the newest notice to ``email`` that has
+    one, as the server's outbox holds it (a registration's or a room request's own link)."""
+    database = server.env["DATABASE_URL"].removeprefix("sqlite://").split("?")[0]
+    with closing(sqlite3.connect(database)) as db:
+        texts = db.execute(
+            "SELECT text FROM notice WHERE recipient = ? ORDER BY id DESC", (email,)
+        ).fetchall()
+    found = [match.group(0) for (text,) in texts if (match := re.search(path, text or ""))]
+    assert found, f"no notice to {email} holds {path}"
+    return found[0]

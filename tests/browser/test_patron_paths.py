@@ -5,14 +5,12 @@ word of the interface on the way."""
 from __future__ import annotations
 
 import re
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 from icalendar import Calendar
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import NewPage, axe_violations, overflow
+from tests.browser.conftest import NewPage, axe_violations, mailed_link, overflow
 from tests.servers import AppServer
 
 # Interface words of the English pages that must not show through a translated one.
@@ -129,18 +127,6 @@ async def test_a_missing_page_is_a_page_in_the_readers_language(new_page: NewPag
     assert await overflow(page) == 0
 
 
-def _registration_link(demo_server: AppServer, email: str) -> str:
-    """The self-service link of the patron's confirmation, as the outbox holds it."""
-    path = demo_server.env["DATABASE_URL"].removeprefix("sqlite://").split("?")[0]
-    with closing(sqlite3.connect(path)) as db:
-        (text,) = db.execute(
-            "SELECT text FROM notice WHERE recipient = ? ORDER BY id DESC LIMIT 1", (email,)
-        ).fetchone()
-    found = re.search(r"/\w[\w-]*/registrations/[\w.-]+", text)
-    assert found is not None
-    return found.group(0)
-
-
 async def test_slovenian_patron_asks_for_a_room_registers_and_cancels(
     new_page: NewPage, demo_server: AppServer
 ) -> None:
@@ -166,7 +152,9 @@ async def test_slovenian_patron_asks_for_a_room_registers_and_cancels(
     assert await axe_violations(page) == []
     await page.click("main button[type=submit]")
     await expect(page.locator("h1")).to_have_text("Preverite e-pošto")
-    await page.goto(_registration_link(demo_server, "mojca@example.org"))
+    await page.goto(
+        mailed_link(demo_server, "mojca@example.org", r"/\w[\w-]*/registrations/[\w.-]+")
+    )
     await expect(page.get_by_text("Imate mesto.")).to_be_visible()
     await page.get_by_role("button", name="Prekliči mojo prijavo").click()
     await expect(page.get_by_text("Vaša prijava je preklicana.")).to_be_visible()
