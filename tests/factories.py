@@ -19,7 +19,7 @@ from outreach.models import (
     StrategyValue,
     Theme,
 )
-from outreach.security import hash_password, new_token
+from outreach.security import hash_published_password, new_token
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -97,12 +97,12 @@ async def make_user(
     password: str | None = "correct horse battery",
     roles: list[tuple[RoleName, Library | Network]] | None = None,
 ) -> StaffUser:
-    """A staff user with ``roles``; ``password=None``: none that signs in (tests that use
-    API tokens skip the deliberately slow hashing)."""
+    """A staff user with ``roles``; ``password=None``: none that signs in. A test's password
+    is published in its source, so it is hashed light (``hash_published_password``)."""
     user = await StaffUser.create(
         email=email,
         name=email.split("@")[0],
-        password_hash="-" if password is None else hash_password(password),
+        password_hash="-" if password is None else hash_published_password(password),
     )
     for role, scope in roles or []:
         if isinstance(scope, Network):

@@ -16,6 +16,7 @@ from outreach import settings as settings_module
 from outreach.feeds.build import FeedCache
 from outreach.registration import config as registration_config
 from outreach.registration.background import Background
+from outreach.security import dummy_password_hash
 from outreach.settings import Settings
 from outreach.versions import VersionWatch
 from outreach.web import (
@@ -83,6 +84,7 @@ def _routes() -> list[BaseRoute]:
 def create_app(settings: Settings | None = None, *, manage_database: bool = True) -> Starlette:
     """Build the ASGI app; ``manage_database=False`` leaves Tortoise to the caller (tests)."""
     settings = settings or settings_module.load()
+    dummy_password_hash()  # made now, so that the first failed sign-in takes no longer
     # The process's data version, kept without a query per request (outreach.versions).
     versions = VersionWatch(settings.database_url)
     cache = FeedCache()

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from argon2 import PasswordHasher
 from pypika_tortoise.queries import Table as PikaTable
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.fields.relational import ManyToManyRelation
@@ -70,7 +69,7 @@ from outreach.models.bookmobile import Route, Vehicle
 from outreach.progress import Progress, silent
 from outreach.scheduling.occurrences import rebuild_occurrences
 from outreach.scheduling.recurrence import RuleError, parse_rule, to_utc, zone
-from outreach.security import verify_password
+from outreach.security import hash_published_password, verify_password
 from outreach.versions import bump_data_version
 
 __all__ = ["FixtureError", "demo_logins", "load_fixtures"]
@@ -100,10 +99,6 @@ CACHED: frozenset[type[Model]] = frozenset(
     }
 )
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-# Demo passwords are published in fixtures/staff.toml, so a slow hash protects nothing;
-# a light one keeps every test module that loads the demo fast. ``verify_password`` reads
-# the parameters from the hash, and a real account set by hand keeps the full cost.
-_demo_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 class FixtureError(ValueError):
@@ -811,11 +806,12 @@ class _Loader:
             name = _str(entry, "name", here)
             user = await StaffUser.filter(email=email).using_db(self.conn).first()
             if user is None:
+                # The demo's passwords are published (fixtures/staff.toml): a light hash.
                 user = await StaffUser.create(
                     using_db=self.conn,
                     email=email,
                     name=name,
-                    password_hash=_demo_hasher.hash(password),
+                    password_hash=hash_published_password(password),
                 )
                 self.changed += 1
             else:
@@ -827,7 +823,7 @@ class _Loader:
                     user.is_active = True
                     different.append("is_active")
                 if not verify_password(user.password_hash, password):
-                    user.password_hash = _demo_hasher.hash(password)
+                    user.password_hash = hash_published_password(password)
                     different.append("password_hash")
                 if different:
                     await user.save(using_db=self.conn, update_fields=different)

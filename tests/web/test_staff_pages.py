@@ -32,13 +32,13 @@ from outreach.models import (
     Theme,
 )
 from outreach.scheduling import service
-from outreach.security import hash_password
+from outreach.security import hash_published_password
 from outreach.web.staff import PAGE_SIZE
 from tests.factories import make_branch, make_library
 
 PASSWORD = "correct horse battery staple"
 # Hashing once keeps the tests fast: Argon2 is slow on purpose.
-PASSWORD_HASH = hash_password(PASSWORD)
+PASSWORD_HASH = hash_published_password(PASSWORD)
 HOURS = {day: [["08:00", "20:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 

@@ -26,12 +26,12 @@ from outreach.models import (
     Visibility,
 )
 from outreach.scheduling.occurrences import rebuild_occurrences
-from outreach.security import hash_password, hash_token
+from outreach.security import hash_published_password, hash_token
 from outreach.web.serving import AccessLog
 from tests.factories import make_branch, make_library, make_token, make_user
 
 PASSWORD = "correct horse battery staple"
-PASSWORD_HASH = hash_password(PASSWORD)
+PASSWORD_HASH = hash_published_password(PASSWORD)
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 TZ = ZoneInfo("Europe/Ljubljana")
 # The address shown once, on the tests' BASE_URL.

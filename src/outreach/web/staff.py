@@ -63,7 +63,7 @@ from outreach.models import (
 from outreach.scheduling import approval, approval_notices, service
 from outreach.scheduling.payload import EventData, parse_fields
 from outreach.scheduling.serialise import event_data, utc_iso
-from outreach.security import DUMMY_PASSWORD_HASH, verify_password
+from outreach.security import dummy_password_hash, verify_password
 from outreach.strategies import strategies_for_library
 from outreach.web import auth, csrf, language
 from outreach.web.errors import DomainError, NotFound, status_of
@@ -314,7 +314,7 @@ async def login(request: Request) -> Response:
     user = await StaffUser.get_or_none(email__iexact=email) if 0 < len(email) <= 254 else None
     # Argon2 is slow by design: verify off the event loop, and against a dummy hash for
     # unknown e-mails so that timing does not tell which addresses exist.
-    password_hash = user.password_hash if user is not None else DUMMY_PASSWORD_HASH
+    password_hash = user.password_hash if user is not None else dummy_password_hash()
     ok = await run_in_threadpool(verify_password, password_hash, password)
     if user is None or not user.is_active or not ok:
         return render(
