@@ -10,6 +10,12 @@ Two simultaneous writes cannot both pass: :func:`lock_resources` serialises writ
 want the same room, staff member or vehicle (PostgreSQL: transaction-scoped advisory
 locks; SQLite: the database's single write lock taken before anything is read).
 
+An event's own occurrences do not conflict with each other here: a series may run back to
+back, or longer than its interval, and one occurrence may be moved to overlap the next.
+What is refused is an occurrence moved onto the very instants of another occurrence of its
+event (:func:`find_coinciding`): the same room and people booked twice at once, and two
+instances at one instant in every feed.
+
 A refusal names the other booking only to a reader who may see it (:func:`nameable`):
 conflicts are found across libraries (a staff member works in several), and a title in
 an error would tell an editor of one library about another's drafts and internal events.
@@ -29,13 +35,16 @@ from outreach.i18n import INTERFACE_LANGUAGES, gettext, speaking
 from outreach.models import Event, Library, Role, RoleName, StaffUser
 from outreach.models.rooms import RoomRequestStatus
 from outreach.scheduling.payload import MAX_DURATION
-from outreach.sql import dialect, is_postgres, positional
+from outreach.sql import dialect, fetch, is_postgres, positional
 
 # Advisory lock name spaces: the first key of pg_advisory_xact_lock(int, int).
 ROOM, STAFF, VEHICLE = 1, 2, 3
 _RESOURCES = {ROOM: "room", STAFF: "staff", VEHICLE: "vehicle"}
 MAX_REPORTED = 20
 APPROVED = RoomRequestStatus.APPROVED.value
+# The stable code of the refusal of a moved occurrence at the very time of another of its
+# event, for a client to match instead of the words (as ``vehicle_busy`` for routes).
+OCCURRENCE_COINCIDES = "occurrence_coincides"
 
 
 @dataclass(frozen=True)
@@ -187,3 +196,45 @@ async def find_conflicts(conn: BaseDBAsyncClient, event_id: int) -> list[Conflic
             )
         )
     return conflicts
+
+
+@dataclass(frozen=True)
+class Coincidence:
+    """A moved occurrence (by its original start) at the very instants of another
+    occurrence of the same event, and those instants."""
+
+    original_start: dt.datetime
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+
+
+# Only an occurrence given times of its own (an override with a start and end) is checked
+# against the others, and only for the very same start and end: a series' own instances
+# may run back to back or overlap where it is meant to (a run of days repeated daily), and
+# a move may overlap a neighbour on purpose (a longer session the day before another).
+_COINCIDING = """
+    SELECT n.original_start, n.starts_at, n.ends_at
+    FROM occurrence n
+    JOIN occurrence_override moved ON moved.event_id = n.event_id
+        AND moved.original_start = n.original_start AND moved.starts_at IS NOT NULL
+    JOIN occurrence o ON o.event_id = n.event_id AND o.id <> n.id
+        AND o.starts_at = n.starts_at AND o.ends_at = n.ends_at
+    WHERE n.event_id = :event AND NOT n.cancelled AND NOT o.cancelled
+    ORDER BY n.starts_at, n.original_start
+    LIMIT 1
+"""
+
+
+async def find_coinciding(conn: BaseDBAsyncClient, event_id: int) -> Coincidence | None:
+    """The first moved occurrence of one (rebuilt) event that is at the very instants of
+    another of its occurrences, if any: moved onto another date of its series, or met by
+    an instance that a changed rule or a removed exdate brings back."""
+    rows = await fetch(_COINCIDING, {"event": event_id}, connection=conn)
+    if not rows:
+        return None
+    row = rows[0]
+    return Coincidence(
+        original_start=instant(row["original_start"]),
+        starts_at=instant(row["starts_at"]),
+        ends_at=instant(row["ends_at"]),
+    )

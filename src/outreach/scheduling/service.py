@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import Q
@@ -49,12 +50,15 @@ from outreach.models.bookmobile import Route
 from outreach.registration import housekeeping as registrations
 from outreach.scheduling import approval, approval_notices
 from outreach.scheduling.conflicts import (
+    OCCURRENCE_COINCIDES,
     ROOM,
     STAFF,
     VEHICLE,
+    Coincidence,
     Conflict,
     begin_write,
     booking_title,
+    find_coinciding,
     find_conflicts,
     lock_resources,
     nameable,
@@ -87,6 +91,18 @@ class ConflictError(errors.Conflict):
 
     def __init__(self, conflicts: list[dict[str, Any]]) -> None:
         super().__init__("conflict", extra={"conflicts": conflicts})
+
+
+class CoincidingOccurrence(errors.Conflict):
+    """The write would put a moved occurrence at the very instants of another occurrence of
+    its own event: its room and people booked twice at once, two instances at one instant
+    in the feeds. ``field``: what the write changed that did it (``start`` for an
+    occurrence, ``rrule`` or ``exdates`` for a series)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(
+            "conflict", fields={field: message}, extra={"codes": {field: OCCURRENCE_COINCIDES}}
+        )
 
 
 @dataclass
@@ -328,11 +344,30 @@ async def _resources(
 
 
 async def _check_conflicts(
-    conn: BaseDBAsyncClient, event_id: int, reader: StaffUser | None
+    conn: BaseDBAsyncClient, event: Event, reader: StaffUser | None, *, field: str = "start"
 ) -> None:
-    conflicts = await find_conflicts(conn, event_id)
+    """Refuse the write (409) if the event's rebuilt occurrences book a room, person or
+    vehicle that something else holds then, or a moved occurrence is at the very time of
+    another of its own; ``field`` names what the write changed, for the latter."""
+    conflicts = await find_conflicts(conn, event.id)
     if conflicts:
         raise ConflictError(await _conflicts_json(conn, conflicts, reader))
+    coinciding = await find_coinciding(conn, event.id)
+    if coinciding is not None:
+        raise CoincidingOccurrence(field, coincidence_words(coinciding, zone(event.timezone)))
+
+
+def coincidence_words(found: Coincidence, tz: ZoneInfo) -> str:
+    """A moved occurrence at the very time of another of its event, in the current
+    language: which occurrence (by its date in the series) and when the other is, local."""
+    return _(
+        "the occurrence of %(when)s would be at the very time of another occurrence of this"
+        " event, %(other)s",
+        when=approval_notices.when_words(to_local(found.original_start, tz)),
+        other=approval_notices.when_words(
+            to_local(found.starts_at, tz), to_local(found.ends_at, tz)
+        ),
+    )
 
 
 async def _conflicts_json(
@@ -469,7 +504,7 @@ async def create_event(
         await event.save(using_db=conn)
         await _write_related(conn, event, data, refs)
         await rebuild_occurrences(event, using_db=conn)
-        await _check_conflicts(conn, event.id, user)
+        await _check_conflicts(conn, event, user)
         warnings = await opening_hours_warnings(conn, event, library)
         await _audit(conn, user, event, "create", {"event": data_json(data)})
         await bump_data_version(using_db=conn)
@@ -555,6 +590,8 @@ async def _try_held(
 
 
 SCHEDULE_FIELDS = {"start", "end", "all_day", "timezone", "rrule", "exdates"}
+# The field a refusal of the event's new dates is told under: the first it changed.
+SCHEDULE_ORDER = ("rrule", "exdates", "start", "end", "all_day", "timezone")
 
 
 def _schedule_differs(event: Event, after: EventData) -> bool:
@@ -696,7 +733,8 @@ async def apply_update(
     await _write_related(conn, event, after, refs)
     registered = await registrations.snapshot(conn, event.id)
     await rebuild_occurrences(event, using_db=conn)
-    await _check_conflicts(conn, event.id, user)
+    changed = [n for n in SCHEDULE_ORDER if getattr(before, n) != getattr(after, n)]
+    await _check_conflicts(conn, event, user, field=changed[0] if changed else "start")
     await registrations.schedule_changed(conn, event, registered)
     warnings = await opening_hours_warnings(conn, event, library)
     await _audit(conn, user, event, "update", _diff(before, after))
@@ -939,7 +977,9 @@ async def _write_occurrence(
     await event.save(using_db=conn, update_fields=["revision", "updated_at"])
     registered = await registrations.snapshot(conn, event.id)
     await rebuild_occurrences(event, using_db=conn)
-    await _check_conflicts(conn, event.id, user)
+    # Restoring an occurrence may bring it back onto one moved to its time meanwhile.
+    restoring = changes.get("cancelled") is False and "start" not in changes
+    await _check_conflicts(conn, event, user, field="cancelled" if restoring else "start")
     await registrations.schedule_changed(conn, event, registered)
     warnings = await opening_hours_warnings(conn, event, library)
     after = {
