@@ -23,6 +23,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 import outreach.db  # noqa: F401 - registers the SQLite adapter for Stop.arrival
+from outreach.i18n import INTERFACE_LANGUAGES
 from outreach.models import (
     AgeBand,
     ApprovalPolicy,
@@ -422,6 +423,11 @@ class _Loader:
                 "kg_co2e_per_km": _number(entry, "kg_co2e_per_km", here, low=0),
                 "source": _str(entry, "source", here),
                 "year": _int(entry, "year", here),
+                # Staff choose a factor on a page in their language; the source's English
+                # stays in vehicle_class and source.
+                "description": _translated(
+                    entry, "description", here, required=INTERFACE_LANGUAGES
+                ),
             }
             self.factors[slug], _ = await self._upsert(EmissionFactor, {"slug": slug}, values)
             self.counts["emission_factors"] += 1
