@@ -1,14 +1,30 @@
-"""Which strategies apply to a library, and a strategy as one nested document."""
+"""Which strategies apply to a library, a goal named by its strategy, and a strategy as one
+nested document."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.expressions import Q
 
+from outreach.i18n import N_
 from outreach.models import Goal, Library, Statement, Strategy, StrategyValue, Target, Theme
 
 DEMO_TARGET = "demo target, not from the strategy"
+
+# A goal is named ``<strategy slug>:<code>`` (``kranj-2021-2024:P4``): a code is unique only
+# within its strategy, and a library's own strategy and its network's may both have ``P4``.
+# A bare code (``P4``) names every goal of that code, as filters did before goals were
+# named by strategy. The slug and code are as the models keep them (64 and 32 characters).
+GOAL_PATTERN = r"^(?:([A-Za-z0-9._-]{1,64}):)?([A-Za-z0-9._-]{1,32})$"
+GOAL_LONGEST = 64 + 1 + 32
+GOAL_FORM = N_("a strategy's slug and a goal's code, such as kranj-2021-2024:P4, or a code")
+GOAL_DESCRIPTION = (
+    "a goal, named by its strategy's slug and its code (kranj-2021-2024:P4); a code alone"
+    " (P4) names every goal of that code in the strategies that apply"
+)
 
 
 async def strategies_for_library(library: Library) -> list[Strategy]:
@@ -17,6 +33,40 @@ async def strategies_for_library(library: Library) -> list[Strategy]:
     if library.network_id is not None:  # type: ignore[attr-defined]
         condition |= Q(network_id=library.network_id)  # type: ignore[attr-defined]
     return await Strategy.filter(condition).order_by("-period_start", "id")
+
+
+def goal_key(strategy_slug: str, code: str) -> str:
+    """The name of one goal: its strategy's slug and its code (see :data:`GOAL_PATTERN`)."""
+    return f"{strategy_slug}:{code}"
+
+
+def goal_name(text: str) -> tuple[str | None, str] | None:
+    """The strategy slug (None for a bare code) and the code that ``text`` names, or None
+    when ``text`` is not a goal's name."""
+    found = re.fullmatch(GOAL_PATTERN, text)
+    if found is None:
+        return None
+    return found.group(1), found.group(2)
+
+
+async def named_goals(
+    text: str, strategy_ids: Sequence[object] | None = None, *, public: bool = True
+) -> list[Goal]:
+    """The goals ``text`` names (the one goal of ``<strategy slug>:<code>``, every goal of a
+    bare code), among ``strategy_ids`` when given, public goals only unless ``public`` is
+    False; none when ``text`` is no goal's name or names no such goal."""
+    name = goal_name(text)
+    if name is None:
+        return []
+    slug, code = name
+    query = Goal.filter(code=code)
+    if strategy_ids is not None:
+        query = query.filter(strategy_id__in=list(strategy_ids))
+    if slug is not None:
+        query = query.filter(strategy__slug=slug)
+    if public:
+        query = query.filter(internal=False)
+    return list(await query.order_by("id"))
 
 
 def is_demo(source: dict[str, Any] | None) -> bool:

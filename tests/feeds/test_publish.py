@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import re
 from pathlib import Path
 
+import brotli
 import httpx
 from starlette.applications import Starlette
 
 from outreach.feeds.publish import publish
-from outreach.models import Library, Network
+from outreach.models import Goal, Library, Network
 from outreach.scheduling import service
 from tests.factories import make_library
 from tests.feeds.conftest import BASE_URL, build_programme, feeds_settings
+from tests.web.test_goal_filter import NETWORK, ONLY_NETWORK, OWN, two_strategies_sharing_a1
 
 
 async def test_publish_writes_every_feed_and_is_stable(
@@ -24,15 +28,26 @@ async def test_publish_writes_every_feed_and_is_stable(
     assert [p.relative_to(out).as_posix() for p in paths] == [
         "helsinki.ics",
         "ljubljana.ics",
+        "ljubljana/goals/mklj-2021/A1.ics",
         "ljubljana/goals/A1.ics",
         "skopje.ics",
         "solo.ics",
         "networks/alpe-adria.ics",
+        "networks/alpe-adria/goals/mklj-2021/A1.ics",
+        "networks/alpe-adria/goals/A1.ics",
         "index.html",
     ]
     index = (out / "index.html").read_text()
-    for path in paths[:-1]:
-        assert f'href="{path.relative_to(out).as_posix()}"' in index
+    # The goal's feed by its strategy is offered; the one by the bare code only kept.
+    assert re.findall(r'href="([^"]+)"', index) == [
+        "helsinki.ics",
+        "ljubljana.ics",
+        "ljubljana/goals/mklj-2021/A1.ics",
+        "skopje.ics",
+        "solo.ics",
+        "networks/alpe-adria.ics",
+        "networks/alpe-adria/goals/mklj-2021/A1.ics",
+    ]
     # The files hold exactly what the service answers at the same addresses.
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=feeds_app), base_url=BASE_URL
@@ -40,6 +55,7 @@ async def test_publish_writes_every_feed_and_is_stable(
         for name, url in [
             ("ljubljana.ics", "/feeds/ljubljana.ics"),
             ("ljubljana/goals/A1.ics", "/feeds/ljubljana.ics?goal=A1"),
+            ("ljubljana/goals/mklj-2021/A1.ics", "/feeds/ljubljana.ics?goal=mklj-2021:A1"),
             ("networks/alpe-adria.ics", "/feeds/networks/alpe-adria.ics"),
         ]:
             assert (out / name).read_bytes() == (await client.get(url)).content
@@ -81,4 +97,58 @@ async def test_members_known_by_name_only_get_no_empty_feed(db: str, tmp_path: P
     assert steps[:2] == [
         ("skipping member libraries without a programme", 1, 2),
         ("skipping member libraries without a programme", 2, 2),
+    ]
+
+
+def _summaries(body: bytes) -> list[str]:
+    return sorted(re.findall(r"^SUMMARY:(.+?)\r$", body.decode(), re.M))
+
+
+async def test_two_strategies_sharing_a_code_get_a_file_each(db: str, tmp_path: Path) -> None:
+    await two_strategies_sharing_a1()
+    # Names in the libraries' language, each its own, as a patron tells them apart.
+    for slug, name in (("kranj-2021", "Kranjski procesi"), ("si-2021", "Omrežni procesi")):
+        await Goal.filter(id=(await Goal.get(strategy__slug=slug, code="A1")).id).update(
+            name={"sl": name}
+        )
+    out = tmp_path / "calendars"
+    paths = await publish(out, feeds_settings(database_url=db))
+
+    found = {p.relative_to(out).as_posix(): _summaries(p.read_bytes()) for p in paths[:-1]}
+    assert found == {
+        "kranj.ics": sorted([OWN, NETWORK, ONLY_NETWORK]),
+        "kranj/goals/kranj-2021/A1.ics": [OWN],
+        "kranj/goals/si-2021/A1.ics": [NETWORK],
+        "kranj/goals/si-2021/B7.ics": [ONLY_NETWORK],
+        # By the bare code, as before: every goal A1 of Kranj's strategies.
+        "kranj/goals/A1.ics": sorted([OWN, NETWORK]),
+        "kranj/goals/B7.ics": [ONLY_NETWORK],
+        "networks/si-omrezje.ics": sorted([OWN, NETWORK, ONLY_NETWORK]),
+        # The network's programme offers its members' strategies' goals too.
+        "networks/si-omrezje/goals/kranj-2021/A1.ics": [OWN],
+        "networks/si-omrezje/goals/si-2021/A1.ics": [NETWORK],
+        "networks/si-omrezje/goals/si-2021/B7.ics": [ONLY_NETWORK],
+        "networks/si-omrezje/goals/A1.ics": sorted([OWN, NETWORK]),
+        "networks/si-omrezje/goals/B7.ics": [ONLY_NETWORK],
+    }
+    for path in paths[:-1]:
+        body = path.read_bytes()
+        assert gzip.decompress(path.with_name(path.name + ".gz").read_bytes()) == body
+        assert brotli.decompress(path.with_name(path.name + ".br").read_bytes()) == body
+    index = (out / "index.html").read_text()
+    assert re.findall(r'<li><a href="([^"]+)">([^<]+)</a>', index) == [
+        ("kranj.ics", "Knjižnica kranj"),
+        ("kranj/goals/kranj-2021/A1.ics", "Knjižnica kranj · A1 Kranjski procesi"),
+        ("kranj/goals/si-2021/A1.ics", "Knjižnica kranj · A1 Omrežni procesi"),
+        ("kranj/goals/si-2021/B7.ics", "Knjižnica kranj · B7 Bralna kultura"),
+        ("networks/si-omrezje.ics", "Slovensko omrežje"),
+        (
+            "networks/si-omrezje/goals/kranj-2021/A1.ics",
+            "Slovensko omrežje · A1 Kranjski procesi",
+        ),
+        (
+            "networks/si-omrezje/goals/si-2021/A1.ics",
+            "Slovensko omrežje · A1 Omrežni procesi",
+        ),
+        ("networks/si-omrezje/goals/si-2021/B7.ics", "Slovensko omrežje · B7 Bralna kultura"),
     ]

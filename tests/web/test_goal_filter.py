@@ -50,7 +50,9 @@ async def _event(library: Library, title: str, goal: Goal, day: int) -> None:
     await rebuild_occurrences(event)
 
 
-async def _build() -> None:
+async def two_strategies_sharing_a1() -> None:
+    """Kranj (in the Slovenian network) and the network each have a strategy with a goal
+    A1, and an event of each; the network's strategy also has B7, with an event of its own."""
     network = await Network.create(
         slug="si-omrezje",
         name={"sl": "Slovensko omrežje", "en": "Slovenian network"},
@@ -90,7 +92,7 @@ async def _feed(client: httpx.AsyncClient, goal: str) -> list[str]:
 async def test_a_goal_named_by_strategy_finds_only_its_events(
     db: str, client: httpx.AsyncClient
 ) -> None:
-    await _build()
+    await two_strategies_sharing_a1()
     page = await _programme(client, "kranj-2021:A1")
     assert _titles(page) == [OWN]
     # The choice and the subscribe box name the goal with its strategy.
@@ -105,7 +107,7 @@ async def test_a_goal_named_by_strategy_finds_only_its_events(
 
 
 async def test_a_bare_code_keeps_matching_what_it_did(db: str, client: httpx.AsyncClient) -> None:
-    await _build()
+    await two_strategies_sharing_a1()
     # Unambiguous: the one goal of that code.
     assert _titles(await _programme(client, "B7")) == [ONLY_NETWORK]
     assert await _feed(client, "B7") == [ONLY_NETWORK]
@@ -115,7 +117,90 @@ async def test_a_bare_code_keeps_matching_what_it_did(db: str, client: httpx.Asy
 
 
 async def test_a_goal_no_strategy_has_is_refused(db: str, client: httpx.AsyncClient) -> None:
-    await _build()
+    await two_strategies_sharing_a1()
     for goal in ("kranj-2021:B7", "nobody:A1", "kranj-2021:", "si-2021:Z9"):
         response = await client.get("/feeds/kranj.ics", params={"goal": goal})
         assert response.status_code == 404, goal
+
+
+async def _api(client: httpx.AsyncClient, path: str, **params: str) -> httpx.Response:
+    return await client.get(path, params={"from": "2027-01-01", "to": "2027-02-01", **params})
+
+
+async def _api_titles(client: httpx.AsyncClient, goal: str, **params: str) -> dict[str, list[str]]:
+    """The titles /api/events and /api/occurrences give for ``goal``, in their order."""
+    found = {}
+    for path, key in (("/api/events", "events"), ("/api/occurrences", "occurrences")):
+        response = await _api(client, path, goal=goal, **params)
+        assert response.status_code == 200, (path, response.text)
+        found[path] = [item["title"]["sl"] for item in response.json()[key]]
+    return found
+
+
+async def test_the_api_takes_a_goal_named_by_strategy_and_a_bare_code(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    await two_strategies_sharing_a1()
+    for params in ({}, {"library": "kranj"}):
+        assert await _api_titles(client, "kranj-2021:A1", **params) == {
+            "/api/events": [OWN],
+            "/api/occurrences": [OWN],
+        }
+        assert await _api_titles(client, "si-2021:A1", **params) == {
+            "/api/events": [NETWORK],
+            "/api/occurrences": [NETWORK],
+        }
+        # A bare code as before: every goal of that code.
+        assert await _api_titles(client, "A1", **params) == {
+            "/api/events": [OWN, NETWORK],
+            "/api/occurrences": [OWN, NETWORK],
+        }
+        assert await _api_titles(client, "B7", **params) == {
+            "/api/events": [ONLY_NETWORK],
+            "/api/occurrences": [ONLY_NETWORK],
+        }
+
+
+async def test_the_api_refuses_a_malformed_or_unknown_goal_naming_the_field(
+    db: str, client: httpx.AsyncClient
+) -> None:
+    await two_strategies_sharing_a1()
+    await make_library("skopje", language="mk")
+    form = "must be a strategy's slug and a goal's code, such as kranj-2021-2024:P4, or a code"
+    refusals = [
+        ({"goal": "kranj-2021:"}, form),
+        ({"goal": ":A1"}, form),
+        ({"goal": "si:2021:A1"}, form),
+        ({"goal": "kranj 2021:A1"}, form),
+        ({"goal": "kranj-2021:" + "A" * 33}, form),
+        ({"goal": "nobody:A1"}, "no goal 'nobody:A1' in the strategies that apply"),
+        ({"goal": "kranj-2021:B7"}, "no goal 'kranj-2021:B7' in the strategies that apply"),
+        ({"goal": "Z9"}, "no goal 'Z9' in the strategies that apply"),
+        # Skopje has neither strategy.
+        (
+            {"goal": "si-2021:A1", "library": "skopje"},
+            "no goal 'si-2021:A1' in the strategies that apply",
+        ),
+    ]
+    for path in ("/api/events", "/api/occurrences"):
+        for params, problem in refusals:
+            response = await _api(client, path, **params)
+            assert (response.status_code, response.json()["fields"]) == (
+                422,
+                {"goal": problem},
+            ), (path, params)
+
+
+async def test_openapi_says_how_a_goal_is_named(db: str, client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    for path in ("/api/events", "/api/occurrences", "/feeds/{library}.ics"):
+        (goal,) = [p for p in spec["paths"][path]["get"]["parameters"] if p["name"] == "goal"]
+        assert goal["description"] == (
+            "a goal, named by its strategy's slug and its code (kranj-2021-2024:P4); a code"
+            " alone (P4) names every goal of that code in the strategies that apply"
+        ), path
+    (goal,) = [p for p in spec["paths"]["/api/events"]["get"]["parameters"] if p["name"] == "goal"]
+    assert (goal["schema"]["maxLength"], goal["schema"]["pattern"]) == (
+        97,
+        r"^(?:([A-Za-z0-9._-]{1,64}):)?([A-Za-z0-9._-]{1,32})$",
+    )

@@ -9,7 +9,8 @@ across strategies (Kranj's and the Slovenian network's both have ``P4``), so a c
 names every public goal of that code in the scope's strategies. Such a ``goal=P4`` keeps
 working for the feeds subscribed before goals were named by strategy: where one strategy
 has the code it is that goal, where several have it the feed holds the events of all of
-them, as it always did. The pages offer only the named form.
+them, as it always did. The pages offer only the named form. The name is read by
+:func:`outreach.strategies.named_goals`, as the API's goal filter reads it.
 
 ``q`` is free text (:mod:`outreach.feeds.search`): the feed of a search holds the events
 whose titles or descriptions hold its words; ``language`` is a language the event is held
@@ -37,6 +38,7 @@ from outreach.models import (
     StrategyValue,
     Translated,
 )
+from outreach.strategies import GOAL_LONGEST, named_goals
 
 FILTER_NAMES = ("branch", "audience", "kind", "goal", "value", "language", "q", "lang")
 # A search longer than this is no patron's query.
@@ -194,25 +196,6 @@ def _strategy_condition(scope: Scope) -> Q:
     return condition
 
 
-def goal_key(strategy_slug: str, code: str) -> str:
-    """The ``goal`` filter's value naming one goal: its strategy's slug and its code."""
-    return f"{strategy_slug}:{code}"
-
-
-async def _goals(text: str, strategy_ids: Sequence[object]) -> list[Goal]:
-    """The public goals ``text`` names among the scope's strategies: the one goal of
-    ``<strategy slug>:<code>``, or every goal of a bare code (see the module's words).
-    Internal goals are served by staff events only, which feeds never show."""
-    slug, named, code = text.rpartition(":")
-    query = Goal.filter(strategy_id__in=strategy_ids, code=code, internal=False)
-    if named:
-        query = query.filter(strategy__slug=slug)
-    goals = await query.order_by("id")
-    if not goals or not code:
-        raise UnknownFilter("goal", text)
-    return list(goals)
-
-
 async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> FeedFilter:
     """Check query parameters against the scope's data: :class:`Invalid` (422) for a
     malformed or unknown parameter or language or a search without a word,
@@ -225,7 +208,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
     branch = _single(params, "branch")
     audience_text = _single(params, "audience")
     kind_text = _single(params, "kind")
-    goal = _single(params, "goal")
+    goal = _single(params, "goal", longest=GOAL_LONGEST)
     value = _single(params, "value")
     language = _single(params, "language")
     q_text = _single(params, "q", longest=MAX_QUERY)
@@ -267,7 +250,10 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
             "id", flat=True
         )
         if goal is not None:
-            goals = await _goals(goal, strategy_ids)
+            # Internal goals are served by staff events only, which feeds never show.
+            goals = await named_goals(goal, strategy_ids)
+            if not goals:
+                raise UnknownFilter("goal", goal)
             goal_ids = tuple(g.id for g in goals)
             goal_name = goals[0].name
             goal_code = goals[0].code
@@ -307,7 +293,7 @@ async def parse_filter(scope: Scope, params: Mapping[str, Sequence[str]]) -> Fee
 @dataclass(frozen=True)
 class StrategyGoals:
     """A strategy's public goals, for a choice of goal: (code, name) in the strategy's order;
-    :func:`goal_key` of its slug and a code names one of them in a filter."""
+    :func:`outreach.strategies.goal_key` of its slug and a code names one of them in a filter."""
 
     slug: str
     name: Translated

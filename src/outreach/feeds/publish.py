@@ -15,12 +15,19 @@ from pathlib import Path
 
 from outreach.feeds.build import FeedCache, cached_feed, feed_name
 from outreach.feeds.encodings import compress
-from outreach.feeds.filters import Scope, library_scope, network_scope, parse_filter
+from outreach.feeds.filters import (
+    Choices,
+    Scope,
+    choices,
+    library_scope,
+    network_scope,
+    parse_filter,
+)
 from outreach.feeds.selection import today
-from outreach.models import Event, Goal, Library, Network, Strategy
+from outreach.models import Event, Library, Network
 from outreach.progress import Progress, silent
 from outreach.settings import Settings
-from outreach.strategies import strategies_for_library
+from outreach.strategies import goal_key
 from outreach.versions import current_data_version
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -33,6 +40,9 @@ class Published:
     path: str
     name: str
     body: bytes
+    # Whether the index links it: it offers each goal by its strategy, and the feeds by a
+    # bare code are only kept for the calendars subscribed to them.
+    listed: bool = True
 
 
 def _write(path: Path, body: bytes) -> None:
@@ -59,17 +69,42 @@ def _write_with_codings(path: Path, body: bytes) -> Path:
     return path
 
 
-async def _goal_codes(strategies: list[Strategy]) -> list[str]:
-    codes = await Goal.filter(
-        strategy_id__in=[s.id for s in strategies], internal=False
-    ).values_list("code", flat=True)
-    return sorted({str(c) for c in codes if _SAFE.match(str(c))})
+@dataclass(frozen=True)
+class GoalFeed:
+    """A per-goal feed: its filter, its path under the scope's directory, and whether the
+    index links it."""
+
+    goal: str
+    path: str
+    listed: bool
+
+
+def _goal_feeds(offered: Choices) -> list[GoalFeed]:
+    """One feed per public goal the scope offers (its programme page's choice of goal),
+    ``goals/<strategy slug>/<code>.ics``, named by the goal's strategy (codes repeat across
+    strategies); then one per bare code, ``goals/<code>.ics``, holding every goal of that
+    code as it did before goals were named, so that a calendar subscribed to such a file
+    goes on being updated. A slug or code that is not safe as a file name (:data:`_SAFE`)
+    gets no file."""
+    pairs = [
+        (strategy.slug, code)
+        for strategy in offered.strategies
+        for code, _ in strategy.goals
+        if _SAFE.match(code)
+    ]
+    feeds = [
+        GoalFeed(goal=goal_key(slug, code), path=f"goals/{slug}/{code}.ics", listed=True)
+        for slug, code in sorted(pairs)
+        if _SAFE.match(slug)
+    ]
+    codes = sorted({code for _, code in pairs})
+    return feeds + [GoalFeed(goal=code, path=f"goals/{code}.ics", listed=False) for code in codes]
 
 
 async def _feeds(
     scope: Scope,
     directory: str,
-    goals: list[str],
+    goals: list[GoalFeed],
     settings: Settings,
     cache: FeedCache,
     version: tuple[int, dt.datetime],
@@ -77,7 +112,7 @@ async def _feeds(
     day = today()
     found = []
     for goal in [None, *goals]:
-        params = {"goal": [goal]} if goal else {}
+        params = {"goal": [goal.goal]} if goal else {}
         filt = await parse_filter(scope, params)
         feed = await cached_feed(
             cache,
@@ -91,18 +126,26 @@ async def _feeds(
         path = (
             f"{directory}{scope.slug}.ics"
             if goal is None
-            else (f"{directory}{scope.slug}/goals/{goal}.ics")
+            else f"{directory}{scope.slug}/{goal.path}"
         )
-        found.append(Published(path=path, name=feed_name(scope, filt), body=feed.body))
+        found.append(
+            Published(
+                path=path,
+                name=feed_name(scope, filt),
+                body=feed.body,
+                listed=goal is None or goal.listed,
+            )
+        )
     return found
 
 
 def index_page(published: list[Published]) -> bytes:
-    """A plain, deterministic page linking every feed (no dates: it must not change)."""
+    """A plain, deterministic page linking every listed feed (no dates: it must not change)."""
     items = "\n".join(
         f'<li><a href="{html.escape(p.path)}">{html.escape(p.name)}</a>'
         f" <code>{html.escape(p.path)}</code></li>"
         for p in published
+        if p.listed
     )
     page = (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -115,9 +158,9 @@ def index_page(published: list[Published]) -> bytes:
 
 
 async def publish(out_dir: Path, settings: Settings, *, progress: Progress = silent) -> list[Path]:
-    """Write every library, network and per-goal feed plus ``index.html`` under
-    ``out_dir``; return the paths of all of them (each feed also has its ``.gz`` and
-    ``.br`` beside it)."""
+    """Write every library, network and per-goal feed (:func:`_goal_feeds`) plus
+    ``index.html`` under ``out_dir``; return the paths of all of them (each feed also has
+    its ``.gz`` and ``.br`` beside it)."""
     cache = FeedCache(size=16)
     version = await current_data_version()
     published: list[Published] = []
@@ -137,16 +180,14 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
     networks = [x for x in await Network.all().order_by("slug") if _SAFE.match(x.slug)]
     scopes = len(libraries) + len(networks)
     for number, library in enumerate(libraries, start=1):
-        goals = await _goal_codes(await strategies_for_library(library))
-        published += await _feeds(
-            await library_scope(library.slug), "", goals, settings, cache, version
-        )
+        scope = await library_scope(library.slug)
+        goals = _goal_feeds(await choices(scope))
+        published += await _feeds(scope, "", goals, settings, cache, version)
         progress("building feeds", number, scopes)
     for number, network in enumerate(networks, start=len(libraries) + 1):
-        goals = await _goal_codes(await Strategy.filter(network_id=network.id))
-        published += await _feeds(
-            await network_scope(network.slug), "networks/", goals, settings, cache, version
-        )
+        scope = await network_scope(network.slug)
+        goals = _goal_feeds(await choices(scope))
+        published += await _feeds(scope, "networks/", goals, settings, cache, version)
         progress("building feeds", number, scopes)
     paths = []
     for written, item in enumerate(published, start=1):

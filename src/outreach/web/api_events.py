@@ -20,7 +20,6 @@ from outreach.models import (
     Event,
     EventKind,
     EventStatus,
-    Goal,
     Library,
     Occurrence,
     OccurrenceOverride,
@@ -44,6 +43,7 @@ from outreach.scheduling.schemas import (
 )
 from outreach.scheduling.serialise import PREFETCH, event_json, occurrence_json, utc_iso
 from outreach.schemas import CODE_PATTERN, Count, Declared, OneOf, Text, shown, validate
+from outreach.strategies import GOAL_DESCRIPTION, GOAL_FORM, GOAL_LONGEST, GOAL_PATTERN, named_goals
 from outreach.web.auth import authenticate, may_approve, require_library_role, require_user
 from outreach.web.boundary import declare, read_json_value, read_query
 from outreach.web.errors import Invalid, NotFound
@@ -54,7 +54,7 @@ READ_ROLES = (RoleName.EDITOR, RoleName.DIRECTOR, RoleName.ADMIN)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_OCCURRENCE_WINDOW = dt.timedelta(days=366)
-_GOAL_CODE = r"^[A-Za-z0-9._-]{1,32}$"
+_VALUE_CODE = r"^[A-Za-z0-9._-]{1,32}$"
 _WHEN = "ISO 8601 date or date-time (UTC unless an offset is given)"
 
 
@@ -66,8 +66,10 @@ class EventFilters(Declared):
     branch: Annotated[str, Text(64, CODE_PATTERN, "a slug or code")] | None = None
     kind: Annotated[str, OneOf(tuple(k.value for k in EventKind))] | None = None
     audience: Annotated[str, OneOf(tuple(a.value for a in Audience))] | None = None
-    goal: Annotated[str, Text(32, _GOAL_CODE, "a slug or code")] | None = None
-    value: Annotated[str, Text(32, _GOAL_CODE, "a slug or code")] | None = None
+    goal: Annotated[str, Text(GOAL_LONGEST, GOAL_PATTERN, GOAL_FORM)] | None = Field(
+        None, description=GOAL_DESCRIPTION
+    )
+    value: Annotated[str, Text(32, _VALUE_CODE, "a slug or code")] | None = None
     status: Annotated[str, OneOf(tuple(s.value for s in EventStatus))] | None = None
     from_: Annotated[str, Text(40)] | None = Field(None, alias="from", description=_WHEN)
     to: Annotated[str, Text(40)] | None = Field(None, description=_WHEN)
@@ -141,19 +143,25 @@ async def _event_filters(filters: EventFilters, user: StaffUser | None) -> list[
         conditions.append(Q(status=params["status"]))
     if "audience" in params:
         conditions.append(Q(audiences__audience=params["audience"]))
-    for name, model, field in (
-        ("goal", Goal, "tags__goal_id__in"),
-        ("value", StrategyValue, "tags__value_id__in"),
-    ):
-        if name not in params:
-            continue
-        subjects = model.filter(code=params[name])
-        if library is not None:
-            subjects = subjects.filter(strategy_id__in=await service.library_strategy_ids(library))
-        ids = [s.id for s in await subjects]
+    strategy_ids = None
+    if library is not None and ("goal" in params or "value" in params):
+        strategy_ids = await service.library_strategy_ids(library)
+    if "goal" in params:
+        # Internal goals too: staff read their library's internal events by them.
+        goals = await named_goals(params["goal"], strategy_ids, public=False)
+        if not goals:
+            shown_goal = shown(params["goal"], GOAL_LONGEST)
+            raise Invalid({"goal": f"no goal {shown_goal!r} in the strategies that apply"})
+        conditions.append(Q(tags__goal_id__in=[g.id for g in goals]))
+    if "value" in params:
+        values = StrategyValue.filter(code=params["value"])
+        if strategy_ids is not None:
+            values = values.filter(strategy_id__in=strategy_ids)
+        ids = [v.id for v in await values]
         if not ids:
-            raise Invalid({name: f"no {name} {params[name][:32]!r} in the strategies that apply"})
-        conditions.append(Q(**{field: ids}))  # type: ignore[arg-type]
+            shown_value = shown(params["value"], 32)
+            raise Invalid({"value": f"no value {shown_value!r} in the strategies that apply"})
+        conditions.append(Q(tags__value_id__in=ids))
     start = _instant(params["from"], "from") if "from" in params else None
     end = _instant(params["to"], "to") if "to" in params else None
     if start is not None and end is not None and end <= start:

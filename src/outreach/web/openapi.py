@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from outreach import __version__
+from outreach.strategies import GOAL_DESCRIPTION
 from outreach.web.boundary import JSON, Declaration, declaration_of
 from outreach.web.convertors import PATH_SCHEMAS
 from outreach.web.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -35,7 +36,7 @@ _FEED_FILTERS = {
     "branch": "branch slug",
     "audience": "audience",
     "kind": "event kind",
-    "goal": "goal code",
+    "goal": GOAL_DESCRIPTION,
     "value": "value code",
     "language": "a language the event is held in",
     "q": "words that begin words of the title or description, in any language",

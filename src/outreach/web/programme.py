@@ -40,7 +40,6 @@ from outreach.feeds.filters import (
     Scope,
     UnknownFilter,
     choices,
-    goal_key,
     library_scope,
     parse_filter,
 )
@@ -52,6 +51,7 @@ from outreach.models import Library
 from outreach.scheduling.recurrence import UTC, zone
 from outreach.scheduling.wording import date_words
 from outreach.settings import Settings
+from outreach.strategies import goal_key
 from outreach.web.language import negotiate
 from outreach.web.subscribe import subscribe_box
 
