@@ -12,17 +12,14 @@ from outreach.models import Registration, RoleName
 from tests import factories
 from tests.registration.conftest import STARTS, Workshop
 from tests.registration.test_staff_pages import PASSWORD, csrf_of
+from tests.web.test_staff_pages import sign_in
 
 
 async def test_phone_registrations_and_refusals_are_said_in_slovenian(
     workshop: Workshop, client: httpx.AsyncClient
 ) -> None:
     await factories.make_user("urednica@mkl.si", roles=[(RoleName.EDITOR, workshop.library)])
-    login = await client.get("/staff/login")
-    await client.post(
-        "/staff/login",
-        data={"email": "urednica@mkl.si", "password": PASSWORD, "csrf_token": csrf_of(login.text)},
-    )
+    assert (await sign_in(client, "urednica@mkl.si", PASSWORD)).status_code == 303
     page_url = f"/staff/events/{workshop.event.id}/registrations"
     start = STARTS[1].isoformat()
     page = await client.get(page_url, params={"original_start": start})

@@ -5,6 +5,7 @@ revision's and the vehicle checks' words in Slovenian; the API keeps its English
 from __future__ import annotations
 
 import html
+from typing import Any
 
 import httpx
 
@@ -26,12 +27,32 @@ from tests.web.test_staff_pages import staff as mkl_staff  # noqa: F401
 GAP_DAY = "2027-03-28"
 
 
+async def _submit(
+    client: httpx.AsyncClient, page: str, fields: dict[str, Any], status: int, *, to: str = ""
+) -> str:
+    """Open a staff form's ``page`` (200) and send ``fields`` with its CSRF token to ``to``
+    (the page itself unless given): the answer must have ``status``; its text, unescaped."""
+    opened = await client.get(page)
+    assert opened.status_code == 200
+    answer = await client.post(to or page, data={**fields, "csrf_token": csrf_of(opened.text)})
+    assert answer.status_code == status
+    return html.unescape(answer.text)
+
+
+async def _api_refusal(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """POST ``body`` to ``path``: refused as invalid input (422); the answer's body."""
+    refused = await client.post(path, json=body, headers=headers)
+    assert refused.status_code == 422
+    return dict(refused.json())
+
+
 async def test_event_form_words_the_rule_the_gap_and_the_revision_in_slovenian(
     mkl_staff: Staff,  # noqa: F811
     client: httpx.AsyncClient,
 ) -> None:
     await sign_in(client, "urednica@mklj.si")
-    page = await client.get("/staff/events/new?library=mkl&lang=sl")
     fields = form_fields(
         mkl_staff,
         start_date=GAP_DAY,
@@ -41,11 +62,13 @@ async def test_event_form_words_the_rule_the_gap_and_the_revision_in_slovenian(
         repeat="custom",
         rrule="FREQ=HOURLY",
     )
-    refused = await client.post(
-        "/staff/events/new?library=mkl", data={**fields, "csrf_token": csrf_of(page.text)}
+    text = await _submit(
+        client,
+        "/staff/events/new?library=mkl&lang=sl",
+        fields,
+        422,
+        to="/staff/events/new?library=mkl",
     )
-    assert refused.status_code == 422
-    text = html.unescape(refused.text)
     assert (
         "2027-03-28T02:30:00 v časovnem pasu Europe/Ljubljana ne obstaja"
         " (ure se premaknejo naprej); bilo bi 03:30"
@@ -56,21 +79,14 @@ async def test_event_form_words_the_rule_the_gap_and_the_revision_in_slovenian(
     assert await Event.all().count() == 0
 
     event_id = await make_event(mkl_staff)
-    edit = await client.get(f"/staff/events/{event_id}/edit")
     day = next_weekday(0).isoformat()
     changed = form_fields(
         mkl_staff, start_date=day, end_date=day, start_time="10:00", end_time="11:30", revision="1"
     )
-    token = csrf_of(edit.text)
-    saved = await client.post(
-        f"/staff/events/{event_id}/edit", data={**changed, "csrf_token": token}
-    )
-    assert saved.status_code == 303
-    stale = await client.post(
-        f"/staff/events/{event_id}/edit", data={**changed, "csrf_token": token}
-    )
-    assert stale.status_code == 409
-    assert "dogodek je že v različici 2, ne 1" in html.unescape(stale.text)
+    await _submit(client, f"/staff/events/{event_id}/edit", changed, 303)
+    # The same form sent again still says revision 1.
+    stale = await _submit(client, f"/staff/events/{event_id}/edit", changed, 409)
+    assert "dogodek je že v različici 2, ne 1" in stale
 
 
 async def test_the_api_keeps_the_english_words_whatever_the_client_asks_for(
@@ -79,9 +95,10 @@ async def test_the_api_keeps_the_english_words_whatever_the_client_asks_for(
 ) -> None:
     token = await make_token_user("api@mklj.si", [(RoleName.EDITOR, mkl_staff.library)])
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "sl"}
-    refused = await client.post(
+    refused = await _api_refusal(
+        client,
         "/api/events?lang=sl",
-        json={
+        {
             "library": "mkl",
             "kind": "storytime",
             "title": {"sl": "Pravljična ura"},
@@ -90,10 +107,9 @@ async def test_the_api_keeps_the_english_words_whatever_the_client_asks_for(
             "timezone": "Europe/Ljubljana",
             "rrule": "FREQ=HOURLY",
         },
-        headers=headers,
+        headers,
     )
-    assert refused.status_code == 422
-    assert refused.json() == {
+    assert refused == {
         "error": "invalid input",
         "fields": {
             "start": "2027-03-28T02:30:00 does not exist in Europe/Ljubljana"
@@ -101,13 +117,13 @@ async def test_the_api_keeps_the_english_words_whatever_the_client_asks_for(
             "rrule": "FREQ=HOURLY is not allowed: events repeat at most daily",
         },
     }
-    shared = await client.post(
+    shared = await _api_refusal(
+        client,
         "/api/events",
-        json={"library": "mkl", "kind": "storytime", "title": {"sl": "Ura"}, "capacity": "many"},
-        headers=headers,
+        {"library": "mkl", "kind": "storytime", "title": {"sl": "Ura"}, "capacity": "many"},
+        headers,
     )
-    assert shared.status_code == 422
-    assert shared.json()["fields"] == {
+    assert shared["fields"] == {
         "capacity": "must be a whole number",
         "start": "is required",
         "end": "is required",
@@ -119,8 +135,6 @@ async def test_vehicle_form_words_bad_numbers_in_slovenian_and_the_api_in_englis
     client: httpx.AsyncClient,
 ) -> None:
     await sign_in(client, "urednica@mklj.si")
-    page = await client.get("/staff/bookmobile/vehicles/new?library=mkl&lang=sl")
-    assert page.status_code == 200
     entered = {
         "library": "mkl",
         "name": "Bibliobus",
@@ -132,11 +146,13 @@ async def test_vehicle_form_words_bad_numbers_in_slovenian_and_the_api_in_englis
         "emission_factor_source": "",
         "average_speed_kmh": "200",
     }
-    refused = await client.post(
-        "/staff/bookmobile/vehicles/new", data={**entered, "csrf_token": csrf_of(page.text)}
+    text = await _submit(
+        client,
+        "/staff/bookmobile/vehicles/new?library=mkl&lang=sl",
+        entered,
+        422,
+        to="/staff/bookmobile/vehicles/new",
     )
-    assert refused.status_code == 422
-    text = html.unescape(refused.text)
     assert "mora biti število med 5 in 130" in text
     assert "mora biti število kg CO2e na km med 0 in 10" in text
     assert "navesti morate, od kod je podatek" in text
@@ -144,9 +160,10 @@ async def test_vehicle_form_words_bad_numbers_in_slovenian_and_the_api_in_englis
     assert await Vehicle.all().count() == 0
 
     token = await make_token_user("api@mklj.si", [(RoleName.EDITOR, mkl_staff.library)])
-    api = await client.post(
+    api = await _api_refusal(
+        client,
         "/api/vehicles",
-        json={
+        {
             "library": "mkl",
             "name": "Bibliobus",
             "slug": "bibliobus",
@@ -155,10 +172,9 @@ async def test_vehicle_form_words_bad_numbers_in_slovenian_and_the_api_in_englis
             "emission_factor_source": "",
             "average_speed_kmh": 200,
         },
-        headers={"Authorization": f"Bearer {token}", "Accept-Language": "sl"},
+        {"Authorization": f"Bearer {token}", "Accept-Language": "sl"},
     )
-    assert api.status_code == 422
-    assert api.json()["fields"] == {
+    assert api["fields"] == {
         "kg_co2e_per_km": "must be a number of kg CO2e per km between 0 and 10",
         "emission_factor_source": "must name where the figure comes from",
         "average_speed_kmh": "must be a number between 5 and 130",
@@ -170,13 +186,14 @@ async def test_a_room_or_branch_not_of_the_library_is_named_without_ids_in_slove
     client: httpx.AsyncClient,
 ) -> None:
     await sign_in(client, "urednica@mklj.si")
-    page = await client.get("/staff/events/new?library=mkl&lang=sl")
     fields = form_fields(mkl_staff, branch="nowhere", room="999999")
-    refused = await client.post(
-        "/staff/events/new?library=mkl", data={**fields, "csrf_token": csrf_of(page.text)}
+    text = await _submit(
+        client,
+        "/staff/events/new?library=mkl&lang=sl",
+        fields,
+        422,
+        to="/staff/events/new?library=mkl",
     )
-    assert refused.status_code == 422
-    text = html.unescape(refused.text)
     assert "Mestna knjižnica Ljubljana nima take enote" in text
     assert "Mestna knjižnica Ljubljana nima takega prostora" in text
     assert "999999" not in text.split("<form", 1)[0]

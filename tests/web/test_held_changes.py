@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -35,11 +36,11 @@ from outreach.scheduling.serialise import utc_iso
 from outreach.security import hash_password
 from outreach.web.staff_forms import form_from_event
 from tests.factories import make_branch, make_library, make_room, make_token, make_user
+from tests.web.test_staff_pages import csrf_of, sign_in
 
 TZ = ZoneInfo("Europe/Ljubljana")
 PASSWORD = "correct horse battery staple"
 PASSWORD_HASH = hash_password(PASSWORD)
-_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 # A moment in UTC as the API writes it: never on a page a person reads.
 UTC_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z")
 
@@ -106,16 +107,59 @@ async def _bearer(user: StaffUser) -> dict[str, str]:
 
 
 async def _sign_in(client: httpx.AsyncClient, email: str) -> str:
-    page = await client.get("/staff/login")
-    token = _TOKEN.search(page.text)
-    assert token is not None
+    """Sign in on the staff pages; the session's CSRF token for the forms."""
+    assert (await sign_in(client, email, PASSWORD)).status_code == 303
+    return csrf_of((await client.get("/staff/")).text)
+
+
+async def _held(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> dict[str, Any]:
+    """PATCH ``path`` as an editor whose change waits: 200 with the approval request it
+    waits in (``pending_approval``); the answer's body."""
+    response = await client.patch(path, json=body, headers=headers)
+    assert response.status_code == 200
+    assert isinstance(response.json()["pending_approval"], int)
+    return dict(response.json())
+
+
+async def _written(
+    client: httpx.AsyncClient, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    """PATCH ``path`` as someone whose change is written at once: 200, nothing waits."""
+    response = await client.patch(path, json=body, headers=headers)
+    assert (response.status_code, "pending_approval" in response.json()) == (200, False)
+
+
+async def _approve_on_page(client: httpx.AsyncClient, request_id: int, csrf: str) -> str:
+    """A director approves on the approvals page, which the answer sends them back to
+    (303); that page's text."""
     response = await client.post(
-        "/staff/login", data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)}
+        f"/staff/approvals/{request_id}/approve", data={"comment": "", "csrf_token": csrf}
     )
     assert response.status_code == 303
-    found = _TOKEN.search((await client.get("/staff/")).text)
-    assert found is not None
-    return found.group(1)
+    return (await client.get("/staff/approvals")).text
+
+
+async def _studio_lecture(
+    client: httpx.AsyncClient, k: Kranj, start: dt.datetime, headers: dict[str, str]
+) -> int:
+    """A published lecture in the studio for an hour from ``start``, by an approver; its id."""
+    created = await client.post(
+        "/api/events",
+        json={
+            "library": "kranj",
+            "kind": "lecture",
+            "title": {"sl": "Predavanje"},
+            "start": _local(start),
+            "end": _local(start, 1),
+            "room": k.studio.id,
+            "status": "published",
+        },
+        headers=headers,
+    )
+    assert created.status_code == 201
+    return int(created.json()["id"])
 
 
 def _local(instant: dt.datetime, hours: int = 0) -> str:
@@ -146,24 +190,25 @@ async def test_a_moved_occurrence_waits_for_the_director_and_is_written_on_appro
     feed_before = await _feed_starts(client)
     path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
 
-    held = await client.patch(
+    held = await _held(
+        client,
         path,
-        json={"start": _local(k.second, 1), "end": _local(k.second, 2), "room": k.studio.id},
-        headers=editor,
+        {"start": _local(k.second, 1), "end": _local(k.second, 2), "room": k.studio.id},
+        editor,
     )
-    assert held.status_code == 200
-    request_id = held.json()["pending_approval"]
+    request_id = held["pending_approval"]
     # The public sees the occurrence as it was: the table, the feed and the event's revision.
     assert await _starts(k.series) == before
     assert await _feed_starts(client) == feed_before
-    assert held.json()["revision"] == 1
+    assert held["revision"] == 1
     # A second change amends the one held change rather than queueing another.
-    retitled = await client.patch(
+    retitled = await _held(
+        client,
         f"/api/events/{k.series.id}/occurrences/{utc_iso(k.third)}",
-        json={"title": {"sl": "Bralni klub: gost"}},
-        headers=editor,
+        {"title": {"sl": "Bralni klub: gost"}},
+        editor,
     )
-    assert retitled.json()["pending_approval"] == request_id
+    assert retitled["pending_approval"] == request_id
     listed = (await client.get("/api/approvals?library=kranj", headers=director)).json()
     assert [(a["id"], a["kind"], a["decision"]) for a in listed["approvals"]] == [
         (request_id, "change", "pending")
@@ -194,36 +239,16 @@ async def test_a_moved_occurrence_waits_for_the_director_and_is_written_on_appro
     admin = await _bearer(
         await make_user("admin@kranj.si", password=None, roles=[(RoleName.ADMIN, k.library)])
     )
-    blocker = await client.post(
-        "/api/events",
-        json={
-            "library": "kranj",
-            "kind": "lecture",
-            "title": {"sl": "Predavanje"},
-            "start": _local(k.second, 1),
-            "end": _local(k.second, 2),
-            "room": k.studio.id,
-            "status": "published",
-        },
-        headers=admin,
-    )
-    assert blocker.status_code == 201
-    refused = await client.post(
-        f"/staff/approvals/{request_id}/approve", data={"comment": "", "csrf_token": csrf}
-    )
-    assert refused.status_code == 303
-    shown = (await client.get("/staff/approvals")).text
+    blocker = await _studio_lecture(client, k, k.second + dt.timedelta(hours=1), admin)
+    shown = await _approve_on_page(client, request_id, csrf)
     assert "Nič ni bilo odločeno: Prostor Studio je zaseden 18:00–19:00" in shown
     assert "za »Predavanje«." in shown
     assert await _starts(k.series) == before
     assert (await ApprovalRequest.get(id=request_id)).decision == ApprovalDecision.PENDING
 
-    await client.delete(f"/api/events/{blocker.json()['id']}", headers=admin)
-    approved = await client.post(
-        f"/staff/approvals/{request_id}/approve", data={"comment": "", "csrf_token": csrf}
-    )
-    assert approved.status_code == 303
-    assert "Odobreno: sprememba je objavljena." in (await client.get("/staff/approvals")).text
+    await client.delete(f"/api/events/{blocker}", headers=admin)
+    approved = await _approve_on_page(client, request_id, csrf)
+    assert "Odobreno: sprememba je objavljena." in approved
     after = await _starts(k.series)
     assert after[1] == (utc_iso(k.second + dt.timedelta(hours=1)), k.studio.id)
     assert (after[0], after[2:]) == (before[0], before[2:])
@@ -268,24 +293,21 @@ async def test_cancelling_one_occurrence_is_written_at_once_and_drops_its_held_c
     k = await _kranj()
     editor = await _bearer(k.editor)
     path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
-    held = await client.patch(
-        path, json={"start": _local(k.second, 1), "end": _local(k.second, 2)}, headers=editor
+    held = await _held(
+        client, path, {"start": _local(k.second, 1), "end": _local(k.second, 2)}, editor
     )
-    request_id = held.json()["pending_approval"]
+    request_id = held["pending_approval"]
     mixed = await client.patch(path, json={"cancelled": True, "room": k.studio.id}, headers=editor)
     assert mixed.status_code == 422
     assert mixed.json()["fields"]["cancelled"].startswith("cancel the occurrence on its own")
-    cancelled = await client.patch(
-        path, json={"cancelled": True, "note": "Bolezen."}, headers=editor
-    )
-    assert (cancelled.status_code, "pending_approval" in cancelled.json()) == (200, False)
+    await _written(client, path, {"cancelled": True, "note": "Bolezen."}, editor)
     row = await Occurrence.get(event_id=k.series.id, original_start=k.second)
     assert (row.cancelled, row.starts_at) == (True, k.second)
     # The held move of it is moot: nothing else was held, so the request is withdrawn.
     assert (await ApprovalRequest.get(id=request_id)).decision == ApprovalDecision.WITHDRAWN
     # Restoring it shows it to the public again: that waits.
-    restored = await client.patch(path, json={"cancelled": False}, headers=editor)
-    assert restored.json()["pending_approval"] != request_id
+    restored = await _held(client, path, {"cancelled": False}, editor)
+    assert restored["pending_approval"] != request_id
     assert (await Occurrence.get(event_id=k.series.id, original_start=k.second)).cancelled
 
 
@@ -299,21 +321,17 @@ async def test_a_stale_held_change_is_refused_and_its_editor_withdraws_it(
         await make_user("drugi@kranj.si", password=None, roles=[(RoleName.EDITOR, k.library)])
     )
     path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
-    held = await client.patch(path, json={"room": k.studio.id}, headers=editor)
-    request_id = held.json()["pending_approval"]
-    title = await client.patch(
-        f"/api/events/{k.series.id}", json={"title": {"sl": "Bralni klub za vse"}}, headers=editor
+    request_id = (await _held(client, path, {"room": k.studio.id}, editor))["pending_approval"]
+    title = await _held(
+        client, f"/api/events/{k.series.id}", {"title": {"sl": "Bralni klub za vse"}}, editor
     )
-    assert title.json()["pending_approval"] == request_id
+    assert title["pending_approval"] == request_id
     # An admin (who approves) moves the same occurrence: written at once, the held change
     # stale.
     admin = await _bearer(
         await make_user("admin@kranj.si", password=None, roles=[(RoleName.ADMIN, k.library)])
     )
-    moved = await client.patch(
-        path, json={"start": _local(k.second, 2), "end": _local(k.second, 3)}, headers=admin
-    )
-    assert (moved.status_code, "pending_approval" in moved.json()) == (200, False)
+    await _written(client, path, {"start": _local(k.second, 2), "end": _local(k.second, 3)}, admin)
     stale = await client.post(f"/api/approvals/{request_id}/approve", json={}, headers=director)
     assert stale.status_code == 409
     assert stale.json()["fields"]["revision"].startswith(
@@ -335,8 +353,8 @@ async def test_a_stale_held_change_is_refused_and_its_editor_withdraws_it(
         {"decision": "someone decided it already"},
     )
     # Starting again from the new version is a new held change.
-    fresh = await client.patch(path, json={"room": k.studio.id}, headers=editor)
-    assert fresh.json()["pending_approval"] not in (None, request_id)
+    fresh = await _held(client, path, {"room": k.studio.id}, editor)
+    assert fresh["pending_approval"] not in (None, request_id)
 
 
 async def test_amending_keeps_only_what_differs_and_a_return_tells_the_editor(
@@ -345,17 +363,13 @@ async def test_amending_keeps_only_what_differs_and_a_return_tells_the_editor(
     k = await _kranj()
     editor = await _bearer(k.editor)
     director = await _bearer(k.director)
-    first = await client.patch(
-        f"/api/events/{k.series.id}", json={"title": {"sl": "Bralni klub+"}}, headers=editor
-    )
-    request_id = first.json()["pending_approval"]
-    await client.patch(f"/api/events/{k.series.id}", json={"capacity": 12}, headers=editor)
+    event = f"/api/events/{k.series.id}"
+    request_id = (await _held(client, event, {"title": {"sl": "Bralni klub+"}}, editor))[
+        "pending_approval"
+    ]
+    await _held(client, event, {"capacity": 12}, editor)
     # The title set back to what is published drops out of the held change.
-    await client.patch(
-        f"/api/events/{k.series.id}",
-        json={"title": {"sl": "Bralni klub", "en": "Reading club"}},
-        headers=editor,
-    )
+    await _held(client, event, {"title": {"sl": "Bralni klub", "en": "Reading club"}}, editor)
     request = await ApprovalRequest.get(id=request_id)
     assert (request.changes, request.editors) == ({"capacity": 12}, [k.editor.id])
     # The edit form shows the editor the version their held change would publish.
@@ -413,20 +427,7 @@ async def test_a_held_change_that_double_books_is_refused_and_each_editor_hears_
     second = await _person("drugi@kranj.si", RoleName.EDITOR, k.library, "fi")
     other = await _bearer(second)
     admin = await _bearer(await _person("admin@kranj.si", RoleName.ADMIN, k.library, "mk"))
-    busy = await client.post(
-        "/api/events",
-        json={
-            "library": "kranj",
-            "kind": "lecture",
-            "title": {"sl": "Predavanje"},
-            "start": _local(k.third),
-            "end": _local(k.third, 1),
-            "room": k.studio.id,
-            "status": "published",
-        },
-        headers=admin,
-    )
-    assert busy.status_code == 201
+    await _studio_lecture(client, k, k.third, admin)
     # Checked when held, not only when approved: the studio is taken then.
     refused = await client.patch(
         f"/api/events/{k.series.id}/occurrences/{utc_iso(k.third)}",
@@ -439,18 +440,12 @@ async def test_a_held_change_that_double_books_is_refused_and_each_editor_hears_
     ]
     assert await ApprovalRequest.filter(event_id=k.series.id).count() == 0
 
-    held = await client.patch(
-        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}",
-        json={"room": k.studio.id},
-        headers=editor,
+    path = f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}"
+    request_id = (await _held(client, path, {"room": k.studio.id}, editor))["pending_approval"]
+    amended = await _held(
+        client, path, {"start": _local(k.second, 1), "end": _local(k.second, 2)}, other
     )
-    request_id = held.json()["pending_approval"]
-    amended = await client.patch(
-        f"/api/events/{k.series.id}/occurrences/{utc_iso(k.second)}",
-        json={"start": _local(k.second, 1), "end": _local(k.second, 2)},
-        headers=other,
-    )
-    assert amended.json()["pending_approval"] == request_id
+    assert amended["pending_approval"] == request_id
     request = await ApprovalRequest.get(id=request_id)
     assert request.editors == [k.editor.id, second.id]
     assert request.occurrences == {
@@ -533,18 +528,18 @@ async def test_the_director_reads_a_held_change_of_the_series_in_words(
     k = await _kranj()
     editor = await _bearer(k.editor)
     first = k.series.starts_at
-    held = await client.patch(
+    await _held(
+        client,
         f"/api/events/{k.series.id}",
-        json={
+        {
             "start": _local(first, 1),
             "end": _local(first, 2),
             "room": k.studio.id,
             "exdates": [_local(k.third, 1)[:10]],
             "rrule": "FREQ=WEEKLY;COUNT=8",
         },
-        headers=editor,
+        editor,
     )
-    assert held.status_code == 200
     await _sign_in(client, "direktor@kranj.si")
     queue = (await client.get("/staff/approvals")).text
     rows = [
