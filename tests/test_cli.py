@@ -41,11 +41,13 @@ async def test_users_add_and_token_create(db: str) -> None:
         "--role",
         "editor:maribor",
         "--password-stdin",
+        "--lang",
+        "sl",
         stdin="knjiznica-2026\n",
     )
     assert (code, out, err) == (
         0,
-        "created user urska@maribor.example with roles: editor:maribor\n",
+        "ustvarjen uporabnik urska@maribor.example z vlogami: editor:maribor\n",
         "",
     )
     user = await StaffUser.get(email="urska@maribor.example")
@@ -58,13 +60,17 @@ async def test_users_add_and_token_create(db: str) -> None:
     assert role.library.slug == "maribor"
 
     code, out, err = await outreach(
-        db, "tokens", "create", "urska@maribor.example", "--name", "import"
+        db, "tokens", "create", "urska@maribor.example", "--name", "import", "--lang", "mk"
     )
     assert code == 0
-    secret = out.strip()
+    # The secret alone on standard output, for a script; the words for the person beside it.
+    secret = out.removesuffix("\n")
     assert secret.startswith("otk_")
     assert len(secret) > 40
-    assert "shown once" in err
+    assert err == (
+        "API-токенот 'import' за urska@maribor.example е прикажан само сега: зачувајте го"
+        " веднаш. Користете го како 'Authorization: Bearer <token>'.\n"
+    )
     token = await ApiToken.get(user=user)
     assert token.token_hash == hash_token(secret)
     assert secret not in token.token_hash
@@ -140,8 +146,9 @@ async def test_report_coverage_writes_csv_and_refuses_a_backwards_period(db: str
         "--to",
         "2022-01-01",
     )
+    # In the library's default language.
     assert (code, out) == (2, "")
-    assert err == "outreach: --to: the period ends before it starts\n"
+    assert err == "outreach: --to: obdobje se konča, preden se začne\n"
 
 
 async def test_tokens_revoke_takes_any_unambiguous_prefix(db: str) -> None:
@@ -159,29 +166,36 @@ async def test_tokens_revoke_takes_any_unambiguous_prefix(db: str) -> None:
     refusals = [
         (
             "otk_ab",
-            "token prefix 'otk_ab' is ambiguous: 2 active tokens begin with it"
-            " (otk_abc123, otk_abd456); give more characters, or the whole token",
+            "sl",
+            "predpona žetona 'otk_ab' ni enoznačna: z njo se začneta 2 veljavna žetona"
+            " (otk_abc123, otk_abd456); vpišite več znakov ali ves žeton",
         ),
-        ("otk_q", "token prefix 'otk_q' matches no token"),
-        ("otk_zzz", "token prefix 'otk_zzz' is revoked already"),
+        ("otk_q", "mk", "префиксот на токенот 'otk_q' не одговара на ниту еден токен"),
+        ("otk_zzz", "en", "token prefix 'otk_zzz' is revoked already"),
         (
             "otk_abc123nnn",
+            "en",
             "token prefix 'otk_abc123nnn' is unknown: give at most its first 10 characters"
             " or the whole token",
         ),
         (
             "abc123",
+            "en",
             "'abc123' is not a token prefix: tokens begin 'otk_' and one or more characters"
             " of the token, e.g. otk_Ab3",
         ),
     ]
-    for prefix, message in refusals:
-        assert await outreach(db, "tokens", "revoke", prefix) == (2, "", f"outreach: {message}\n")
+    for prefix, lang, message in refusals:
+        assert await outreach(db, "tokens", "revoke", prefix, "--lang", lang) == (
+            2,
+            "",
+            f"outreach: {message}\n",
+        )
     assert await ApiToken.filter(revoked_at__isnull=True).count() == 2
 
-    assert await outreach(db, "tokens", "revoke", "otk_abc") == (
+    assert await outreach(db, "tokens", "revoke", "otk_abc", "--lang", "sl") == (
         0,
-        "revoked token otk_abc123 ('nightly' of ana@mkl.si)\n",
+        "preklican žeton otk_abc123 ('nightly' uporabnika ana@mkl.si)\n",
         "",
     )
     assert await outreach(db, "tokens", "revoke", secrets["import"]) == (

@@ -6,7 +6,9 @@ import datetime as dt
 import io
 from pathlib import Path
 
-from outreach.models import EmissionFactor, Fuel
+from outreach import i18n
+from outreach.bookmobile.open_data import ImportResult, import_summary
+from outreach.models import EmissionFactor, Fuel, Library
 from outreach.progress import Reporter
 from outreach.settings import PROJECT_ROOT
 from tests.bookmobile.timetables import large_timetable
@@ -62,7 +64,8 @@ def test_on_a_terminal_the_bar_is_redrawn_at_most_ten_times_a_second() -> None:
 async def test_the_import_command_reports_its_steps_on_stderr_when_piped(
     db: str, tmp_path: Path
 ) -> None:
-    library = await make_library("somerset", timezone="Europe/London", language="en")
+    # The command speaks the library's default language: Slovenian, later Macedonian.
+    library = await make_library("somerset", timezone="Europe/London", language="sl")
     await make_branch(library, "taunton", lat=51.0141, lon=-3.1029)
     await EmissionFactor.create(
         slug="diesel-test",
@@ -76,9 +79,13 @@ async def test_the_import_command_reports_its_steps_on_stderr_when_piped(
     path.write_text(large_timetable(20, since=dt.date(2026, 1, 1)), encoding="utf-8")
     code, out, err = await outreach(db, "import-stops", str(path), "--library", "somerset")
     assert code == 0, err
-    assert out.splitlines()[:2] == [
-        "20 stop(s); created A1, B1, C1; updated no route; unchanged no route",
-        "new vehicle(s), diesel until corrected: Mobile 1",
+    assert out.splitlines() == [
+        "Prebranih postajališč: 20.",
+        "Nove proge: A1, B1 in C1.",
+        "Nova vozila, z emisijskim faktorjem za dizel, dokler ga ne popravite: Mobile 1.",
+        # The import's own warnings, also in the library's language.
+        "Opozorilo: proga C1: Butleigh School → Baltonsborough Village Hall (Plygrp): za 5,0 km"
+        " je pri 40 km/h treba približno 8 min, vozni red pa pusti 5 min.",
     ]
     checked = (
         "import-stops: checking routes 1/3 (33%)\n"
@@ -92,10 +99,13 @@ async def test_the_import_command_reports_its_steps_on_stderr_when_piped(
         # 20 stops, 26 runs each.
         "import-stops: writing visits 520/520 (100%)\n"
     )
+    await Library.filter(id=library.id).update(default_language="mk")
     code, out, err = await outreach(db, "import-stops", str(path), "--library", "somerset")
-    assert (code, out.splitlines()[0], err) == (
+    assert (code, out, err) == (
         0,
-        "20 stop(s); created no route; updated no route; unchanged A1, B1, C1",
+        "Прочитани се 20 постојки.\nНепроменети рути: A1, B1 и C1.\n"
+        "Предупредување: рута C1: Butleigh School → Baltonsborough Village Hall (Plygrp): за"
+        " 5,0 km при 40 km/h се потребни околу 8 мин., а возниот ред остава 5 мин.\n",
         checked,
     )
     code, out, err = await outreach(db, "extend-horizon")
@@ -128,3 +138,21 @@ async def test_load_fixtures_and_publish_report_their_steps_when_piped(
         f"published 2 file(s) under {tmp_path / 'calendars'}\n",
         "publish: building feeds 1/1 (100%)\npublish: writing files 1/1 (100%)\n",
     )
+
+
+def test_the_import_summary_counts_in_the_language_s_numbers() -> None:
+    result = ImportResult(
+        created=["A1"],
+        unchanged=["B1", "C1"],
+        stops=1234,
+        warnings=["route A1: 30 km in 5 minutes"],
+    )
+    with i18n.speaking("sl"):
+        assert import_summary(result) == [
+            "Prebranih postajališč: 1.234.",
+            "Nove proge: A1.",
+            "Nespremenjene proge: B1 in C1.",
+            "Opozorilo: route A1: 30 km in 5 minutes.",
+        ]
+    with i18n.speaking("mk"):
+        assert import_summary(result)[0] == "Прочитани се 1.234 постојки."

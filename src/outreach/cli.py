@@ -1,4 +1,11 @@
-"""The ``outreach`` command: serve, migrate, load fixtures, manage users and tokens."""
+"""The ``outreach`` command: serve, migrate, load fixtures, manage users and tokens.
+
+What staff read is worded in a library's language: a command about one library or network
+(``import-stops``, ``report coverage``) speaks its default language, ``users`` and
+``tokens`` speak ``--lang`` (English unless given). Numbers are Babel's, in that language.
+What scripts read stays as it is: the CSV and JSON of a report, a new token's secret, the
+progress lines.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,12 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
+from outreach import i18n
 from outreach import settings as settings_module
 from outreach.bookmobile.commands import add_import_stops
 from outreach.db import migrate
+from outreach.i18n import gettext as _
+from outreach.i18n import ngettext
 from outreach.models import ApiToken, Library, Network, Role, RoleName, StaffUser
 from outreach.progress import Reporter
 from outreach.security import (
@@ -28,6 +38,7 @@ from outreach.security import (
 )
 
 Handler = Callable[[argparse.Namespace, settings_module.Settings], Awaitable[int]]
+MIN_PASSWORD = 10
 
 
 class CommandError(Exception):
@@ -115,33 +126,57 @@ async def cmd_report_coverage(args: argparse.Namespace, settings: settings_modul
     from outreach.reports import export_coverage
 
     async def work() -> int:
-        try:
-            text = await export_coverage(
-                fmt=args.format,
-                library=args.library,
-                network=args.network,
-                strategy=args.strategy,
-                start=args.start,
-                end=args.end,
-            )
-        except DomainError as exc:
-            problems = "; ".join(f"--{k}: {v}" for k, v in exc.fields.items())
-            raise CommandError(problems or exc.error) from None
+        # The report's problems in its library's or network's words; its CSV and JSON
+        # are for scripts and stay as they are.
+        with i18n.speaking(await _language_of(library=args.library, network=args.network)):
+            try:
+                text = await export_coverage(
+                    fmt=args.format,
+                    library=args.library,
+                    network=args.network,
+                    strategy=args.strategy,
+                    start=args.start,
+                    end=args.end,
+                )
+            except DomainError as exc:
+                problems = "; ".join(f"--{k}: {v}" for k, v in exc.fields.items())
+                raise CommandError(problems or exc.error) from None
         sys.stdout.write(text)
         return 0
 
     return await _with_database(settings, work)
 
 
+async def _language_of(*, library: str | None = None, network: str | None = None) -> str:
+    """The default language of the library or network with that slug (the source
+    language when there is none: the command then says that it found none)."""
+    found: Library | Network | None = None
+    if library is not None:
+        found = await Library.get_or_none(slug=library)
+    elif network is not None:
+        found = await Network.get_or_none(slug=network)
+    return found.default_language if found is not None else i18n.SOURCE_LANGUAGE
+
+
 def _parse_role(text: str) -> tuple[RoleName, str]:
-    name, _, scope = text.partition(":")
+    name, _colon, scope = text.partition(":")
     try:
         role = RoleName(name)
     except ValueError:
         choices = ", ".join(r.value for r in RoleName)
-        raise CommandError(f"--role {text!r}: unknown role {name!r} (one of {choices})") from None
+        raise CommandError(
+            _(
+                "--role %(given)s: unknown role %(role)s (one of %(choices)s)",
+                given=repr(text),
+                role=repr(name),
+                choices=choices,
+            )
+        ) from None
     if not scope:
-        raise CommandError(f"--role {text!r}: write ROLE:SLUG, e.g. editor:maribor")
+        raise CommandError(
+            # Translators: ROLE:SLUG and editor:maribor are typed as they are.
+            _("--role %(given)s: write ROLE:SLUG, e.g. editor:maribor", given=repr(text))
+        )
     return role, scope
 
 
@@ -150,14 +185,23 @@ async def cmd_users_add(args: argparse.Namespace, settings: settings_module.Sett
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
-        password = getpass.getpass(f"Password for {args.email}: ")
-    if len(password) < 10:
-        raise CommandError("the password must have at least 10 characters")
+        password = getpass.getpass(_("Password for %(email)s: ", email=args.email))
+    if len(password) < MIN_PASSWORD:
+        raise CommandError(
+            ngettext(
+                "the password must have at least %(num)s character",
+                "the password must have at least %(num)s characters",
+                MIN_PASSWORD,
+                num=i18n.format_number(MIN_PASSWORD),
+            )
+        )
 
     async def work() -> int:
         async with in_transaction("default") as conn:
             if await StaffUser.filter(email=args.email).using_db(conn).exists():
-                raise CommandError(f"a user with e-mail {args.email} exists already")
+                raise CommandError(
+                    _("a user with e-mail %(email)s exists already", email=args.email)
+                )
             user = await StaffUser.create(
                 email=args.email,
                 name=args.name,
@@ -168,14 +212,22 @@ async def cmd_users_add(args: argparse.Namespace, settings: settings_module.Sett
                 if role is RoleName.COORDINATOR:
                     network = await Network.filter(slug=scope).using_db(conn).first()
                     if network is None:
-                        raise CommandError(f"no network with slug {scope!r}")
+                        raise CommandError(_("no network with slug %(slug)s", slug=repr(scope)))
                     await Role.create(user=user, network=network, role=role, using_db=conn)
                 else:
                     library = await Library.filter(slug=scope).using_db(conn).first()
                     if library is None:
-                        raise CommandError(f"no library with slug {scope!r}")
+                        raise CommandError(_("no library with slug %(slug)s", slug=repr(scope)))
                     await Role.create(user=user, library=library, role=role, using_db=conn)
-        print(f"created user {args.email} with roles: {', '.join(args.role) or 'none'}")
+        if args.role:
+            said = _(
+                "created user %(email)s with roles: %(roles)s",
+                email=args.email,
+                roles=", ".join(args.role),
+            )
+        else:
+            said = _("created user %(email)s with no role", email=args.email)
+        print(said)
         return 0
 
     return await _with_database(settings, work)
@@ -185,15 +237,20 @@ async def cmd_tokens_create(args: argparse.Namespace, settings: settings_module.
     async def work() -> int:
         user = await StaffUser.get_or_none(email=args.email)
         if user is None:
-            raise CommandError(f"no user with e-mail {args.email}")
+            raise CommandError(_("no user with e-mail %(email)s", email=args.email))
         token = new_token()
         await ApiToken.create(
             user=user, name=args.name, prefix=token.prefix, token_hash=token.digest
         )
         print(token.secret)
         print(
-            f"API token {args.name!r} for {args.email}: shown once, store it now. "
-            "Use it as 'Authorization: Bearer <token>'.",
+            # Translators: 'Authorization: Bearer <token>' is an HTTP header, kept as it is.
+            _(
+                "API token %(name)s for %(email)s: shown once, store it now."
+                " Use it as 'Authorization: Bearer <token>'.",
+                name=repr(args.name),
+                email=args.email,
+            ),
             file=sys.stderr,
         )
         return 0
@@ -215,8 +272,13 @@ async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.
     given: str = args.prefix
     if not given.startswith(TOKEN_PREFIX) or len(given) == len(TOKEN_PREFIX):
         raise CommandError(
-            f"{given!r} is not a token prefix: tokens begin {TOKEN_PREFIX!r} and one or more"
-            f" characters of the token, e.g. {TOKEN_PREFIX}Ab3"
+            _(
+                "%(given)s is not a token prefix: tokens begin %(prefix)s and one or more"
+                " characters of the token, e.g. %(example)s",
+                given=repr(given),
+                prefix=repr(TOKEN_PREFIX),
+                example=TOKEN_PREFIX + "Ab3",
+            )
         )
 
     async def work() -> int:
@@ -225,20 +287,32 @@ async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.
             active = [t for t in found if t.revoked_at is None]
             if not active:
                 if found:
-                    problem = "is revoked already"
+                    problem = _("token prefix %(given)s is revoked already", given=repr(given))
                 elif len(given) > KEPT_PREFIX_LENGTH:
-                    problem = (
-                        f"is unknown: give at most its first {KEPT_PREFIX_LENGTH} characters"
-                        " or the whole token"
+                    problem = ngettext(
+                        "token prefix %(given)s is unknown: give at most its first %(num)s"
+                        " character or the whole token",
+                        "token prefix %(given)s is unknown: give at most its first %(num)s"
+                        " characters or the whole token",
+                        KEPT_PREFIX_LENGTH,
+                        given=repr(given),
+                        num=i18n.format_number(KEPT_PREFIX_LENGTH),
                     )
                 else:
-                    problem = "matches no token"
-                raise CommandError(f"token prefix {given!r} {problem}")
+                    problem = _("token prefix %(given)s matches no token", given=repr(given))
+                raise CommandError(problem)
             if len(active) > 1:
-                prefixes = ", ".join(sorted(t.prefix for t in active))
                 raise CommandError(
-                    f"token prefix {given!r} is ambiguous: {len(active)} active tokens begin"
-                    f" with it ({prefixes}); give more characters, or the whole token"
+                    ngettext(
+                        "token prefix %(given)s is ambiguous: %(num)s active token begins"
+                        " with it (%(prefixes)s); give more characters, or the whole token",
+                        "token prefix %(given)s is ambiguous: %(num)s active tokens begin"
+                        " with it (%(prefixes)s); give more characters, or the whole token",
+                        len(active),
+                        given=repr(given),
+                        num=i18n.format_number(len(active)),
+                        prefixes=", ".join(sorted(t.prefix for t in active)),
+                    )
                 )
             token = active[0]
             await (
@@ -247,7 +321,15 @@ async def cmd_tokens_revoke(args: argparse.Namespace, settings: settings_module.
                 .update(revoked_at=dt.datetime.now(dt.UTC))
             )
             user = await StaffUser.get(id=token.user_id).using_db(conn)  # type: ignore[attr-defined]
-        print(f"revoked token {token.prefix} ({token.name!r} of {user.email})")
+        print(
+            # Translators: the token's name ('nightly') and the e-mail of the user it was for.
+            _(
+                "revoked token %(prefix)s (%(name)s of %(email)s)",
+                prefix=token.prefix,
+                name=repr(token.name),
+                email=user.email,
+            )
+        )
         return 0
 
     return await _with_database(settings, work)
@@ -272,6 +354,16 @@ def cmd_serve(args: argparse.Namespace, settings: settings_module.Settings) -> i
         server=args.server,
     )
     return 0
+
+
+def _add_lang(parser: argparse.ArgumentParser) -> None:
+    """``--lang``, for a command about no one library: the language of what it says."""
+    parser.add_argument(
+        "--lang",
+        choices=i18n.INTERFACE_LANGUAGES,
+        default=i18n.SOURCE_LANGUAGE,
+        help=f"the language of the messages (default: {i18n.SOURCE_LANGUAGE})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -355,6 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="ROLE:SLUG, e.g. editor:maribor, director:skopje, coordinator:lapin-kirjasto",
     )
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _add_lang(add)
     add.set_defaults(handler=cmd_users_add)
 
     tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
@@ -363,11 +456,13 @@ def build_parser() -> argparse.ArgumentParser:
     create = tokens.add_parser("create", help="create a token (printed once)")
     create.add_argument("email")
     create.add_argument("--name", required=True, help="what the token is for")
+    _add_lang(create)
     create.set_defaults(handler=cmd_tokens_create)
     revoke = tokens.add_parser(
         "revoke", help="revoke a token by any unambiguous prefix of it (or the whole token)"
     )
     revoke.add_argument("prefix")
+    _add_lang(revoke)
     revoke.set_defaults(handler=cmd_tokens_revoke)
     return parser
 
@@ -379,10 +474,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         sync_handler: Callable[[argparse.Namespace, Any], int] | None = getattr(
             args, "sync_handler", None
         )
-        if sync_handler is not None:
-            code = sync_handler(args, settings)
-        else:
-            code = asyncio.run(args.handler(args, settings))
+        # A command with --lang speaks it; the others choose their library's language.
+        with i18n.speaking(getattr(args, "lang", i18n.SOURCE_LANGUAGE)):
+            if sync_handler is not None:
+                code = sync_handler(args, settings)
+            else:
+                code = asyncio.run(args.handler(args, settings))
     except CommandError as exc:
         print(f"outreach: {exc}", file=sys.stderr)
         code = 2

@@ -19,6 +19,7 @@ import pytest_asyncio
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
+from outreach import i18n
 from outreach.bookmobile.commands import (
     ImportFailed,
     add_import_stops,
@@ -377,6 +378,13 @@ async def test_import_command(somerset: Library, tmp_path: Path) -> None:
     bad.write_text(HEADER + "\n" + BAD_ROWS.splitlines()[0] + "\n", encoding="utf-8")
     with pytest.raises(ImportFailed, match=r"(?s)was not imported:\n  line 2\.geoy: must be"):
         await import_stops_file(bad, "somerset")
+    # The command's words are the current language's: the library's, as the command runs.
+    with i18n.speaking("sl"), pytest.raises(ImportFailed) as refused:
+        await import_stops_file(bad, "somerset")
+    assert (
+        str(refused.value)
+        == f"datoteka {bad} ni bila uvožena:\n  vrstica 2.geoy: mora biti med -90 in 90"
+    )
 
 
 def test_the_import_stops_command_line() -> None:

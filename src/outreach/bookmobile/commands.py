@@ -1,7 +1,9 @@
 """``outreach import-stops FILE.csv --library SLUG [--depot BRANCH]``.
 
 The command lives here, beside the import it runs; ``outreach.cli`` registers it by
-calling :func:`add_import_stops` on its sub-parsers.
+calling :func:`add_import_stops` on its sub-parsers. It says what it did, or why the file
+was refused, in the library's default language: the staff page's words
+(:func:`outreach.bookmobile.open_data.import_summary`).
 """
 
 from __future__ import annotations
@@ -15,8 +17,15 @@ from typing import Any
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
-from outreach.bookmobile.open_data import ImportResult, import_timetable
+from outreach import i18n
+from outreach.bookmobile.open_data import (
+    ImportResult,
+    import_problem,
+    import_summary,
+    import_timetable,
+)
 from outreach.bookmobile.timetable import TimetableError, resolve_depot
+from outreach.i18n import gettext as _
 from outreach.models import Library
 from outreach.progress import Progress, Reporter, silent
 from outreach.settings import Settings
@@ -34,14 +43,16 @@ async def import_stops_file(
     base_url: str = "",
     progress: Progress = silent,
 ) -> ImportResult:
-    """Import a timetable file into a library, all or nothing (Tortoise must be set up)."""
+    """Import a timetable file into a library, all or nothing (Tortoise must be set up);
+    problems are worded in the current language."""
     library = await Library.get_or_none(slug=library_slug)
     if library is None:
+        # No library, no language of its own: the command's words stay the source's.
         raise ImportFailed(f"no library {library_slug!r}")
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFailed(f"cannot read {path}: {exc}") from None
+        raise ImportFailed(_("cannot read %(path)s: %(error)s", path=path, error=exc)) from None
     try:
         depot = await resolve_depot(library, depot_slug) if depot_slug else None
     except ValueError as exc:
@@ -52,43 +63,34 @@ async def import_stops_file(
                 library, text, using_db=conn, depot=depot, base_url=base_url, progress=progress
             )
     except TimetableError as exc:
-        lines = "\n".join(f"  {where}: {problem}" for where, problem in exc.fields.items())
-        raise ImportFailed(f"{path} was not imported:\n{lines}") from None
-
-
-def summary(result: ImportResult) -> str:
-    parts = [
-        f"{result.stops} stop(s)",
-        f"created {', '.join(result.created) or 'no route'}",
-        f"updated {', '.join(result.updated) or 'no route'}",
-        f"unchanged {', '.join(result.unchanged) or 'no route'}",
-    ]
-    text = "; ".join(parts)
-    if result.vehicles_created:
-        text += f"\nnew vehicle(s), diesel until corrected: {', '.join(result.vehicles_created)}"
-    for warning in result.warnings:
-        text += f"\nwarning: {warning}"
-    return text
+        lines = "".join(
+            f"\n  {import_problem(where, problem)}" for where, problem in exc.fields.items()
+        )
+        raise ImportFailed(_("%(path)s was not imported:", path=path) + lines) from None
 
 
 async def cmd_import_stops(args: argparse.Namespace, settings: Settings) -> int:
-    """The command's handler: exit status 0, or 2 with every problem on stderr."""
+    """The command's handler: exit status 0, or 2 with every problem on stderr; its words
+    in the library's default language."""
     await Tortoise.init(config=settings.tortoise_config())
     try:
-        with Reporter("import-stops") as progress:
-            result = await import_stops_file(
-                args.file,
-                args.library,
-                depot_slug=args.depot,
-                base_url=settings.base_url,
-                progress=progress,
-            )
+        library = await Library.get_or_none(slug=args.library)
+        with i18n.speaking(library.default_language if library else i18n.SOURCE_LANGUAGE):
+            with Reporter("import-stops") as progress:
+                result = await import_stops_file(
+                    args.file,
+                    args.library,
+                    depot_slug=args.depot,
+                    base_url=settings.base_url,
+                    progress=progress,
+                )
+            summary = "\n".join(import_summary(result))
     except ImportFailed as exc:
         print(f"outreach: {exc}", file=sys.stderr)
         return 2
     finally:
         await Tortoise.close_connections()
-    print(summary(result))
+    print(summary)
     return 0
 
 

@@ -108,6 +108,10 @@ class ParsedRoute:
     exceptions: list[list[dt.date]] = field(default_factory=list)
 
 
+# Where a :class:`TimetableError` finds a problem: ``line 3`` or ``line 3.geoy``.
+_IMPORT_PLACE = re.compile(r"^line ([0-9]+)(?:\.([a-z_]+))?$")
+
+
 @dataclass
 class ImportResult:
     """What an import did: routes created, updated or unchanged, and warnings."""
@@ -128,6 +132,63 @@ class ImportResult:
             "stops": self.stops,
             "warnings": self.warnings,
         }
+
+
+def import_problem(where: str, problem: str) -> str:
+    """A problem of an imported file as the staff page and the command list it: its line
+    and column (the file's own column names) or the whole file, in the current language."""
+    found = _IMPORT_PLACE.match(where)
+    if where == "approval":
+        return problem  # a sentence of its own: ask a director
+    if found is None:
+        places = {
+            # Translators: the whole timetable file, where a problem is ("file: has no stops").
+            "file": _("file"),
+            # Translators: the branch a route starts from, as the place of a problem.
+            "depot": _("depot"),
+            "vehicle": _("vehicle"),
+            "code": _("route code"),
+        }
+        # Other places are the file's own column names (mobile), kept as the file has them.
+        place = places.get(where, where)
+        return _("%(place)s: %(problem)s", place=place, problem=problem)
+    if found.group(2) is None:
+        return _("line %(line)s: %(problem)s", line=found.group(1), problem=problem)
+    return _(
+        "line %(line)s.%(column)s: %(problem)s",
+        line=found.group(1),
+        column=found.group(2),
+        problem=problem,
+    )
+
+
+def import_summary(result: ImportResult) -> list[str]:
+    """What an import did, a sentence each, in the current language (the routes by code, the
+    vehicles by name, as the file gives them): the staff page's and the command's words."""
+    said = [
+        i18n.ngettext(
+            "%(num)s stop read.",
+            "%(num)s stops read.",
+            result.stops,
+            num=i18n.format_number(result.stops),
+        )
+    ]
+    if result.created:
+        said.append(_("Routes created: %(routes)s.", routes=i18n.format_list(result.created)))
+    if result.updated:
+        said.append(_("Routes updated: %(routes)s.", routes=i18n.format_list(result.updated)))
+    if result.unchanged:
+        said.append(_("Routes unchanged: %(routes)s.", routes=i18n.format_list(result.unchanged)))
+    if result.vehicles_created:
+        said.append(
+            _(
+                "New vehicles, with a diesel emission factor until you correct it: %(names)s.",
+                names=i18n.format_list(result.vehicles_created),
+            )
+        )
+    # A warning that ends in an abbreviation ("8 мин.") ends the sentence with its own stop.
+    said += [_("Warning: %(warning)s.", warning=w.removesuffix(".")) for w in result.warnings]
+    return said
 
 
 def _cell(row: dict[str, str | None], name: str) -> str:

@@ -21,10 +21,9 @@ from typing import Any
 from babel.dates import get_day_names
 
 from outreach import i18n
-from outreach.bookmobile.open_data import ImportResult
 from outreach.bookmobile.schemas import STOP_FIELDS
 from outreach.bookmobile.timetable import Found, Problem
-from outreach.i18n import gettext, ngettext
+from outreach.i18n import gettext
 from outreach.models import Stop, Visibility
 from outreach.scheduling.recurrence import zone
 
@@ -44,7 +43,6 @@ ROUTE_FIELDS = (
 MAX_ROWS = 60
 # ``stops[2].lat`` (declared models) or ``stops.2.lat`` (older messages).
 _STOP_FIELD = re.compile(r"^stops(?:\[(\d+)\]|\.(\d+))(?:\.(\w+))?$")
-_IMPORT_PLACE = re.compile(r"^line ([0-9]+)(?:\.([a-z_]+))?$")
 
 Row = dict[str, str]
 
@@ -402,57 +400,6 @@ def import_columns() -> list[tuple[str, str, str]]:
         "timetable": gettext("A link to the published timetable (optional; not read)."),
     }
     return [(name, meanings[name], EXAMPLE_ROWS[0][name]) for name in meanings]
-
-
-def import_problem(where: str, problem: str) -> str:
-    """A problem of an imported file as the page lists it: its line and column (the file's
-    own column names) or the whole file, in the reader's words."""
-    found = _IMPORT_PLACE.match(where)
-    if where == "approval":
-        return problem  # a sentence of its own: ask a director
-    if found is None:
-        places = {
-            # Translators: the whole timetable file, where a problem is ("file: has no stops").
-            "file": gettext("file"),
-            # Translators: the branch a route starts from, as the place of a problem.
-            "depot": gettext("depot"),
-            "vehicle": gettext("vehicle"),
-            "code": gettext("route code"),
-        }
-        # Other places are the file's own column names (mobile), kept as the file has them.
-        place = places.get(where, where)
-        return gettext("%(place)s: %(problem)s", place=place, problem=problem)
-    if found.group(2) is None:
-        return gettext("line %(line)s: %(problem)s", line=found.group(1), problem=problem)
-    return gettext(
-        "line %(line)s.%(column)s: %(problem)s",
-        line=found.group(1),
-        column=found.group(2),
-        problem=problem,
-    )
-
-
-def import_summary(result: ImportResult) -> list[str]:
-    """What an import did, a sentence each, in the reader's words (the routes by code, the
-    vehicles by name, as the file gives them)."""
-    said = [ngettext("%(num)s stop read.", "%(num)s stops read.", result.stops)]
-    if result.created:
-        said.append(gettext("Routes created: %(routes)s.", routes=i18n.format_list(result.created)))
-    if result.updated:
-        said.append(gettext("Routes updated: %(routes)s.", routes=i18n.format_list(result.updated)))
-    if result.unchanged:
-        said.append(
-            gettext("Routes unchanged: %(routes)s.", routes=i18n.format_list(result.unchanged))
-        )
-    if result.vehicles_created:
-        said.append(
-            gettext(
-                "New vehicles, with a diesel emission factor until you correct it: %(names)s.",
-                names=i18n.format_list(result.vehicles_created),
-            )
-        )
-    said += [gettext("Warning: %(warning)s.", warning=w) for w in result.warnings]
-    return said
 
 
 def import_example(columns: Sequence[str]) -> str:

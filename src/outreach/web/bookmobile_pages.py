@@ -22,7 +22,13 @@ from tortoise.transactions import in_transaction
 from outreach import i18n, publicity
 from outreach.bookmobile.emissions import footprint
 from outreach.bookmobile.jobs import ImportJob, import_off_loop
-from outreach.bookmobile.open_data import COLUMNS, MAX_ROWS, MAX_VISITS
+from outreach.bookmobile.open_data import (
+    COLUMNS,
+    MAX_ROWS,
+    MAX_VISITS,
+    import_problem,
+    import_summary,
+)
 from outreach.bookmobile.timetable import (
     ApprovalNeeded,
     Found,
@@ -648,14 +654,14 @@ async def staff_import(request: Request) -> Response:
         return RedirectResponse(back, status_code=303)
     except TimetableError as exc:
         for where, problem in exc.fields.items():
-            staff.flash(request, forms.import_problem(where, problem), "error")
+            staff.flash(request, import_problem(where, problem), "error")
         staff.flash(request, gettext("The timetable was not imported: nothing was saved."), "error")
         return RedirectResponse(back, status_code=303)
     staff.flash(
         request,
         gettext(
             "The timetable is imported. %(summary)s",
-            summary=" ".join(forms.import_summary(result)),
+            summary=" ".join(import_summary(result)),
         ),
     )
     return RedirectResponse(back, status_code=303)
