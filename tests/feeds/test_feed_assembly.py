@@ -3,12 +3,23 @@ byte for byte, before and after edits; an edit writes only the series it changed
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import httpx
 from starlette.applications import Starlette
 
 from outreach.feeds.build import build_feed, vevents
 from outreach.feeds.filters import library_scope, network_scope, parse_filter
-from outreach.feeds.selection import today
+from outreach.feeds.selection import made, today
+from outreach.models import (
+    Audience,
+    Branch,
+    EventAudience,
+    EventLanguage,
+    Goal,
+    Room,
+    StrategyValue,
+)
 from outreach.scheduling import service
 from tests.feeds.conftest import BASE_URL, LJUBLJANA, build_programme, feeds_settings, local
 
@@ -114,3 +125,59 @@ async def test_demo_feeds_assembled_are_the_fresh_ones(demo_rw: str) -> None:
             _well_formed(assembled)
             folded += assembled.count(b"\r\n ")
     assert folded > 0
+
+
+async def test_series_kept_by_their_rows_follow_every_renamed_thing(db: str) -> None:
+    """A process keeps each event's series by the rows they are made from
+    (``feeds.selection.made``): a branch, room, goal or value renamed, or an audience or
+    language added, without the event's own row changing, still reaches the feed, which
+    is then the very feed a process that kept nothing writes."""
+    programme = await build_programme()
+    settings = feeds_settings(database_url=db)
+    scope = await library_scope("ljubljana")
+    filt = await parse_filter(scope, {})
+    await build_feed(scope, filt, settings, day=today())  # every series kept
+    storytime = programme.events["storytime"]
+    changes: list[tuple[Callable[[], Awaitable[object]], bytes | None]] = [
+        (
+            lambda: Branch.filter(id=programme.branch.id).update(
+                name="Knjižnica Otona Župančiča (Center)"
+            ),
+            "Knjižnica Otona Župančiča (Center)".encode(),
+        ),
+        (
+            lambda: Room.filter(id=programme.room.id).update(name="Velika pravljična soba"),
+            "Velika pravljična soba".encode(),
+        ),
+        (
+            lambda: Goal.filter(id=programme.goal.id).update(
+                name={"sl": "Bralna pismenost za vse"}
+            ),
+            b"Bralna pismenost za vse",
+        ),
+        (
+            lambda: StrategyValue.filter(id=programme.value.id).update(
+                name={"sl": "Ustvarjalnost zdaj"}
+            ),
+            b"Ustvarjalnost zdaj",
+        ),
+        (lambda: EventAudience.create(event=storytime, audience=Audience.SENIORS), None),
+    ]
+    # An event's languages only select it (``language=`` filters): the feed stays the same.
+    languages = EventLanguage.create
+    before = await build_feed(scope, filt, settings, day=today())
+    for change, expected in changes:
+        await change()
+        kept = await build_feed(scope, filt, settings, day=today())
+        made.clear()
+        vevents.clear()
+        assert kept == await build_feed(scope, filt, settings, day=today())
+        assert kept != before, change
+        if expected is not None:
+            assert expected in kept
+            assert expected not in before
+        before = kept
+    await languages(event=storytime, language="it")
+    assert await build_feed(scope, filt, settings, day=today()) == before
+    made.clear()
+    assert await build_feed(scope, filt, settings, day=today()) == before
