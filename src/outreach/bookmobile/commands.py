@@ -12,23 +12,19 @@ import argparse
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from outreach import i18n
-from outreach.bookmobile.open_data import (
-    ImportResult,
-    import_problem,
-    import_summary,
-    import_timetable,
-)
-from outreach.bookmobile.timetable import TimetableError, resolve_depot
 from outreach.i18n import gettext as _
 from outreach.models import Library
 from outreach.progress import Progress, Reporter, silent
 from outreach.settings import Settings
+
+if TYPE_CHECKING:
+    from outreach.bookmobile.open_data import ImportResult
 
 
 class ImportFailed(Exception):
@@ -45,6 +41,11 @@ async def import_stops_file(
 ) -> ImportResult:
     """Import a timetable file into a library, all or nothing (Tortoise must be set up);
     problems are worded in the current language."""
+    # Imported here: every ``outreach`` command builds its parser from this module, and
+    # the import's modules took a third of a second to import.
+    from outreach.bookmobile.open_data import import_problem, import_timetable
+    from outreach.bookmobile.timetable import TimetableError, resolve_depot
+
     library = await Library.get_or_none(slug=library_slug)
     if library is None:
         # No library, no language of its own: the command's words stay the source's.
@@ -84,6 +85,8 @@ async def cmd_import_stops(args: argparse.Namespace, settings: Settings) -> int:
                     base_url=settings.base_url,
                     progress=progress,
                 )
+            from outreach.bookmobile.open_data import import_summary
+
             summary = "\n".join(import_summary(result))
     except ImportFailed as exc:
         print(f"outreach: {exc}", file=sys.stderr)
