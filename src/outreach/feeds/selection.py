@@ -494,7 +494,8 @@ def _room(row: Row) -> RoomRow | None:
 # makes the edited event's series anew and hands out the others' records again, with
 # their digests (``Series.digest``) already computed. The key holds every value the
 # series are made from, so it cannot go stale: an event whose rows change in any way is
-# a new key, and an entry nobody asks for again falls out. A few KB an entry.
+# a new key, and an entry nobody asks for again falls out. About 3.7 KB an entry (key and
+# records, measured with tracemalloc on bench/feeds.py's events): at most ~75 MB.
 made: Lru[tuple[object, ...], list[Series]] = Lru(20_000)
 
 
