@@ -424,13 +424,11 @@ async def test_static_publishing_writes_only_public_events(
 ) -> None:
     code, out, err = await outreach(backend, "publish", "--out", str(tmp_path))
     # Standard error tells the progress (three scopes: two libraries and a network).
-    progress = (
-        "publish: building feeds 1/3 (33%)\npublish: building feeds 2/3 (66%)\n"
-        "publish: building feeds 3/3 (100%)\npublish: writing files 1/4 (25%)\n"
-        "publish: writing files 2/4 (50%)\npublish: writing files 3/4 (75%)\n"
-        "publish: writing files 4/4 (100%)\n"
+    progress = "".join(
+        [f"publish: building feeds {n}/3 ({n * 100 // 3}%)\n" for n in (1, 2, 3)]
+        + [f"publish: writing files {n}/7 ({n * 100 // 7}%)\n" for n in range(1, 8)]
     )
-    assert (code, out, err) == (0, f"published 5 file(s) under {tmp_path}\n", progress)
+    assert (code, out, err) == (0, f"published 8 file(s) under {tmp_path}\n", progress)
     programme = {
         _uid(town.public["control"]): "CONFIRMED",
         _uid(town.public["cancelled"]): "CANCELLED",
@@ -441,8 +439,13 @@ async def test_static_publishing_writes_only_public_events(
     assert _published(tmp_path) == {
         "kr.ics": {},
         "mkl.ics": programme | route,
+        # Each goal by its strategy (f26d1fc), and by its bare code as before, for the
+        # subscriptions to those addresses; the network's by its members' strategies.
         "mkl/goals/A1.ics": programme,
+        "mkl/goals/strategy/A1.ics": programme,
         "networks/net.ics": programme | route,
+        "networks/net/goals/A1.ics": programme,
+        "networks/net/goals/strategy/A1.ics": programme,
     }
 
 
