@@ -210,9 +210,9 @@ async def measure_build(database_url: str, rounds: int) -> Builds:
     from outreach.feeds.build import build_feed
     from outreach.feeds.build import vevents as vevent_cache
     from outreach.feeds.filters import FeedFilter, library_scope, parse_filter
-    from outreach.feeds.selection import made as series_made
     from outreach.feeds.ical import AUDIENCE_LABELS, KIND_LABELS, PRODID, REFRESH
     from outreach.feeds.selection import Window
+    from outreach.feeds.selection import made as series_made
     from outreach.models import Event
     from outreach.scheduling import service
     from outreach.settings import Settings, tortoise_config
@@ -373,6 +373,12 @@ def outreach_command(
         str(script), "serve", "--host", "127.0.0.1", "--port", str(port),
         "--workers", str(workers), "--server", server, *logging,
     ]  # fmt: skip
+
+
+def bare_command(server: str, port: int, workers: int) -> list[str]:
+    """Bare Starlette (:func:`bare_factory`) under ``server``."""
+    command = granian_command if server == "granian" else uvicorn_command
+    return command("bench.feeds:bare_factory", port, workers)
 
 
 def granian_command(factory: str, port: int, workers: int) -> list[str]:
@@ -596,7 +602,15 @@ def drop_postgres_database(url: str, name: str) -> None:
 # its 304 runs spent a quarter less CPU on each than one that also sent 551 KB feeds (bare
 # Starlette alike), which the access log was blamed for (11-28 % of a 304, where the
 # middleware measures about 6 us in-process).
-ONLY_304 = ("outreach, uvicorn", "bare, uvicorn")
+def other_server(main: str) -> str:
+    from outreach.web.serving import SERVERS
+
+    return next(server for server in SERVERS if server != main)
+
+
+def only_304(main: str) -> tuple[str, str]:
+    return (f"outreach, {other_server(main)}", f"bare, {other_server(main)}")
+
 
 SCENARIOS = [
     # name, path, headers, status, baseline servers
@@ -611,12 +625,13 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
     """Every scenario against every server, rounds interleaved; medians per pair."""
     tmp = Path(args.tmp) / f"w{workers}"
     tmp.mkdir(exist_ok=True)
+    main, other = args.server, other_server(args.server)
     ports = {
         "outreach": free_port(),
         "outreach, no log": free_port(),
-        "outreach, uvicorn": free_port(),
+        f"outreach, {other}": free_port(),
         "bare": free_port(),
-        "bare, uvicorn": free_port(),
+        f"bare, {other}": free_port(),
         "nginx": free_port(),
     }
     env = {**os.environ, "DATABASE_URL": database_url, "BASE_URL": BASE_URL}
@@ -627,26 +642,26 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
     try:
         output = (tmp / "servers.log").open("ab")
         app = subprocess.Popen(
-            outreach_command(ports["outreach"], workers, tmp),
+            outreach_command(ports["outreach"], workers, tmp, server=main),
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
         children.append(app)
         quiet = subprocess.Popen(
-            outreach_command(ports["outreach, no log"], workers, tmp, log=False),
+            outreach_command(ports["outreach, no log"], workers, tmp, log=False, server=main),
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
         children.append(quiet)
-        on_uvicorn = subprocess.Popen(
-            outreach_command(ports["outreach, uvicorn"], workers, tmp, server="uvicorn"),
+        on_other = subprocess.Popen(
+            outreach_command(ports[f"outreach, {other}"], workers, tmp, server=other),
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        children.append(on_uvicorn)
+        children.append(on_other)
         base = f"http://127.0.0.1:{ports['outreach']}"
         wait_for(base + "/healthz", app)
         # What Outreach sends is what the baselines send.
@@ -673,40 +688,40 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
         (www / "bench.ics").write_bytes(plain.content)
         (www / "bench.ics.gz").write_bytes(gzip.compress(plain.content, 9, mtime=0))
         bare = subprocess.Popen(
-            granian_command("bench.feeds:bare_factory", ports["bare"], workers),
+            bare_command(main, ports["bare"], workers),
             env={**env, "BENCH_BARE_FILES": str(tmp / "files.json")},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
         children.append(bare)
-        bare_uvicorn = subprocess.Popen(
-            uvicorn_command("bench.feeds:bare_factory", ports["bare, uvicorn"], workers),
+        bare_other = subprocess.Popen(
+            bare_command(other, ports[f"bare, {other}"], workers),
             env={**env, "BENCH_BARE_FILES": str(tmp / "files.json")},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-        children.append(bare_uvicorn)
+        children.append(bare_other)
         wait_for(f"http://127.0.0.1:{ports['bare']}{FEED}", bare)
-        wait_for(f"http://127.0.0.1:{ports['bare, uvicorn']}{FEED}", bare_uvicorn)
+        wait_for(f"http://127.0.0.1:{ports[f'bare, {other}']}{FEED}", bare_other)
         nginx = start_nginx(tmp, ports["nginx"], workers)
         wait_for(f"http://127.0.0.1:{ports['outreach, no log']}/healthz", quiet)
-        wait_for(f"http://127.0.0.1:{ports['outreach, uvicorn']}/healthz", on_uvicorn)
+        wait_for(f"http://127.0.0.1:{ports[f'outreach, {other}']}/healthz", on_other)
         servers = {
             name: ports[name]
             for name in (
                 "outreach",
                 "outreach, no log",
-                "outreach, uvicorn",
+                f"outreach, {other}",
                 "bare",
-                "bare, uvicorn",
+                f"bare, {other}",
             )
         }
         pids = {
             "outreach": app.pid,
             "outreach, no log": quiet.pid,
-            "outreach, uvicorn": on_uvicorn.pid,
+            f"outreach, {other}": on_other.pid,
             "bare": bare.pid,
-            "bare, uvicorn": bare_uvicorn.pid,
+            f"bare, {other}": bare_other.pid,
         }
         if nginx is not None:
             children.append(nginx)
@@ -735,7 +750,7 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
                         continue
                     # The warm-up sends every scenario to every server, so that each has
                     # built and holds the same feeds.
-                    if warm_up and server in ONLY_304 and scenario != "304":
+                    if warm_up and server in only_304(main) and scenario != "304":
                         continue
                     sent = (
                         headers
@@ -804,7 +819,7 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def report(results: dict[str, Load], workers: int) -> None:
+def report(results: dict[str, Load], workers: int, main: str) -> None:
     def line(scenario: str, server: str) -> str:
         found = results.get(f"{scenario}|{server}")
         if found is None:
@@ -844,12 +859,13 @@ def report(results: dict[str, Load], workers: int) -> None:
         " | to nginx CPU"
     )
     for server in (
-        "outreach", "outreach, no log", "outreach, uvicorn", "bare", "bare, uvicorn", "nginx",
+        "outreach", "outreach, no log", f"outreach, {other_server(main)}",
+        "bare", f"bare, {other_server(main)}", "nginx",
     ):  # fmt: skip
         found = results.get(f"304|{server}")
         if found is None:
             continue
-        name = {"outreach": "outreach, granian", "bare": "bare, granian"}.get(server, server)
+        name = {"outreach": f"outreach, {main}", "bare": f"bare, {main}"}.get(server, server)
         cpu = f"{found.cpu_us:11,.1f}" if found.cpu_us is not None else f"{'-':>11}"
         to_rate = to_cpu = f"{'-':>5}"
         if nginx_304 is not None:
@@ -879,6 +895,8 @@ def report(results: dict[str, Load], workers: int) -> None:
 
 
 def main() -> None:
+    from outreach.web.serving import DEFAULT_SERVER, SERVERS
+
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -886,6 +904,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--postgres", metavar="URL", help="also (only) run on this server")
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
+        help="the HTTP server of Outreach and bare Starlette (default: outreach serve's);"
+        " the other is measured for the 304",
+    )
     parser.add_argument(
         "--only",
         choices=("http", "builds"),
@@ -916,7 +941,7 @@ def main() -> None:
             )
             os.environ.pop("DATABASE_URL", None)
             for workers in sorted({1, args.workers}) if args.only != "builds" else ():
-                report(measure_http(database_url, args, workers), workers)
+                report(measure_http(database_url, args, workers), workers, args.server)
             if args.only == "http":
                 return
             builds = asyncio.run(measure_build(database_url, args.rounds))

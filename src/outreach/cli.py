@@ -36,6 +36,7 @@ from outreach.security import (
     hash_token,
     new_token,
 )
+from outreach.web.serving import DEFAULT_SERVER, SERVERS
 
 Handler = Callable[[argparse.Namespace, settings_module.Settings], Awaitable[int]]
 MIN_PASSWORD = 10
@@ -378,8 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--server",
-        choices=("granian", "uvicorn"),
-        default="granian",
+        choices=SERVERS,
+        default=DEFAULT_SERVER,
         help=(
             "the HTTP server (default: granian, whose HTTP handling is in Rust: a 304 costs"
             " less CPU than under uvicorn with uvloop and httptools and with two workers it"

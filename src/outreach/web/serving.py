@@ -119,9 +119,12 @@ def create_served_app() -> ASGIApp:
 
 
 SERVERS = ("granian", "uvicorn")
+DEFAULT_SERVER = "granian"
 
 
-def serve(*, host: str, port: int, workers: int, access_log: str, server: str = "granian") -> None:
+def serve(
+    *, host: str, port: int, workers: int, access_log: str, server: str = DEFAULT_SERVER
+) -> None:
     """Run granian or uvicorn (uvloop; httptools for uvicorn) with ``workers`` processes;
     ``access_log`` is a file, ``-`` for standard error or ``""`` for none."""
     os.environ[ACCESS_LOG_ENV] = access_log
