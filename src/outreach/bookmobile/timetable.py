@@ -14,7 +14,6 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from dateutil.rrule import rrulestr
@@ -26,7 +25,7 @@ from outreach import i18n
 from outreach.bookmobile.distance import haversine_km
 from outreach.bookmobile.schemas import RouteFields, StopIn, StopsIn
 from outreach.db import instant
-from outreach.errors import Invalid
+from outreach.errors import Code, Invalid
 from outreach.i18n import gettext as _
 from outreach.models import (
     AuditEntry,
@@ -63,31 +62,9 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(:00)?$")
 M = TypeVar("M", bound=BaseModel)
 
 
-class Problem(StrEnum):
-    """What is wrong with a timetable beyond a field's own value, as a form recognises it:
-    a form matches these codes, never a message's words (which are in the reader's
-    language)."""
-
-    # A stop is reached before the visit to the stop before it ends.
-    OVERLAP = "overlap"
-    # A visit runs past midnight.
-    PAST_MIDNIGHT = "past_midnight"
-    # The first run's day is not a day of the route's rule.
-    OFF_RULE = "off_rule"
-    # The last day lies before the first run.
-    ENDS_BEFORE_START = "ends_before_start"
-    # Another route of the library has the code.
-    CODE_TAKEN = "code_taken"
-    # A stop given by id is not a stop of the route.
-    FOREIGN_STOP = "foreign_stop"
-    # A stop is given twice.
-    STOP_TWICE = "stop_twice"
-    # The route has no run on the day to cancel.
-    NO_RUN = "no_run"
-    # The vehicle is on another route then.
-    VEHICLE_BUSY = "vehicle_busy"
-    # Only a director may make the change.
-    APPROVAL_NEEDED = "approval_needed"
+# What is wrong with a timetable beyond a field's own value, as a form recognises it: a
+# form matches these codes, never a message's words (which are in the reader's language).
+Problem = Code
 
 
 @dataclass(frozen=True)

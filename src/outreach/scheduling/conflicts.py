@@ -42,9 +42,6 @@ ROOM, STAFF, VEHICLE = 1, 2, 3
 _RESOURCES = {ROOM: "room", STAFF: "staff", VEHICLE: "vehicle"}
 MAX_REPORTED = 20
 APPROVED = RoomRequestStatus.APPROVED.value
-# The stable code of the refusal of a moved occurrence at the very time of another of its
-# event, for a client to match instead of the words (as ``vehicle_busy`` for routes).
-OCCURRENCE_COINCIDES = "occurrence_coincides"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,6 @@ from outreach.models.bookmobile import Route
 from outreach.registration import housekeeping as registrations
 from outreach.scheduling import approval, approval_notices
 from outreach.scheduling.conflicts import (
-    OCCURRENCE_COINCIDES,
     ROOM,
     STAFF,
     VEHICLE,
@@ -101,7 +100,9 @@ class CoincidingOccurrence(errors.Conflict):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(
-            "conflict", fields={field: message}, extra={"codes": {field: OCCURRENCE_COINCIDES}}
+            "conflict",
+            fields={field: message},
+            extra={"codes": {field: errors.Code.OCCURRENCE_COINCIDES}},
         )
 
 

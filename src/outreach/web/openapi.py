@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route
 
 from outreach import __version__
+from outreach.errors import Code
 from outreach.strategies import GOAL_DESCRIPTION
 from outreach.web.boundary import JSON, Declaration, declaration_of
 from outreach.web.convertors import PATH_SCHEMAS
@@ -55,8 +56,11 @@ _ERROR_SCHEMA = {
         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
         "codes": {
             "type": "object",
-            "additionalProperties": {"type": "string"},
-            "description": "a stable code of a field's problem, where it has one (e.g. overlap)",
+            "additionalProperties": {"type": "string", "enum": [code.value for code in Code]},
+            "description": (
+                "a stable code of a field's problem, where it has one, to match instead of"
+                " the words"
+            ),
         },
     },
 }
