@@ -7,11 +7,13 @@ concerned in their language."""
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from babel.dates import format_date, format_skeleton
 from icalendar import Calendar
 
 from outreach.models import (
@@ -162,6 +164,13 @@ async def _studio_lecture(
     return int(created.json()["id"])
 
 
+def _refusal(page: str) -> list[str]:
+    """The lines of the refusal a page shows: its lead, then each problem."""
+    found = re.search(r'<div class="notice error" role="status">(.*?)</div>', page, re.S)
+    assert found is not None
+    return [html.unescape(line) for line in re.findall(r"<(?:p|li)>(.*?)</(?:p|li)>", found[1])]
+
+
 def _local(instant: dt.datetime, hours: int = 0) -> str:
     return (instant.astimezone(TZ) + dt.timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -241,8 +250,12 @@ async def test_a_moved_occurrence_waits_for_the_director_and_is_written_on_appro
     )
     blocker = await _studio_lecture(client, k, k.second + dt.timedelta(hours=1), admin)
     shown = await _approve_on_page(client, request_id, csrf)
-    assert "Nič ni bilo odločeno: Prostor Studio je zaseden 18:00–19:00" in shown
-    assert "za »Predavanje«." in shown
+    moved = (k.second + dt.timedelta(hours=1)).astimezone(TZ)
+    assert _refusal(shown) == [
+        "Nič ni bilo odločeno:",
+        f"Prostor Studio je zaseden 18:00–19:00, {format_date(moved, 'full', locale='sl')},"
+        " za »Predavanje«.",
+    ]
     assert await _starts(k.series) == before
     assert (await ApprovalRequest.get(id=request_id)).decision == ApprovalDecision.PENDING
 
@@ -337,6 +350,14 @@ async def test_a_stale_held_change_is_refused_and_its_editor_withdraws_it(
     assert stale.json()["fields"]["revision"].startswith(
         "the event was changed after this was submitted (Occurrence of "
     )
+    # On the director's page: the problem on a line of its own, in Slovenian.
+    shown = await _approve_on_page(client, request_id, await _sign_in(client, "direktor@kranj.si"))
+    day = format_skeleton("yMMMEd", k.second.astimezone(TZ), locale="sl")
+    assert _refusal(shown) == [
+        "Nič ni bilo odločeno:",
+        f"dogodek je bil spremenjen, potem ko je bilo to oddano (Izvedba {day}, 17:00):"
+        " vrnite ga, da ga urednik odda znova",
+    ]
     assert (await Event.get(id=k.series.id)).title == {"sl": "Bralni klub", "en": "Reading club"}
     amend = await client.patch(path, json={"room": k.hall.id}, headers=editor)
     assert amend.status_code == 409

@@ -197,10 +197,11 @@ async def test_an_editor_submits_and_a_director_returns_then_approves(
         f"{action.group(1)}/return", data={"comment": " ", "csrf_token": csrf}
     )
     assert empty.status_code == 303
+    # Each problem on a line of its own, after its field's name in the page's language.
     assert (
-        "Nič ni bilo odločeno: napišite, kaj naj se spremeni"
-        in (await client.get("/staff/approvals")).text
-    )
+        "<p>Nič ni bilo odločeno:</p><ul><li>Pripomba: napišite, kaj naj se spremeni, preden"
+        " je dogodek lahko objavljen</li></ul>"
+    ) in (await client.get("/staff/approvals")).text
     back = await client.post(
         f"{action.group(1)}/return", data={"comment": "Dodaj opis.", "csrf_token": csrf}
     )

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from outreach import db, i18n
 from outreach.errors import Conflict, DomainError, Invalid, NotFound
 from outreach.i18n import gettext as _
-from outreach.web.field_words import field_labels, said
+from outreach.web.field_words import each_said
 from outreach.web.language import requested
 
 log = logging.getLogger(__name__)
@@ -297,9 +297,7 @@ def error_page(
     """A page for a person (in their language) naming the problem, with ``status``; each
     field at fault is said in words (:mod:`outreach.web.field_words`), never by its path."""
     _page_language(request)
-    fields = exc.fields if isinstance(exc, DomainError) else {}
-    labels = field_labels()
-    problems = [said(path, problem, labels) for path, problem in fields.items()]
+    problems = each_said(exc.fields) if isinstance(exc, DomainError) else []
     response: Response = request.app.state.templates.TemplateResponse(
         request,
         "errors/error.html",

@@ -57,6 +57,13 @@ def said(path: str, problem: str, labels: Mapping[str, str]) -> str:
     return _("%(field)s: %(problem)s", field=place, problem=problem) if place else problem
 
 
+def each_said(fields: Mapping[str, str]) -> list[str]:
+    """Every field's problem after its place in words (:func:`said`, by
+    :func:`field_labels`), in the page's language: a line each."""
+    labels = field_labels()
+    return [said(path, problem, labels) for path, problem in fields.items()]
+
+
 def field_labels() -> dict[str, str]:
     """The labels the pages give the fields of the API's bodies and queries, in the page's
     language, for a problem no page places beside its own field."""

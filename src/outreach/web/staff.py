@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import wraps
@@ -139,10 +139,11 @@ def not_found_message(exc: DomainError) -> str:
     return names.get(what, _("Not found."))
 
 
-def flash(request: Request, text: str, level: str = "ok") -> None:
-    """A message shown on the next page rendered (after a redirect)."""
+def flash(request: Request, text: str, level: str = "ok", *, items: Sequence[str] = ()) -> None:
+    """A message shown on the next page rendered (after a redirect); ``items`` below it,
+    one a line (each problem of a refusal)."""
     messages = list(request.session.get(FLASH_KEY, []))
-    messages.append({"text": text, "level": level})
+    messages.append({"text": text, "level": level, "items": list(items)})
     request.session[FLASH_KEY] = messages
 
 

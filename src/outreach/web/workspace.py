@@ -32,6 +32,7 @@ from outreach.scheduling import approval, approval_notices, review, service
 from outreach.scheduling.serialise import data_json, event_data
 from outreach.web import auth
 from outreach.web.errors import DomainError, status_of
+from outreach.web.field_words import each_said
 from outreach.web.links import absolute_url, origin
 from outreach.web.staff import (
     conflict_rows,
@@ -144,25 +145,30 @@ async def _decide(request: Request, *, approving: bool) -> Response:
             raise
         flash(
             request,
-            _(
-                "Nothing was decided: %(problem)s",
-                problem=await _problems(exc, library_id, request.state.user),
-            ),
+            _("Nothing was decided:"),
             "error",
+            items=await _problems(exc, library_id, request.state.user),
         )
     return RedirectResponse("/staff/approvals", status_code=303)
 
 
-async def _problems(exc: DomainError, library_id: int, reader: StaffUser) -> str:
-    """A refusal in words: a double booking names the room or person and the local times."""
+async def _problems(exc: DomainError, library_id: int, reader: StaffUser) -> list[str]:
+    """A refusal in words, a line each: a double booking names the room or person and the
+    local times."""
     raw = exc.extra.get("conflicts")
     if isinstance(raw, list):
         library = await Library.get(id=library_id)
         rooms = await Room.filter(branch__library_id=library_id)
         staff = await StaffUser.filter(roles__library_id=library_id).distinct()
         rows = conflict_rows(raw, library, resource_names(rooms, staff), reader=reader)
-        return " ".join(row["message"] for row in rows)
-    return "; ".join(exc.fields.values()) or exc.error
+        return [str(row["message"]) for row in rows]
+    return _placed(exc)
+
+
+def _placed(exc: DomainError) -> list[str]:
+    """Each field's problem after its place in words, in the page's language; the
+    refusal's message where it names no field."""
+    return each_said(exc.fields) or [exc.error]
 
 
 async def withdraw(request: Request) -> Response:
@@ -181,7 +187,7 @@ async def withdraw(request: Request) -> Response:
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
-        flash(request, "; ".join(exc.fields.values()) or exc.error, "error")
+        flash(request, _("Nothing was withdrawn:"), "error", items=_placed(exc))
         target = "/staff/"
     back = first(state, "next")
     return RedirectResponse(back if back == "/staff/" else target, status_code=303)
@@ -207,7 +213,7 @@ async def submit(request: Request) -> Response:
     except DomainError as exc:
         if status_of(exc) in (401, 403, 404):
             raise
-        flash(request, "; ".join(exc.fields.values()) or exc.error, "error")
+        flash(request, _("Nothing was submitted:"), "error", items=_placed(exc))
     return RedirectResponse(f"/staff/events/{event.id}", status_code=303)
 
 
