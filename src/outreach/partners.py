@@ -9,6 +9,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outreach.errors import Invalid
+from outreach.i18n import gettext as _
 from outreach.models import AuditEntry, Library, Partner, PartnerKind, StaffUser
 from outreach.strategies import is_demo
 
@@ -46,9 +47,9 @@ async def save_partner(
     }
     problems: dict[str, str] = {}
     if not values["name"]:
-        problems["name"] = "must not be empty"
+        problems["name"] = _("must not be empty")
     if values["website"] and not values["website"].startswith(("https://", "http://")):
-        problems["website"] = "must be a web address starting with https:// or http://"
+        problems["website"] = _("must be a web address starting with https:// or http://")
     async with in_transaction("default") as conn:
         taken = Partner.filter(library_id=library.id, slug=fields.slug)
         if partner is not None:

@@ -276,7 +276,7 @@ class Count(_Field):
                 return number
         raise problem(
             "count",
-            _(self.message)
+            _(self.message, low=self.low, high=self.high)
             if self.message
             else _("must be a whole number from %(low)s to %(high)s", low=self.low, high=self.high),
         )
@@ -375,12 +375,13 @@ def _message(model: type[BaseModel], error: Any) -> str:
         if issubclass(holder, Declared):
             if name in holder.read_only:
                 return _("is read-only")
-            return holder.unknown or f"is not a field of {holder.what}"
+            # The API's words: the pages send only their forms' own fields.
+            return _(holder.unknown) if holder.unknown else f"is not a field of {holder.what}"
         return _("is not a field")
     if kind == "missing":
         holder = _model_at(model, error["loc"][:-1]) or model
         if issubclass(holder, Declared) and error["loc"][-1] in holder.required:
-            return holder.required[error["loc"][-1]]
+            return _(holder.required[error["loc"][-1]])
     if kind in _MESSAGES:
         return str(_MESSAGES[kind])
     if kind in ("too_long", "too_short") and "max_length" in error.get("ctx", {}):

@@ -44,3 +44,47 @@ async def test_phone_registrations_and_refusals_are_said_in_slovenian(
     shown = html.unescape((await client.get(again.headers["location"])).text)
     assert "Nič ni bilo spremenjeno: prijava ni dejavna; Stanje: je preklicana" in shown
     assert "is cancelled" not in shown
+
+
+async def test_a_phone_registrations_bad_name_and_address_are_said_in_slovenian(
+    workshop: Workshop, client: httpx.AsyncClient
+) -> None:
+    """The declared checks' own words (a blank name, an address without its domain) reach
+    the page in its language, each after its field's label; the API's stay English."""
+    await factories.make_user("urednica@mkl.si", roles=[(RoleName.EDITOR, workshop.library)])
+    assert (await sign_in(client, "urednica@mkl.si", PASSWORD)).status_code == 303
+    page_url = f"/staff/events/{workshop.event.id}/registrations"
+    start = STARTS[1].isoformat()
+    token = csrf_of((await client.get(page_url, params={"original_start": start})).text)
+    refused = await client.post(
+        page_url,
+        data={
+            "csrf_token": token,
+            "action": "phone",
+            "original_start": start,
+            "name": "  ",
+            "email": "ana@",
+        },
+    )
+    assert refused.status_code == 303
+    shown = html.unescape((await client.get(refused.headers["location"])).text)
+    assert (
+        "Nič ni bilo spremenjeno: Ime ali psevdonim: ne sme biti prazno (zadošča ime ali"
+        " psevdonim); E-poštni naslov: mora biti e-poštni naslov, na primer ana@example.org"
+    ) in shown
+    for english in ("must not be empty", "pseudonym will do", "must be an email address"):
+        assert english not in shown
+    assert await Registration.all().count() == 0
+
+    api = await client.post(
+        f"/api/events/{workshop.event.id}/registrations",
+        json={"original_start": start, "name": " ", "email": "ana@", "consent": True},
+        headers={"Accept-Language": "sl"},
+    )
+    assert (api.status_code, api.json()["fields"]) == (
+        422,
+        {
+            "name": "must not be empty (a first name or a pseudonym will do)",
+            "email": "must be an email address such as ana@example.org",
+        },
+    )

@@ -509,3 +509,24 @@ async def test_simultaneous_approvals_and_an_event_let_exactly_one_hold_the_room
     approved = await RoomRequest.filter(status=RoomRequestStatus.APPROVED).count()
     lectures = await Event.filter(kind=EventKind.LECTURE).count()
     assert approved + lectures == 1
+
+
+async def test_a_public_approval_without_a_title_is_refused_in_slovenian(
+    kranj: Kranj, client: httpx.AsyncClient
+) -> None:
+    """The decision's own check (a public booking needs its title) reaches the staff page
+    in the page's language, never the API's English words."""
+    k = kranj
+    assert (await client.post("/kr/rooms?lang=sl", data=form(k))).status_code == 303
+    (request,) = await RoomRequest.all()
+    await sign_in(client, k.library)
+    listing = await client.get("/staff/rooms/requests?lang=sl")
+    refused = await client.post(
+        f"/staff/rooms/requests/{request.id}/decide?lang=sl",
+        data={"approve": "1", "public": "yes", "title": " ", "csrf_token": csrf(listing.text)},
+    )
+    assert refused.status_code == 422
+    assert "Nič ni bilo shranjeno: je obvezno, da je rezervacija javna</p>" in refused.text
+    assert "make the booking public" not in refused.text
+    await request.refresh_from_db()
+    assert request.status == RoomRequestStatus.PENDING

@@ -52,7 +52,11 @@ MAX_NOTE = 500
 CLOCK_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9](:00)?$"
 ROUTE_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"
 VEHICLE_SLUG = N_("1 to 64 lower-case letters, digits and '-'")
-LibrarySlug = Annotated[str, Text(64, SLUG_PATTERN, "a library slug")]
+VEHICLE_SLUG_REQUIRED = N_("must be 1 to 64 lower-case letters, digits and '-'")
+AT_LEAST_ONE_STOP = N_("must be a list of at least one stop")
+LIBRARY_REQUIRED = N_("is required (a library slug)")
+NOT_A_PARAMETER = N_("is not a parameter")
+LibrarySlug = Annotated[str, Text(64, SLUG_PATTERN, N_("a library slug"))]
 
 
 def _blank_is_none(value: object) -> object:
@@ -71,17 +75,23 @@ def _clock(value: object) -> dt.time:
     if isinstance(value, str) and re.fullmatch(CLOCK_PATTERN, value):
         hours, minutes = value.split(":")[:2]
         return dt.time(int(hours), int(minutes))
-    raise problem("time", "must be a time of day such as 09:45")
+    raise problem("time", _("must be a time of day such as 09:45"))
 
 
 def _minutes_parked(value: object) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
-        raise problem("int", "must be a whole number of minutes")
+        raise problem("int", _("must be a whole number of minutes"))
     if value <= 0:
-        raise problem("between", "must be more than 0 minutes")
+        raise problem("between", _("must be more than 0 minutes"))
     if value > MAX_MINUTES_PARKED:
-        raise problem("between", f"must be at most {MAX_MINUTES_PARKED} minutes")
+        raise problem("between", _("must be at most %(count)s minutes", count=MAX_MINUTES_PARKED))
     return value
+
+
+_REFERENCES = {
+    "vehicle": N_("must be a vehicle id or slug"),
+    "branch": N_("must be a branch id or slug"),
+}
 
 
 def _reference(what: str) -> Callable[[object], int | str]:
@@ -92,7 +102,7 @@ def _reference(what: str) -> Callable[[object], int | str]:
             return value
         if isinstance(value, str) and re.match(SLUG_PATTERN, value):
             return value
-        raise problem("reference", f"must be a {what} id or slug")
+        raise problem("reference", _(_REFERENCES[what]))
 
     return check
 
@@ -125,7 +135,9 @@ VehicleRef = Annotated[
 BranchRef = Annotated[
     int | str, PlainValidator(_reference("branch")), WithJsonSchema(_reference_schema("branch"))
 ]
-RouteCode = Annotated[str, Text(32, ROUTE_CODE_PATTERN, "1 to 32 letters, digits, '.', '_' or '-'")]
+RouteCode = Annotated[
+    str, Text(32, ROUTE_CODE_PATTERN, N_("1 to 32 letters, digits, '.', '_' or '-'"))
+]
 Rule = Annotated[
     str,
     Text(500),
@@ -165,9 +177,9 @@ STOP_FIELDS: tuple[str, ...] = ("id", *(name for name in StopIn.model_fields if 
 
 def _stop_list(value: object) -> object:
     if not isinstance(value, list) or not value:
-        raise problem("stops", "must be a list of at least one stop")
+        raise problem("stops", _(AT_LEAST_ONE_STOP))
     if len(value) > MAX_STOPS:
-        raise problem("stops", f"a route has at most {MAX_STOPS} stops")
+        raise problem("stops", _("a route has at most %(count)s stops", count=MAX_STOPS))
     return value
 
 
@@ -180,7 +192,7 @@ class StopsIn(Declared):
     """``PUT /api/routes/{id}/stops``: the route's stops, in their new order."""
 
     what: ClassVar[str] = "the stops"
-    required: ClassVar[dict[str, str]] = {"stops": "must be a list of at least one stop"}
+    required: ClassVar[dict[str, str]] = {"stops": AT_LEAST_ONE_STOP}
     stops: Stops
 
 
@@ -190,9 +202,9 @@ class RouteFields(Declared):
     what: ClassVar[str] = "a route"
     read_only: ClassVar[tuple[str, ...]] = ("id", "event", "feed", "revision", "status", "weekday")
     required: ClassVar[dict[str, str]] = {
-        "vehicle": "is required (a vehicle id or slug)",
-        "depot": "is required (a branch id or slug)",
-        "stops": "must be a list of at least one stop",
+        "vehicle": N_("is required (a vehicle id or slug)"),
+        "depot": N_("is required (a branch id or slug)"),
+        "stops": AT_LEAST_ONE_STOP,
     }
     code: RouteCode
     name: Name
@@ -212,7 +224,7 @@ class NewRoute(RouteFields):
 
     required: ClassVar[dict[str, str]] = {
         **RouteFields.required,
-        "library": "is required (a library slug)",
+        "library": LIBRARY_REQUIRED,
     }
     library: LibrarySlug
 
@@ -222,7 +234,7 @@ class RouteChange(Declared):
     /api/routes/{id}/stops``); ``valid_until: null`` lets the route run on."""
 
     what: ClassVar[str] = "a route"
-    unknown: ClassVar[str] = "cannot be changed here"
+    unknown: ClassVar[str] = N_("cannot be changed here")
     code: RouteCode | None = None
     name: Name | None = None
     vehicle: VehicleRef | None = None
@@ -236,7 +248,7 @@ class RouteChange(Declared):
     @classmethod
     def _stops_elsewhere(cls, data: Any) -> Any:
         if isinstance(data, dict) and "stops" in data:
-            raise problem_at("stops", "cannot be changed here; PUT them to the route's /stops")
+            raise problem_at("stops", _("cannot be changed here; PUT them to the route's /stops"))
         return data
 
 
@@ -275,8 +287,8 @@ class VehicleFields(Declared):
     what: ClassVar[str] = "a vehicle"
     read_only: ClassVar[tuple[str, ...]] = ("id",)
     required: ClassVar[dict[str, str]] = {
-        "slug": f"must be {VEHICLE_SLUG}",
-        "name": "is required (at most 200 characters)",
+        "slug": VEHICLE_SLUG_REQUIRED,
+        "name": N_("is required (at most 200 characters)"),
     }
     slug: SlugText
     name: Name
@@ -302,7 +314,7 @@ class NewVehicle(VehicleFields):
 
     required: ClassVar[dict[str, str]] = {
         **VehicleFields.required,
-        "library": "is required (a library slug)",
+        "library": LIBRARY_REQUIRED,
     }
     library: LibrarySlug
 
@@ -343,7 +355,7 @@ class OptimiseIn(Declared):
     what: ClassVar[str] = "an optimisation"
     tolerance_minutes: Annotated[int, Whole(0, MAX_TOLERANCE)] = 30
     time_limit_seconds: Annotated[
-        float, Number(0.05, 10, "must be a number between 0.05 and 10")
+        float, Number(0.05, 10, N_("must be a number between 0.05 and 10"))
     ] = 1.0
 
 
@@ -353,14 +365,14 @@ class OptimiseIn(Declared):
 class LibraryFilter(Declared):
     """``?library=``: one library's items (default: every library's)."""
 
-    unknown: ClassVar[str] = "is not a parameter"
+    unknown: ClassVar[str] = NOT_A_PARAMETER
     library: LibrarySlug | None = Field(None, description="library slug (default: every library)")
 
 
 class EmissionsQuery(Declared):
     """Local days ``from`` … ``to`` (default: the 365 days up to today)."""
 
-    unknown: ClassVar[str] = "is not a parameter"
+    unknown: ClassVar[str] = NOT_A_PARAMETER
     from_: LocalDay = Field(None, alias="from", description="first local day")
     to: LocalDay = Field(None, description="last local day (default: today)")
 
@@ -368,15 +380,15 @@ class EmissionsQuery(Declared):
 class NearestQuery(Declared):
     """Where to look from, how many stops, in which library."""
 
-    unknown: ClassVar[str] = "is not a parameter"
+    unknown: ClassVar[str] = NOT_A_PARAMETER
     required: ClassVar[dict[str, str]] = {
-        "lat": "must be a number between -90 and 90",
-        "lon": "must be a number between -180 and 180",
+        "lat": N_("must be a number between -90 and 90"),
+        "lon": N_("must be a number between -180 and 180"),
     }
     lat: Annotated[float, Coordinate(-90, 90)] = Field(description="latitude")
     lon: Annotated[float, Coordinate(-180, 180)] = Field(description="longitude")
     limit: Annotated[
-        int, Count(1, MAX_NEAREST, f"must be a whole number between 1 and {MAX_NEAREST}")
+        int, Count(1, MAX_NEAREST, N_("must be a whole number between %(low)s and %(high)s"))
     ] = 5
     library: LibrarySlug | None = Field(None, description="library slug (default: every library)")
 
@@ -384,8 +396,8 @@ class NearestQuery(Declared):
 class ImportQuery(Declared):
     """The library a timetable is imported into, and its depot (a branch id or slug)."""
 
-    unknown: ClassVar[str] = "is not a parameter"
-    required: ClassVar[dict[str, str]] = {"library": "is required (a library slug)"}
+    unknown: ClassVar[str] = NOT_A_PARAMETER
+    required: ClassVar[dict[str, str]] = {"library": LIBRARY_REQUIRED}
     library: LibrarySlug
     depot: Annotated[Annotated[str, Text(64)] | None, BeforeValidator(_blank_is_none)] = Field(
         None, description="depot branch id or slug"

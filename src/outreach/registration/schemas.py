@@ -7,6 +7,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field, model_validator
 
+from outreach.i18n import N_
+from outreach.i18n import gettext as _
 from outreach.models import AgeBand, RegistrationScope
 from outreach.schemas import Answer, Declared, OneOf, Tally, Text, Whole, problem, problem_at
 
@@ -22,14 +24,16 @@ BANDS = tuple(b.value for b in AgeBand if b is not AgeBand.UNKNOWN)
 def _email(value: str) -> str:
     value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
-        raise problem("email", "must be an email address such as ana@example.org")
+        raise problem(
+            "email", _("must be an email address such as %(example)s", example="ana@example.org")
+        )
     return value
 
 
 def _name(value: str) -> str:
     value = " ".join(value.split())
     if not value:
-        raise problem("name", "must not be empty (a first name or a pseudonym will do)")
+        raise problem("name", _("must not be empty (a first name or a pseudonym will do)"))
     return value
 
 
@@ -38,12 +42,12 @@ Name = Annotated[str, Text(100), AfterValidator(_name)]
 Party = Annotated[int, Whole(1, MAX_PARTY)]
 Bands = dict[Annotated[str, OneOf(BANDS)], Annotated[int, Tally(MAX_PARTY)]]
 Instant = Annotated[str, Text(40)]
-Language = Annotated[str, Text(16, r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", "a language code")]
+Language = Annotated[str, Text(16, r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$", N_("a language code"))]
 
 
 def _bands_fit(party: int | None, bands: dict[str, int] | None) -> None:
     if bands and party is not None and sum(bands.values()) != party:
-        raise problem_at("age_bands", f"must add up to the party size ({party})")
+        raise problem_at("age_bands", _("must add up to the party size (%(party)s)", party=party))
 
 
 class RegistrationIn(Declared):
@@ -68,7 +72,7 @@ class RegistrationIn(Declared):
     @model_validator(mode="after")
     def _check(self) -> RegistrationIn:
         if not self.consent:
-            raise problem_at("consent", "must be given to register")
+            raise problem_at("consent", _("must be given to register"))
         _bands_fit(self.party_size, self.age_bands)
         return self
 

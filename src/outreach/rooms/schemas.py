@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, field_validator, model_validator
 
 from outreach.i18n import INTERFACE_LANGUAGES
+from outreach.i18n import gettext as _
 from outreach.models import EventKind
 from outreach.schemas import (
     MAX_ID,
@@ -62,20 +63,20 @@ class RoomRequestIn(Declared):
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
-            raise problem("required", "is required")
+            raise problem("required", _("is required"))
         return value.strip()
 
     @field_validator("consent")
     @classmethod
     def _consented(cls, value: bool) -> bool:
         if not value:
-            raise problem("consent", "must be given to send the request")
+            raise problem("consent", _("must be given to send the request"))
         return value
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> RoomRequestIn:
         if self.end <= self.start:
-            raise problem_at("end", "must be after the start")
+            raise problem_at("end", _("must be after the start"))
         return self
 
 
@@ -96,7 +97,7 @@ class DecisionIn(Declared):
     @model_validator(mode="after")
     def _public_needs_a_title(self) -> DecisionIn:
         if self.public and self.decision == "approve" and not self.title.strip():
-            raise problem_at("title", "is required to make the booking public")
+            raise problem_at("title", _("is required to make the booking public"))
         return self
 
 

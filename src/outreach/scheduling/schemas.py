@@ -235,7 +235,7 @@ class NewEvent(NewEventFields):
     """``POST /api/events``: a new event of ``library``."""
 
     required: ClassVar[dict[str, str]] = {
-        "library": "is required: the slug of the organising library"
+        "library": N_("is required: the slug of the organising library")
     }
     library: Annotated[str, Text(64)] = Field(description="the slug of the organising library")
 

@@ -15,6 +15,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from outreach.errors import Invalid, NotFound
+from outreach.i18n import gettext as _
 from outreach.models import AuditEntry, Library, OutreachService, ServiceVisit, StaffUser, Vehicle
 from outreach.scheduling.recurrence import zone
 
@@ -50,13 +51,13 @@ async def service_by_id(service_id: int) -> OutreachService:
 def _checked(new: VisitInput, today: dt.date) -> dict[str, str]:
     problems: dict[str, str] = {}
     if new.day > today:
-        problems["day"] = "must not be after today: record a round once it has been driven"
+        problems["day"] = _("must not be after today: record a round once it has been driven")
     for name in ("people_served", "institutions_served", "items"):
         value = getattr(new, name)
         if not 0 <= value <= MAX_COUNT:
-            problems[name] = f"must be between 0 and {MAX_COUNT}"
+            problems[name] = _("must be between %(low)s and %(high)s", low=0, high=MAX_COUNT)
     if not 0 <= new.km <= MAX_KM:
-        problems["km"] = f"must be between 0 and {MAX_KM:g}"
+        problems["km"] = _("must be between %(low)s and %(high)s", low=0, high=format(MAX_KM, "g"))
     if new.people_served == new.institutions_served == new.items == 0:
         problems["people_served"] = "a round serves someone: give people, institutions or items"
     return problems
@@ -78,7 +79,7 @@ async def record_visit(
     if new.vehicle is not None:
         vehicle = await Vehicle.get_or_none(library_id=library.id, slug=new.vehicle)
         if vehicle is None:
-            problems["vehicle"] = "is not a vehicle of this library"
+            problems["vehicle"] = _("is not a vehicle of this library")
     elif service.vehicle_id is not None:  # type: ignore[attr-defined]
         vehicle = await Vehicle.get(id=service.vehicle_id)  # type: ignore[attr-defined]
     if problems:

@@ -223,9 +223,9 @@ async def plan(request: Request) -> Response:
     )
     problems: dict[str, str] = {}
     if depot is None:
-        problems["depot"] = "is not a branch of this library"
+        problems["depot"] = _("is not a branch of this library")
     if body.vehicle is not None and vehicle is None:
-        problems["vehicle"] = "is not a vehicle of this library"
+        problems["vehicle"] = _("is not a vehicle of this library")
     if problems:
         raise Invalid(problems)
     assert depot is not None

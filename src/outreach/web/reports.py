@@ -39,7 +39,7 @@ Name = Annotated[str, Text(64, CODE_PATTERN, N_("a slug"))]
 class CoverageQuery(Declared):
     """Whose coverage, by which strategy, over which days (default: this calendar year)."""
 
-    unknown: ClassVar[str] = "is not a parameter of the report"
+    unknown: ClassVar[str] = N_("is not a parameter of the report")
     library: Annotated[Name | None, BeforeValidator(_blank_is_none)] = Field(
         None, description="library slug"
     )
