@@ -48,6 +48,16 @@ async def test_publish_writes_every_feed_and_is_stable(
         "networks/alpe-adria.ics",
         "networks/alpe-adria/goals/mklj-2021/A1.ics",
     ]
+    # Libraries of four languages: the page's own words in the interface's source language,
+    # each library's and network's part in its own.
+    assert index.startswith('<!doctype html>\n<html lang="en">\n')
+    assert _sections(index) == [
+        ("fi", "Helsingin kaupunginkirjasto", "Kalenterien kieli: Suomi"),
+        ("sl", "Mestna knjižnica Ljubljana", "Jezik koledarjev: Slovenščina"),
+        ("mk", "Градска библиотека Браќа Миладиновци", "Јазик на календарите: Македонски"),
+        ("en", "Solo Library", "Calendars in English"),
+        ("en", "Alpe–Adria–Baltic libraries", "Calendars in English"),
+    ]
     # The files hold exactly what the service answers at the same addresses.
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=feeds_app), base_url=BASE_URL
@@ -152,3 +162,21 @@ async def test_two_strategies_sharing_a_code_get_a_file_each(db: str, tmp_path: 
         ),
         ("networks/si-omrezje/goals/si-2021/B7.ics", "Slovensko omrežje · B7 Bralna kultura"),
     ]
+    # The library and its network speak Slovenian: so does the whole page.
+    assert index.startswith('<!doctype html>\n<html lang="sl">\n')
+    assert (
+        "<title>Koledarji knjižničnega programa</title>\n</head>\n<body>\n"
+        "<h1>Koledarji knjižničnega programa</h1>\n"
+        "<p>Koledar naročite z njegovim naslovom v katerem koli koledarskem programu.</p>\n"
+    ) in index
+    assert _sections(index) == [
+        ("sl", "Knjižnica kranj", "Jezik koledarjev: Slovenščina"),
+        ("sl", "Slovensko omrežje", "Jezik koledarjev: Slovenščina"),
+    ]
+    for english in ("Library programme", "Subscribe", "calendar application", "Calendars in"):
+        assert english not in index
+
+
+def _sections(index: str) -> list[tuple[str, str, str]]:
+    """Each section of the index: its language, heading and the line under the heading."""
+    return re.findall(r'<section lang="([^"]+)">\n<h2>([^<]+)</h2>\n<p>([^<]+)</p>', index)

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from outreach import i18n
 from outreach.feeds.build import FeedCache, cached_feed, feed_name
 from outreach.feeds.encodings import compress
 from outreach.feeds.filters import (
@@ -24,6 +25,8 @@ from outreach.feeds.filters import (
     parse_filter,
 )
 from outreach.feeds.selection import today
+from outreach.i18n import gettext as _
+from outreach.languages import translated
 from outreach.models import Event, Library, Network
 from outreach.progress import Progress, silent
 from outreach.settings import Settings
@@ -89,7 +92,7 @@ def _goal_feeds(offered: Choices) -> list[GoalFeed]:
     pairs = [
         (strategy.slug, code)
         for strategy in offered.strategies
-        for code, _ in strategy.goals
+        for code, _name in strategy.goals
         if _SAFE.match(code)
     ]
     feeds = [
@@ -97,7 +100,7 @@ def _goal_feeds(offered: Choices) -> list[GoalFeed]:
         for slug, code in sorted(pairs)
         if _SAFE.match(slug)
     ]
-    codes = sorted({code for _, code in pairs})
+    codes = sorted({code for _slug, code in pairs})
     return feeds + [GoalFeed(goal=code, path=f"goals/{code}.ics", listed=False) for code in codes]
 
 
@@ -139,21 +142,54 @@ async def _feeds(
     return found
 
 
-def index_page(published: list[Published]) -> bytes:
-    """A plain, deterministic page linking every listed feed (no dates: it must not change)."""
-    items = "\n".join(
-        f'<li><a href="{html.escape(p.path)}">{html.escape(p.name)}</a>'
-        f" <code>{html.escape(p.path)}</code></li>"
-        for p in published
-        if p.listed
-    )
-    page = (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        "<title>Library programme calendars</title>\n</head>\n<body>\n"
-        "<h1>Library programme calendars</h1>\n"
-        "<p>Subscribe to a calendar by its address in any calendar application.</p>\n"
-        f"<ul>\n{items}\n</ul>\n</body>\n</html>\n"
-    )
+@dataclass(frozen=True)
+class Section:
+    """A library's or network's feeds as the index lists them, in its default language."""
+
+    scope: Scope
+    published: list[Published]
+
+
+def _page_language(sections: list[Section]) -> str:
+    """The language of the page's own words: the one default language of every library
+    and network published, else the interface's source language (each section is then
+    in its own)."""
+    languages = {i18n.interface_language(s.scope.default_language) for s in sections}
+    only = languages.pop() if len(languages) == 1 else None
+    return only or i18n.SOURCE_LANGUAGE
+
+
+def _section(section: Section) -> str:
+    """A library's or network's heading, the language its calendars are written in and a
+    link to each listed feed, all in its default language."""
+    scope = section.scope
+    with i18n.speaking(scope.default_language) as lang:
+        items = "\n".join(
+            f'<li><a href="{html.escape(p.path)}">{html.escape(p.name)}</a>'
+            f" <code>{html.escape(p.path)}</code></li>"
+            for p in section.published
+            if p.listed
+        )
+        name = translated(scope.name, scope.default_language)
+        written = _("Calendars in %(language)s", language=i18n.language_name(lang))
+        return (
+            f'<section lang="{lang}">\n<h2>{html.escape(name)}</h2>\n'
+            f"<p>{html.escape(written)}</p>\n<ul>\n{items}\n</ul>\n</section>"
+        )
+
+
+def index_page(sections: list[Section]) -> bytes:
+    """A plain, deterministic page linking every listed feed, each library's and network's
+    in its default language (no dates: it must not change while the feeds do not)."""
+    body = "\n".join(_section(section) for section in sections)
+    with i18n.speaking(_page_language(sections)) as lang:
+        title = html.escape(_("Library programme calendars"))
+        hint = html.escape(_("Subscribe to a calendar by its address in any calendar application."))
+        page = (
+            f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
+            f"<title>{title}</title>\n</head>\n<body>\n<h1>{title}</h1>\n"
+            f"<p>{hint}</p>\n{body}\n</body>\n</html>\n"
+        )
     return page.encode("utf-8")
 
 
@@ -163,7 +199,7 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
     its ``.gz`` and ``.br`` beside it)."""
     cache = FeedCache(size=16)
     version = await current_data_version()
-    published: list[Published] = []
+    sections: list[Section] = []
     listed = [x for x in await Library.all().order_by("slug") if _SAFE.match(x.slug)]
     # A network's member known by name only (its ``source`` says from where) has no
     # programme here: its feed would be empty, so it gets none (the network's feed stays).
@@ -174,7 +210,7 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
         .values_list("library_id", flat=True)
     }
     skipped = [x for x in listed if x.source is not None and x.id not in programmed]
-    for number, _ in enumerate(skipped, start=1):
+    for number in range(1, len(skipped) + 1):
         progress("skipping member libraries without a programme", number, len(skipped))
     libraries = [x for x in listed if x not in skipped]
     networks = [x for x in await Network.all().order_by("slug") if _SAFE.match(x.slug)]
@@ -182,17 +218,19 @@ async def publish(out_dir: Path, settings: Settings, *, progress: Progress = sil
     for number, library in enumerate(libraries, start=1):
         scope = await library_scope(library.slug)
         goals = _goal_feeds(await choices(scope))
-        published += await _feeds(scope, "", goals, settings, cache, version)
+        sections.append(Section(scope, await _feeds(scope, "", goals, settings, cache, version)))
         progress("building feeds", number, scopes)
     for number, network in enumerate(networks, start=len(libraries) + 1):
         scope = await network_scope(network.slug)
         goals = _goal_feeds(await choices(scope))
-        published += await _feeds(scope, "networks/", goals, settings, cache, version)
+        found = await _feeds(scope, "networks/", goals, settings, cache, version)
+        sections.append(Section(scope, found))
         progress("building feeds", number, scopes)
+    published = [item for section in sections for item in section.published]
     paths = []
     for written, item in enumerate(published, start=1):
         paths.append(_write_with_codings(out_dir / item.path, item.body))
         progress("writing files", written, len(published))
-    _write(out_dir / "index.html", index_page(published))
+    _write(out_dir / "index.html", index_page(sections))
     paths.append(out_dir / "index.html")
     return paths
