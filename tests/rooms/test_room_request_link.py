@@ -196,6 +196,17 @@ async def test_a_public_booking_is_not_withdrawn_through_the_link(
     )
 
 
+async def _untouched(request: RoomRequest) -> None:
+    """The request is as it was sent: neither withdrawn nor erased."""
+    await request.refresh_from_db()
+    assert (request.name, request.email, request.withdrawn_at, request.erased_at) == (
+        PERSONAL[0],
+        PERSONAL[1],
+        None,
+        None,
+    )
+
+
 async def test_erasing_asks_first_and_a_form_without_the_pages_token_changes_nothing(
     kranj: Kranj,  # noqa: F811  (the fixture imported above)
     client: httpx.AsyncClient,
@@ -229,13 +240,7 @@ async def test_erasing_asks_first_and_a_form_without_the_pages_token_changes_not
     assert field in asked.text
     assert '<input type="hidden" name="confirm" value="yes">' in asked.text
     assert f'<a href="{path}">Ne, obdrži mojo prošnjo</a>' in asked.text
-    await request.refresh_from_db()
-    assert (request.name, request.email, request.withdrawn_at, request.erased_at) == (
-        PERSONAL[0],
-        PERSONAL[1],
-        None,
-        None,
-    )
+    await _untouched(request)
 
     # A form posted from another site has the browser's cookie but not the page's token:
     # refused in the page's language, and nothing is erased or withdrawn.
@@ -250,13 +255,7 @@ async def test_erasing_asks_first_and_a_form_without_the_pages_token_changes_not
             "Nič ni bilo spremenjeno: obrazec je bil prestar. Poskusite znova na tej strani."
             in refused.text
         )
-    await request.refresh_from_db()
-    assert (request.name, request.email, request.withdrawn_at, request.erased_at) == (
-        PERSONAL[0],
-        PERSONAL[1],
-        None,
-        None,
-    )
+    await _untouched(request)
     # Another browser, with a session of its own, cannot use this page's token either.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url=client.base_url) as stranger:
