@@ -382,9 +382,9 @@ def build_parser() -> argparse.ArgumentParser:
         choices=SERVERS,
         default=DEFAULT_SERVER,
         help=(
-            "the HTTP server (default: granian, whose HTTP handling is in Rust: a 304 costs"
-            " less CPU than under uvicorn with uvloop and httptools and with two workers it"
-            " answered about twice as many; see bench/feeds.py)"
+            "the HTTP server (default: granian; uvicorn runs on uvloop and httptools."
+            " bench/feeds.py measures both: uvicorn spent less CPU per cached answer on an"
+            " idle machine, granian on a busy one)"
         ),
     )
     serve.add_argument(

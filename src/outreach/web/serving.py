@@ -1,11 +1,16 @@
 """Production serving: one worker process per core under granian (by default) or uvicorn,
 both on uvloop, and an access log that costs a few microseconds per request.
 
-granian is the default because its HTTP server is written in Rust: with two workers on a
-2-core machine, bare Starlette answered a 304 at about twice uvicorn's rate (uvloop and
-httptools) and Outreach at 0.3-0.4x nginx serving the file, where uvicorn reached 0.15x
-(``bench/feeds.py`` prints both). ``--server uvicorn`` stays for where granian's wheels are
-missing.
+granian is the default: under it every goal ``bench/feeds.py`` prints held, with one
+worker and with two, on SQLite and PostgreSQL (the figures are in issue 17's closing
+note). The bench also measures the 304 under uvicorn (uvloop, httptools), which stays a
+choice (``--server uvicorn``): on an otherwise idle 2-core machine uvicorn spent less CPU
+per 304 (26-36 us against granian's 31-58 us) and with two workers answered more of them
+(35-50 thousand a second against 26-37), while on a machine loaded with other programs
+granian had spent less (100-135 us against 145-165 us) and answered twice as many. The
+access log costs the same microseconds under either, a larger share of uvicorn's cheaper
+304; which server should be the default is worth measuring again on the machines
+libraries run.
 
 uvicorn's own access log formats each line through :mod:`logging` (records, handlers, a
 lock and a write per request): about a tenth of what a 304 costs. ``outreach serve``
