@@ -114,6 +114,7 @@ publish: migrate
 bench: install
 	$(BIN)/python bench/conflicts.py
 	$(BIN)/python bench/feeds.py
+	$(BIN)/python bench/access_log.py
 	$(BIN)/python bench/reports.py
 	$(BIN)/python bench/routes.py
 	$(BIN)/python bench/bookmobile.py
