@@ -626,6 +626,7 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
     tmp = Path(args.tmp) / f"w{workers}"
     tmp.mkdir(exist_ok=True)
     main, other = args.server, other_server(args.server)
+    measured_for_304 = only_304(main)
     ports = {
         "outreach": free_port(),
         "outreach, no log": free_port(),
@@ -750,7 +751,7 @@ def measure_http(database_url: str, args: argparse.Namespace, workers: int) -> d
                         continue
                     # The warm-up sends every scenario to every server, so that each has
                     # built and holds the same feeds.
-                    if warm_up and server in only_304(main) and scenario != "304":
+                    if warm_up and server in measured_for_304 and scenario != "304":
                         continue
                     sent = (
                         headers

@@ -75,7 +75,7 @@ def _folder() -> Path:
     return Path(folder)
 
 
-async def _migrate(url: str) -> None:
+async def migrate(url: str) -> None:
     """``outreach migrate`` on ``url``, in a process of its own: Tortoise's state in this
     one (a test's database may be open) is left alone."""
     process = await asyncio.create_subprocess_exec(
@@ -113,7 +113,7 @@ async def sqlite_template() -> Path:
         if not template.exists():
             building = folder / "building.sqlite3"
             building.unlink(missing_ok=True)  # what a failed attempt left
-            await _migrate(sqlite_url(building))
+            await migrate(sqlite_url(building))
             # Every page in the main file, so a copy of that file alone is the database
             # (WAL mode stays recorded in it); closing the last connection removes the WAL.
             with closing(sqlite3.connect(building)) as lite:
@@ -144,7 +144,7 @@ async def postgres_template(base: str) -> str:
             name = f"outreach_template_{uuid.uuid4().hex[:12]}"
             await _execute(base, f'CREATE DATABASE "{name}"')
             try:
-                await _migrate(with_database(base, name))
+                await migrate(with_database(base, name))
             except BaseException:
                 await _drop_database(base, name)
                 raise

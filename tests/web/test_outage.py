@@ -13,9 +13,7 @@ SQLite: another process holds the write lock longer than the busy timeout.
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +27,7 @@ from tortoise.context import TortoiseContext
 
 from outreach.models import Event, RoleName
 from outreach.settings import tortoise_config
+from tests.databases import migrate
 from tests.factories import make_library, make_token_user
 from tests.servers import AppServer, PostgresCluster
 
@@ -57,16 +56,6 @@ class Outcome:
     content_type: str = ""
     body: Any = None
     replayed: bool = False
-
-
-async def _migrate(url: str) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "from outreach.cli import main; main()", "migrate",
-        env={**os.environ, "DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
 
 
 async def _seed(url: str) -> str:
@@ -161,7 +150,7 @@ async def test_an_outage_answers_503_and_no_write_is_lost_or_doubled() -> None:
             await admin.execute("CREATE DATABASE outreach")
         finally:
             await admin.close()
-        await _migrate(cluster.url)
+        await migrate(cluster.url)
         token = await _seed(cluster.url)
         async with (
             AppServer(cluster.url) as server,
